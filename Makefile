@@ -1,0 +1,21 @@
+# The two commands of the README. Each creates .venv and installs what it needs, constrained.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.mlmeta-installed
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: demo test
+
+# mlmeta's main job; until publish lands it validates the repository's specs
+demo: $(STAMP)
+	$(BIN)/mlmeta validate model_specs examples/openmetadata-demo
+
+# the whole test suite (real MLflow server, the sandbox, real git repositories)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $(STAMP)

@@ -1,0 +1,150 @@
+"""mlmeta's command line: parse options, call one core function, render its result, exit.
+
+Kept thin on purpose and cheap to import: the core, pydantic and above all the OpenMetadata SDK
+and mlflow are imported inside the commands that need them, so ``mlmeta --version``,
+``--help`` and ``validate`` start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mlmeta import __version__
+from mlmeta.error_handler import run
+from mlmeta.output import Format
+
+app = typer.Typer(
+    name="mlmeta",
+    help="ML model documentation as code: validate specs, enrich them from MLflow, publish them to OpenMetadata.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+PathsArgument = Annotated[
+    Optional[list[Path]],
+    typer.Argument(help="Spec files or folders (default: spec_paths from mlmeta.toml / [tool.mlmeta], "
+                        "else model_specs/).", show_default=False),
+]
+ChangedSinceOption = Annotated[
+    Optional[str],
+    typer.Option("--changed-since", metavar="REF", help="Only specs changed since this git ref (e.g. origin/main)."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlmeta {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Exit codes: 0 ok, 1 findings or failed models, 2 usage or configuration error, 3 internal error."""
+
+
+def _exit(code: int) -> None:
+    raise typer.Exit(code)
+
+
+def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], settings) -> list[Path]:
+    from mlmeta import discovery
+
+    roots = list(paths) if paths else list(settings.spec_paths)
+    if changed_since:
+        return discovery.changed_since(changed_since, roots)
+    return discovery.find_spec_files(roots)
+
+
+@app.command()
+def validate(
+    paths: PathsArgument = None,
+    changed_since: ChangedSinceOption = None,
+    fmt: FormatOption = Format.TEXT,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+) -> None:
+    """Check specs offline: YAML, schema, names and FQNs, with file:line:col for every finding."""
+
+    def body() -> int:
+        from mlmeta.config import load_settings
+        from mlmeta.output import render_validation
+        from mlmeta.validate import validate_files
+
+        settings = load_settings()
+        report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
+                                strict=strict)
+        render_validation(report, fmt)
+        return report.exit_code
+
+    _exit(run("validate", fmt, body))
+
+
+@app.command()
+def schema(
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the spec's JSON Schema (draft-07, for editors and check-jsonschema)."""
+
+    def body() -> int:
+        from mlmeta.output import console
+        from mlmeta.spec.schema import json_schema_text
+
+        text = json_schema_text()
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            console.out(text, end="")
+        return 0
+
+    _exit(run("schema", Format.TEXT, body))
+
+
+@app.command()
+def convert(
+    file: Annotated[Path, typer.Argument(help="A spec in OpenMetadata's ML-model CI/CD demo format (or v1).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the v1 spec here.")] = None,
+    schema_ref: Annotated[str, typer.Option(help="$schema reference for editors; '' for none.")]
+    = "../mlmeta.schema.json",
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Rewrite a demo-format ML model YAML as a v1 spec (stdout, or --output)."""
+
+    def body() -> int:
+        from mlmeta.output import console, jsonfmt, render_validation
+        from mlmeta.spec.convert import to_v1_yaml, v1_data
+        from mlmeta.validate import validate_files
+
+        report = validate_files([file])
+        if report.exit_code:
+            render_validation(report, fmt)
+            return report.exit_code
+        loaded = report.specs()[0]
+        if fmt is Format.JSON:
+            jsonfmt.dump({"command": "convert", "source_format": loaded.format, "spec": v1_data(loaded)})
+            return 0
+        text = to_v1_yaml(loaded, schema_ref or None)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            console.err(f"wrote {output}")
+        else:
+            console.out(text, end="")
+        return 0
+
+    _exit(run("convert", fmt, body))
+
+
+def main() -> None:
+    app(prog_name="mlmeta")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Settings: command-line flags over environment variables over the project file over defaults.
+
+The project file is ``mlmeta.toml`` (top-level keys) or ``[tool.mlmeta]`` in ``pyproject.toml``,
+found by walking up from the working directory. Secrets never come from it: the JWT token is
+read from ``OPENMETADATA_JWT_TOKEN`` or from a file named by ``OPENMETADATA_JWT_TOKEN_FILE`` /
+``token_file`` / ``--token-file``, and registered for redaction as soon as it is read.
+Every problem is a ConfigError naming the setting and where it came from (exit code 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from mlmeta import secrets
+from mlmeta.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_SPEC_PATHS = ("model_specs",)
+DEFAULT_ALIAS = "champion"
+DEFAULT_CONCURRENCY = 8
+
+# key in the project file -> (type, description) - the README's configuration table mirrors this
+FILE_KEYS: dict[str, tuple[type, str]] = {
+    "spec_paths": (list, "folders or files with specs"),
+    "service": (str, "default OpenMetadata ML model service"),
+    "alias": (str, "MLflow alias that marks Production"),
+    "openmetadata_host": (str, "OpenMetadata URL, e.g. https://catalog.example.com"),
+    "token_file": (str, "file holding the OpenMetadata JWT token"),
+    "ca_bundle": (str, "CA bundle to verify OpenMetadata's TLS certificate"),
+    "verify_tls": (bool, "verify TLS certificates (default true)"),
+    "mlflow_tracking_uri": (str, "MLflow tracking server"),
+    "mlflow_registry_uri": (str, "MLflow registry, when not the tracking server"),
+    "concurrency": (int, "models published at once"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    spec_paths: tuple[Path, ...] = tuple(Path(p) for p in DEFAULT_SPEC_PATHS)
+    service: str | None = None
+    alias: str = DEFAULT_ALIAS
+    openmetadata_host: str | None = None
+    token: str | None = field(default=None, repr=False)
+    ca_bundle: Path | None = None
+    verify_tls: bool = True
+    mlflow_tracking_uri: str | None = None
+    mlflow_registry_uri: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    project_file: Path | None = None
+    sources: dict[str, str] = field(default_factory=dict, repr=False)  # setting -> where it came from
+
+    def where(self, setting: str) -> str:
+        return self.sources.get(setting, setting)
+
+    def api_url(self) -> str:
+        """The OpenMetadata API base (``.../api``), or a ConfigError saying how to set it."""
+        if not self.openmetadata_host:
+            raise ConfigError("OPENMETADATA_HOST", "not set",
+                              hint="export OPENMETADATA_HOST=https://your-openmetadata:8585 or pass --host")
+        return normalize_host(self.openmetadata_host, self.where("openmetadata_host"))
+
+    def tls_verify(self) -> bool | str:
+        """What an HTTP client's ``verify`` takes: a CA bundle path, or True/False."""
+        if self.ca_bundle is not None:
+            if not Path(self.ca_bundle).is_file():
+                raise ConfigError(self.where("ca_bundle"), f"CA bundle {self.ca_bundle} not found")
+            return str(self.ca_bundle)
+        return self.verify_tls
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise ConfigError("OPENMETADATA_JWT_TOKEN", "not set",
+                              hint="set OPENMETADATA_JWT_TOKEN or OPENMETADATA_JWT_TOKEN_FILE to a bot's JWT")
+        return self.token
+
+    def require_tracking_uri(self) -> str:
+        if not self.mlflow_tracking_uri:
+            raise ConfigError("MLFLOW_TRACKING_URI", "not set",
+                              hint="export MLFLOW_TRACKING_URI=http://your-mlflow:5000 or pass --mlflow-uri")
+        return self.mlflow_tracking_uri
+
+
+def normalize_host(host: str, setting: str) -> str:
+    parsed = urlparse(host.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(setting, f"expected an http(s) URL such as https://host:8585, got {host!r}")
+    path = parsed.path.rstrip("/")
+    if not path.endswith("/api"):
+        path += "/api"
+    return f"{parsed.scheme}://{parsed.netloc}{path}"
+
+
+def find_project_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest mlmeta.toml, or pyproject.toml with a [tool.mlmeta] table, from ``start`` up."""
+    for folder in (start, *start.parents):
+        candidate = folder / "mlmeta.toml"
+        if candidate.is_file():
+            return candidate, _read_toml(candidate)
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            table = _read_toml(candidate).get("tool", {}).get("mlmeta")
+            if table is not None:
+                return candidate, table
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"invalid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot read: {error.strerror}") from None
+
+
+def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    prefix = "[tool.mlmeta] " if path.name == "pyproject.toml" else ""
+    values, sources = {}, {}
+    for key, value in table.items():
+        where = f"{prefix}{key} in {path}"
+        if key in ("token", "jwt_token"):
+            raise ConfigError(where, "tokens never go in a project file; use OPENMETADATA_JWT_TOKEN or token_file")
+        if key not in FILE_KEYS:
+            close = difflib.get_close_matches(key, FILE_KEYS, n=1)
+            raise ConfigError(where, "unknown setting"
+                              + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(FILE_KEYS)}"))
+        kind = FILE_KEYS[key][0]
+        if not _has_type(value, kind):
+            expected = "a list of strings" if kind is list else {str: "a string", bool: "true or false",
+                                                                  int: "a whole number"}[kind]
+            raise ConfigError(where, f"expected {expected}, got {value!r}")
+        if key == "spec_paths":
+            value = tuple(path.parent / v for v in value)
+        elif key in ("ca_bundle", "token_file"):
+            value = path.parent / value
+        values[key] = value
+        sources[key] = where
+    return values, sources
+
+
+def _has_type(value: Any, kind: type) -> bool:
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str, str] | None = None,
+                  cwd: Path | None = None) -> Settings:
+    """Build Settings from defaults, the project file, the environment and ``overrides`` (flags).
+
+    ``overrides`` holds only the flags the user actually passed (None values are ignored).
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    project = find_project_file((cwd or Path.cwd()).resolve())
+    if project:
+        values, sources = _file_settings(*project)
+        values["project_file"] = project[0]
+
+    for var, key in (("OPENMETADATA_HOST", "openmetadata_host"), ("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
+                     ("MLFLOW_REGISTRY_URI", "mlflow_registry_uri"), ("OPENMETADATA_CA_BUNDLE", "ca_bundle"),
+                     ("OPENMETADATA_JWT_TOKEN_FILE", "token_file")):
+        if env.get(var):
+            values[key] = Path(env[var]) if key in ("ca_bundle", "token_file") else env[var]
+            sources[key] = var
+    if env.get("OPENMETADATA_VERIFY_SSL"):
+        values["verify_tls"] = _parse_bool(env["OPENMETADATA_VERIFY_SSL"], "OPENMETADATA_VERIFY_SSL")
+        sources["verify_tls"] = "OPENMETADATA_VERIFY_SSL"
+
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            sources[key] = "--" + key.replace("_", "-")
+
+    token = _read_token(values.pop("token_file", None), sources.get("token_file"), env)
+    settings = replace(Settings(), **values, token=token, sources=sources)
+    _check(settings)
+    return settings
+
+
+def _read_token(token_file: Path | None, where: str | None, env: dict[str, str]) -> str | None:
+    token = env.get("OPENMETADATA_JWT_TOKEN")
+    if token_file is not None:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(where or "token_file", f"cannot read token file {token_file}: {error.strerror}") from None
+        if not token:
+            raise ConfigError(where or "token_file", f"token file {token_file} is empty")
+    if token is not None:
+        token = token.strip()
+        secrets.register(token)
+    return token or None
+
+
+def _parse_bool(text: str, where: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(where, f"expected true or false, got {text!r}")
+
+
+def _check(settings: Settings) -> None:
+    if settings.concurrency < 1 or settings.concurrency > 64:
+        raise ConfigError(settings.where("concurrency"), f"must be between 1 and 64, got {settings.concurrency}")
+    if not settings.alias.strip():
+        raise ConfigError(settings.where("alias"), "cannot be empty")

@@ -1,0 +1,67 @@
+"""Which spec files a command works on: explicit paths, folders, or what changed since a git ref."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mlmeta.errors import UsageError
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def find_spec_files(paths: list[Path]) -> list[Path]:
+    """Files as given, folders searched recursively for *.yaml / *.yml; sorted, no duplicates."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                if candidate.suffix in SPEC_SUFFIXES and candidate.is_file() and not _hidden(candidate, path):
+                    found[candidate] = None
+        elif path.exists():
+            found[path] = None
+        else:
+            raise UsageError(f"path not found: {path}")
+    return list(found)
+
+
+def _hidden(candidate: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in candidate.relative_to(root).parts)
+
+
+def changed_since(ref: str, paths: list[Path]) -> list[Path]:
+    """Spec files under ``paths`` that differ from the merge base of ``ref`` and HEAD.
+
+    Counts commits since the branch left ``ref`` plus staged, unstaged and untracked changes, so
+    the same flag works in a pull request (``origin/main``) and before a local commit. Deleted
+    files are left out: there is nothing left to validate or publish.
+    """
+    import git  # gitpython costs ~0.1 s: only imported when asked for
+
+    try:
+        repo = git.Repo(Path.cwd(), search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UsageError("--changed-since needs a git repository; run mlmeta inside one") from None
+    try:
+        bases = repo.merge_base(ref, "HEAD")
+    except git.GitCommandError:
+        raise UsageError(
+            f"--changed-since: unknown git ref {ref!r}",
+            hint="in a shallow CI checkout fetch it first (actions/checkout with fetch-depth: 0)",
+        ) from None
+    if not bases:
+        raise UsageError(f"--changed-since: {ref!r} and HEAD have no common history")
+    top = Path(repo.working_tree_dir).resolve()
+    names = repo.git.diff("--name-only", "--no-renames", "--diff-filter=d", bases[0].hexsha).splitlines()
+    names += repo.untracked_files
+    changed = {(top / name).resolve() for name in names}
+    return [f for f in find_spec_files(paths) if f.resolve() in changed]
+
+
+def display_path(path: Path) -> str:
+    """A path as users and GitHub annotations expect it: relative to the working directory."""
+    try:
+        relative = os.path.relpath(path, Path.cwd())
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative

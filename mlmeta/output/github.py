@@ -1,0 +1,89 @@
+"""GitHub Actions workflow commands, step summary and step outputs.
+
+Annotations are shown on the pull request next to the line; GitHub shows at most 10 errors and
+10 warnings per step, so the step summary carries the full list.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from mlmeta.diagnostics import Diagnostic
+from mlmeta.output import console
+
+_LEVELS = {"error": "error", "warning": "warning", "notice": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(d: Diagnostic) -> str:
+    props = [f"file={escape_property(d.file)}", f"line={d.line}", f"col={d.column}"]
+    if d.end_line:
+        props.append(f"endLine={d.end_line}")
+    if d.end_column:
+        props.append(f"endColumn={d.end_column}")
+    props.append(f"title={escape_property(f'mlmeta {d.code}')}")
+    return f"::{_LEVELS[d.severity.value]} {','.join(props)}::{escape_data(d.message)}"
+
+
+def print_annotations(diagnostics: Iterable[Diagnostic]) -> None:
+    for d in diagnostics:
+        console.out(annotation(d))
+
+
+def markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def diagnostics_table(diagnostics: list[Diagnostic]) -> str:
+    if not diagnostics:
+        return ""
+    rows = ["| Location | Severity | Code | Message |", "| --- | --- | --- | --- |"]
+    for d in diagnostics:
+        rows.append(f"| `{markdown_cell(d.file)}:{d.line}:{d.column}` | {d.severity.value} | {d.code} "
+                    f"| {markdown_cell(d.message)} |")
+    return "\n".join(rows) + "\n"
+
+
+def write_step_summary(markdown: str) -> bool:
+    """Append to $GITHUB_STEP_SUMMARY when running in Actions; False when it is not set."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    console.append_to_file(path, markdown.rstrip("\n") + "\n\n")
+    return True
+
+
+def write_outputs(values: Mapping[str, object]) -> bool:
+    """Append ``name=value`` lines to $GITHUB_OUTPUT (multi-line values use a delimiter)."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return False
+    lines = []
+    for name, value in values.items():
+        text = str(value)
+        if "\n" in text:
+            delimiter = f"MLMETA_EOF_{os.urandom(8).hex()}"
+            lines.append(f"{name}<<{delimiter}\n{text}\n{delimiter}")
+        else:
+            lines.append(f"{name}={text}")
+    console.append_to_file(path, "\n".join(lines) + "\n")
+    return True
+
+
+def render_validation(report) -> None:
+    from mlmeta.output import text  # the log keeps a readable summary under the annotations
+
+    print_annotations(report.diagnostics)
+    text.render_validation(report)
+    invalid = [f for f in report.files if not f.valid]
+    heading = "### mlmeta validate: " + (f"{len(invalid)} of {len(report.files)} specs invalid"
+                                        if invalid else f"{len(report.files)} specs valid")
+    write_step_summary(heading + "\n\n" + diagnostics_table(report.diagnostics))

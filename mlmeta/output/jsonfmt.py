@@ -1,0 +1,33 @@
+"""Machine-readable output: one JSON document on stdout, stable keys, a ``version`` to evolve."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlmeta.diagnostics import Severity
+from mlmeta.output import console
+
+SCHEMA_VERSION = 1
+
+
+def dump(document: dict[str, Any]) -> None:
+    console.out(json.dumps({"version": SCHEMA_VERSION, **document}, indent=2, ensure_ascii=False))
+
+
+def validation_document(report) -> dict[str, Any]:
+    return {
+        "command": "validate",
+        "files": [{"path": f.path, "format": f.format, "valid": f.valid} for f in report.files],
+        "diagnostics": [d.as_dict() for d in report.diagnostics],
+        "summary": {
+            "files": len(report.files),
+            "invalid": sum(1 for f in report.files if not f.valid),
+            "errors": report.count(Severity.ERROR),
+            "warnings": report.count(Severity.WARNING),
+        },
+    }
+
+
+def render_validation(report) -> None:
+    dump(validation_document(report))

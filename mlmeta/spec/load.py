@@ -1,0 +1,205 @@
+"""Load one spec file: read, parse with positions, validate the shape, apply the rules.
+
+The result is either a LoadedSpec or diagnostics - every one of them with the file, line and
+column of the offending node. Demo-format files (see ``mlmeta.spec.demo``) are converted to v1
+first and validated by the same code, with positions mapped back to the demo file.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from mlmeta.diagnostics import Diagnostic, Severity
+from mlmeta.spec import demo, rules
+from mlmeta.spec.model import ModelSpec
+from mlmeta.spec.yamlload import Document, YamlProblem, parse_yaml, read_text
+
+V1 = "v1"
+DEMO = "openmetadata-demo"
+
+
+@dataclass
+class Locator:
+    """Turns a path inside the spec into a Diagnostic at the right line and column."""
+
+    display_path: str
+    document: Document
+    conversion: demo.Conversion | None = None  # set for demo-format files: v1 paths -> demo paths
+
+    def diagnostic(self, loc: tuple, code: str, message: str, *, at_key: bool = False,
+                   severity: Severity = Severity.ERROR, v1_path: bool = True) -> Diagnostic:
+        doc_loc = self.conversion.origin(loc) if (self.conversion and v1_path) else loc
+        start = self.document.locate(doc_loc, at_key=at_key).start
+        return Diagnostic(self.display_path, start.line, start.column, code, message, severity)
+
+
+@dataclass
+class LoadedSpec:
+    path: Path
+    format: str
+    spec: ModelSpec
+    description: str | None  # inline, or the text of description_file
+    locator: Locator
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def display_path(self) -> str:
+        return self.locator.display_path
+
+    def diagnostic(self, loc: tuple, code: str, message: str, **kwargs: Any) -> Diagnostic:
+        """A finding about this spec found after loading (e.g. a missing column), at its node."""
+        return self.locator.diagnostic(loc, code, message, **kwargs)
+
+
+@dataclass
+class LoadResult:
+    spec: LoadedSpec | None
+    diagnostics: list[Diagnostic]
+
+
+def load_spec(path: Path, display_path: str | None = None) -> LoadResult:
+    shown = display_path or str(path)
+    try:
+        document = parse_yaml(read_text(path))
+    except YamlProblem as problem:
+        return LoadResult(None, [Diagnostic(shown, problem.position.line, problem.position.column,
+                                            problem.code, problem.message)])
+    return _validate(path, shown, document)
+
+
+def _validate(path: Path, shown: str, document: Document) -> LoadResult:
+    data = document.data
+    conversion = None
+    if not isinstance(data, dict):
+        span = document.locate(())
+        return LoadResult(None, [Diagnostic(shown, span.start.line, span.start.column, "S003",
+                                            f"a spec is a mapping of keys to values, not {_describe(data)}")])
+    if demo.looks_like_demo(data):
+        conversion = demo.to_v1(data)
+        data = conversion.data
+    locator = Locator(shown, document, conversion)
+    diagnostics: list[Diagnostic] = []
+    if conversion:  # found on the demo file's own paths
+        diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, v1_path=False)
+                        for f in conversion.findings]
+    try:
+        spec = ModelSpec.model_validate(data)
+    except ValidationError as error:
+        for err in error.errors(include_url=False):
+            loc, code, message, at_key = _translate(err)
+            diagnostics.append(locator.diagnostic(loc, code, message, at_key=at_key))
+        return LoadResult(None, _sorted(diagnostics))
+    diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, severity=f.severity)
+                    for f in rules.check(spec, path.parent)]
+    if any(d.is_error for d in diagnostics):
+        return LoadResult(None, _sorted(diagnostics))
+    description = spec.description
+    if spec.description_file is not None:
+        description = (path.parent / spec.description_file).read_text(encoding="utf-8", errors="replace")
+    loaded = LoadedSpec(path, DEMO if conversion else V1, spec, description, locator, _sorted(diagnostics))
+    return LoadResult(loaded, loaded.warnings)
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(set(diagnostics), key=lambda d: (d.line, d.column, d.code, d.message))
+
+
+# --- pydantic errors -> (path, code, message, at_key) -------------------------------------------
+
+_TYPE_NAMES = {
+    "string_type": "a string", "int_type": "a whole number", "float_type": "a number", "bool_type": "true or false",
+    "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+}
+
+
+def _translate(err: dict) -> tuple[tuple, str, str, bool]:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    kind, value = err["type"], err.get("input")
+    where = _dotted(loc)
+    if kind == "extra_forbidden":
+        return loc, "S001", demo.unknown_key_message(loc[-1], _allowed_keys(loc[:-1])), True
+    if kind == "missing":
+        parent = _dotted(loc[:-1])
+        return loc[:-1], "S002", f"missing required key {loc[-1]!r}" + (f" in {parent}" if parent else ""), False
+    if loc == ("mlmeta",):
+        return loc, "S008", (f"unsupported spec format version {value!r}: this mlmeta reads 'mlmeta: 1'"), False
+    if kind in _TYPE_NAMES:
+        return loc, "S003", f"{where}: expected {_TYPE_NAMES[kind]}, found {_describe(value)}", False
+    if kind == "fqn":
+        return loc, "S005", f"{where}: {err['msg']}", False
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return loc, "S004", f"{where}: invalid value {value!r}; expected {expected}", False
+    if kind == "string_too_short":
+        return loc, "S004", f"{where}: cannot be empty", False
+    if kind == "string_pattern_mismatch" and loc[-1] == "server":
+        return loc, "S004", f"{where}: {value!r} is not an http(s) URL", False
+    return loc, "S004", f"{where}: {err['msg']}", False
+
+
+def _dotted(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "an empty value (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if len(value) < 40 else "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys the spec allows at ``loc``, by walking the pydantic models along the path."""
+    node: Any = ModelSpec
+    for part in loc:
+        node = _step(node, part)
+        if node is None:
+            return []
+    node = _unwrap(node)
+    return list(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
+
+
+def _step(node: Any, part: Any) -> Any:
+    node = _unwrap(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        info = node.model_fields.get(part)
+        return info.annotation if info else None
+    origin, args = typing.get_origin(node), typing.get_args(node)
+    if origin is list:
+        return args[0]
+    if origin is dict:
+        return args[1]
+    return None
+
+
+def _unwrap(node: Any) -> Any:
+    """Strip Optional[...] and Annotated[...] down to the type that matters for keys."""
+    while True:
+        origin = typing.get_origin(node)
+        if origin is typing.Annotated:
+            node = typing.get_args(node)[0]
+        elif origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(node) if a is not type(None)]
+            if len(options) != 1:
+                return node
+            node = options[0]
+        else:
+            return node

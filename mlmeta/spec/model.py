@@ -1,0 +1,180 @@
+"""Spec format v1: the YAML that documents one ML model, as pydantic models.
+
+This is the shape users write for years, so it is designed for people: snake_case keys, one
+model per file, features listed in the order a reader expects, and a source written the way
+people think of it (``column: svc.db.schema.table.col`` or ``table: ...`` with ``column: col``).
+Everything is strict: unknown keys, wrong types and malformed names are errors, never guesses.
+
+Cross-field rules (duplicate names, source shapes, files next to the spec) live in
+``mlmeta.spec.rules``; this module only describes shapes, which is also what the JSON Schema
+for editors is generated from.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from mlmeta import fqn
+
+FORMAT_VERSION = 1
+DEFAULT_ALIAS = "champion"
+DEFAULT_STAGE = "Production"
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("empty_name", "cannot be empty")
+    if value != value.strip():
+        raise PydanticCustomError("name_whitespace", "cannot start or end with spaces")
+    if '"' in value:
+        raise PydanticCustomError("name_quote", "cannot contain double quotes")
+    return value
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("empty_text", "cannot be empty (leave the key out instead)")
+    return value
+
+
+def _fqn_type(what: str, parts: int | tuple[int, int], example: str):
+    def check(value: str) -> str:
+        try:
+            fqn.check_parts(value, parts, what)
+        except fqn.FqnError as error:
+            raise PydanticCustomError("fqn", "{error}; expected something like {example!r}",
+                                      {"error": str(error), "example": example}) from None
+        return value
+
+    low, high = (parts, parts) if isinstance(parts, int) else parts
+    part = r'(?:[^."]+|"[^"]+")'
+    repeat = f"{{{low - 1}}}" if low == high else f"{{{low - 1},}}"
+    schema = {
+        "type": "string",
+        "pattern": rf"^{part}(?:\.{part}){repeat}$",
+        "description": f"{what} FQN, e.g. {example}",
+    }
+    return Annotated[str, AfterValidator(check), WithJsonSchema(schema)]
+
+
+def _scalar_to_text(value: Any) -> Any:
+    """Hyperparameter values are strings in OpenMetadata; let people write 0.5 or true."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_name)]
+Text = Annotated[str, AfterValidator(_text)]
+TableFqn = _fqn_type("table", 4, "service.database.schema.table")
+ColumnFqn = _fqn_type("column", 5, "service.database.schema.table.column")
+DashboardFqn = _fqn_type("dashboard", 2, "service.dashboard")
+TagFqn = _fqn_type("tag", (2, 99), "Classification.Tag")
+GlossaryTermFqn = _fqn_type("glossary term", (2, 99), "Glossary.Term")
+DomainFqn = _fqn_type("domain", (1, 99), "Marketing or Marketing.Campaigns")
+Url = Annotated[str, Field(pattern=r"^https?://[^\s/]+\S*$", description="an http(s) URL")]
+ParamValue = Annotated[str, BeforeValidator(_scalar_to_text)]
+FeatureType = Literal["numerical", "categorical"]
+SourceDataType = Literal["integer", "number", "string", "array", "date", "timestamp", "object", "boolean"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class MlflowSettings(_Strict):
+    """Where the model lives in the MLflow Model Registry and how Production is recognised."""
+
+    registered_model: Name | None = Field(None, description="Registered model name (default: the spec's name).")
+    alias: Name | None = Field(None, description=f"Alias marking Production (default from configuration, "
+                                                 f"normally {DEFAULT_ALIAS!r}).")
+    stage: Literal["Production", "Staging"] | None = Field(
+        DEFAULT_STAGE, description="Classic stage accepted when the alias is not set; null disables the fallback.")
+
+
+class Owners(_Strict):
+    users: list[Name] = Field(default_factory=list, description="User names (not e-mails).")
+    teams: list[Name] = Field(default_factory=list, description="Team names.")
+
+
+class ModelCard(_Strict):
+    """Model-card sections OpenMetadata has no field for; rendered into the description."""
+
+    intended_use: Text | None = None
+    out_of_scope_use: Text | None = None
+    training_data: Text | None = None
+    evaluation: Text | None = None
+    limitations: Text | None = None
+    ethical_considerations: Text | None = None
+    caveats_and_recommendations: Text | None = None
+    custom_sections: dict[str, Text] = Field(default_factory=dict, description="Further sections: title -> Markdown.")
+
+
+SOURCE_SHAPE = {"anyOf": [{"required": ["table"]}, {"required": ["column"]}]}
+
+
+class Source(_Strict):
+    """Where a feature comes from: a column (``column: <column FQN>``, or ``table`` + ``column``)
+    or a whole table (``table`` alone)."""
+
+    model_config = ConfigDict(json_schema_extra=SOURCE_SHAPE)
+
+    table: TableFqn | None = None
+    column: Text | None = Field(None, description="The column's name when 'table' is given, else a column FQN.")
+    data_type: SourceDataType | None = Field(None, description="Override of the type read from the column.")
+    description: Text | None = None
+
+
+class Feature(_Strict):
+    name: Name
+    type: FeatureType = Field(description="numerical or categorical")
+    description: Text | None = None
+    algorithm: Text | None = Field(None, description="How the feature is computed, e.g. PCA, bucketing.")
+    tags: list[TagFqn] | None = None
+    sources: list[Source] = Field(default_factory=list)
+
+
+class Hyperparameter(_Strict):
+    value: ParamValue | None = Field(None, description="Override of the value logged in the MLflow run.")
+    description: Text | None = None
+
+
+class MlStore(_Strict):
+    storage: Text | None = Field(None, description="Override of the artifact location from MLflow.")
+    image_repository: Text | None = None
+
+
+class ModelSpec(_Strict):
+    """One ML model, as documented next to its code."""
+
+    model_config = ConfigDict(title="mlmeta model spec v1")
+
+    mlmeta: Literal[1] = Field(description="Spec format version.")
+    name: Name = Field(description="Model name in OpenMetadata.")
+    display_name: Text | None = None
+    service: Name | None = Field(None, description="OpenMetadata ML model service (default from configuration).")
+    description: Text | None = Field(None, description="Markdown.")
+    description_file: Text | None = Field(None, description="Markdown file, relative to the spec.")
+    mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
+    algorithm: Text | None = Field(None, description="Default: the MLflow flavor.")
+    target: Name | None = None
+    server: Url | None = Field(None, description="Where the model is served.")
+    dashboard: DashboardFqn | None = None
+    owners: Owners | None = None
+    tags: list[TagFqn] | None = None
+    glossary_terms: list[GlossaryTermFqn] | None = None
+    domain: DomainFqn | None = None
+    model_card: ModelCard | None = None
+    features: list[Feature] = Field(default_factory=list)
+    hyperparameters: dict[str, Hyperparameter] | None = Field(
+        None, description="Name -> value override and/or description; values come from the MLflow run.")
+    ml_store: MlStore | None = None
+
+    @property
+    def registered_model(self) -> str:
+        return self.mlflow.registered_model or self.name

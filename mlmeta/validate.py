@@ -1,0 +1,69 @@
+"""``mlmeta validate``: load every spec, collect diagnostics, never touch a server (offline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlmeta import fqn
+from mlmeta.diagnostics import Diagnostic, Severity
+from mlmeta.discovery import display_path
+from mlmeta.errors import ExitCode
+from mlmeta.spec.load import LoadedSpec, load_spec
+
+
+@dataclass
+class FileReport:
+    path: str
+    format: str | None  # "v1", "openmetadata-demo", or None when the file could not be read as a spec
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    spec: LoadedSpec | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.spec is not None and not any(d.is_error for d in self.diagnostics)
+
+
+@dataclass
+class ValidationReport:
+    files: list[FileReport]
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for f in self.files for d in f.diagnostics]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is severity)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if all(f.valid for f in self.files) else ExitCode.FINDINGS
+
+    def specs(self) -> list[LoadedSpec]:
+        return [f.spec for f in self.files if f.valid and f.spec is not None]
+
+
+def validate_files(files: list[Path], *, default_service: str | None = None, strict: bool = False) -> ValidationReport:
+    reports = []
+    for path in files:
+        result = load_spec(path, display_path(path))
+        diagnostics = [d.promoted() if strict else d for d in result.diagnostics]
+        reports.append(FileReport(display_path(path), result.spec.format if result.spec else None,
+                                  diagnostics, result.spec))
+    _check_unique_models(reports, default_service)
+    return ValidationReport(reports)
+
+
+def _check_unique_models(reports: list[FileReport], default_service: str | None) -> None:
+    """Two specs for one model would overwrite each other on every publish."""
+    first: dict[str, str] = {}
+    for report in reports:
+        if not report.valid:
+            continue
+        spec = report.spec.spec
+        key = fqn.join(spec.service or default_service or "", spec.name).casefold()
+        if key in first:
+            report.diagnostics.append(report.spec.diagnostic(
+                ("name",), "S006", f"model {spec.name!r} is already described by {first[key]}"))
+        else:
+            first[key] = report.path
