@@ -83,12 +83,13 @@ def _feature(conv: Conversion, item: Any, i: int) -> Any:
     feature = _rename(conv, item, FEATURE_KEYS, ("mlFeatures", i), ("features", i))
     sources = item.get("featureSources")
     if isinstance(sources, list):
-        feature["sources"] = [_source(conv, s, ("mlFeatures", i, "featureSources", j), ("features", i, "sources", j))
-                              for j, s in enumerate(sources)]
+        converted = [_source(conv, s, ("mlFeatures", i, "featureSources", j), ("features", i, "sources", j))
+                     for j, s in enumerate(sources)]
+        feature["sources"] = [s for s in converted if s is not None]
     return feature
 
 
-def _source(conv: Conversion, item: Any, src: tuple, dst: tuple) -> Any:
+def _source(conv: Conversion, item: Any, src: tuple, dst: tuple) -> Any | None:
     if not isinstance(item, dict):
         conv.origins[dst] = src
         return item
@@ -96,7 +97,7 @@ def _source(conv: Conversion, item: Any, src: tuple, dst: tuple) -> Any:
     name = source.pop("name", None)
     if "table" not in source:
         conv.findings.append(Finding(src, "S002", "missing required key 'dataSourceFqn': the table the source is in"))
-        return source
+        return None  # reported here; the v1 validation would only repeat it
     # the demo names a source after its column, or after the table itself for a whole table
     if name is not None and not (isinstance(source["table"], str) and _is_table_name(source["table"], name)):
         source = {"table": source["table"], "column": name, **source}

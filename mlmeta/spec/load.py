@@ -33,9 +33,12 @@ class Locator:
     conversion: demo.Conversion | None = None  # set for demo-format files: v1 paths -> demo paths
 
     def diagnostic(self, loc: tuple, code: str, message: str, *, at_key: bool = False,
-                   severity: Severity = Severity.ERROR, v1_path: bool = True) -> Diagnostic:
+                   severity: Severity = Severity.ERROR, v1_path: bool = True, named: bool = True) -> Diagnostic:
+        """A finding at ``loc``; ``named`` prefixes the message with the key path as written in the file."""
         doc_loc = self.conversion.origin(loc) if (self.conversion and v1_path) else loc
         start = self.document.locate(doc_loc, at_key=at_key).start
+        if named and doc_loc:
+            message = f"{dotted(doc_loc)}: {message}"
         return Diagnostic(self.display_path, start.line, start.column, code, message, severity)
 
 
@@ -86,17 +89,17 @@ def _validate(path: Path, shown: str, document: Document) -> LoadResult:
     locator = Locator(shown, document, conversion)
     diagnostics: list[Diagnostic] = []
     if conversion:  # found on the demo file's own paths
-        diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, v1_path=False)
-                        for f in conversion.findings]
+        diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, v1_path=False,
+                                           named=not f.at_key) for f in conversion.findings]
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as error:
         for err in error.errors(include_url=False):
             loc, code, message, at_key = _translate(err)
-            diagnostics.append(locator.diagnostic(loc, code, message, at_key=at_key))
+            diagnostics.append(locator.diagnostic(loc, code, message, at_key=at_key, named=code in _NAMED_CODES))
         return LoadResult(None, _sorted(diagnostics))
-    diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, severity=f.severity)
-                    for f in rules.check(spec, path.parent)]
+    diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, severity=f.severity,
+                                       named=not f.at_key) for f in rules.check(spec, path.parent)]
     if any(d.is_error for d in diagnostics):
         return LoadResult(None, _sorted(diagnostics))
     description = spec.description
@@ -118,32 +121,35 @@ _TYPE_NAMES = {
 }
 
 
+_NAMED_CODES = {"S003", "S004", "S005"}  # messages about a value: prefixed with its key path
+
+
 def _translate(err: dict) -> tuple[tuple, str, str, bool]:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind, value = err["type"], err.get("input")
-    where = _dotted(loc)
     if kind == "extra_forbidden":
         return loc, "S001", demo.unknown_key_message(loc[-1], _allowed_keys(loc[:-1])), True
     if kind == "missing":
-        parent = _dotted(loc[:-1])
+        parent = dotted(loc[:-1])
         return loc[:-1], "S002", f"missing required key {loc[-1]!r}" + (f" in {parent}" if parent else ""), False
     if loc == ("mlmeta",):
-        return loc, "S008", (f"unsupported spec format version {value!r}: this mlmeta reads 'mlmeta: 1'"), False
+        return loc, "S008", f"unsupported spec format version {value!r}: this mlmeta reads 'mlmeta: 1'", False
     if kind in _TYPE_NAMES:
-        return loc, "S003", f"{where}: expected {_TYPE_NAMES[kind]}, found {_describe(value)}", False
+        return loc, "S003", f"expected {_TYPE_NAMES[kind]}, found {_describe(value)}", False
     if kind == "fqn":
-        return loc, "S005", f"{where}: {err['msg']}", False
+        return loc, "S005", err["msg"], False
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return loc, "S004", f"{where}: invalid value {value!r}; expected {expected}", False
+        return loc, "S004", f"invalid value {value!r}; expected {expected}", False
     if kind == "string_too_short":
-        return loc, "S004", f"{where}: cannot be empty", False
+        return loc, "S004", "cannot be empty", False
     if kind == "string_pattern_mismatch" and loc[-1] == "server":
-        return loc, "S004", f"{where}: {value!r} is not an http(s) URL", False
-    return loc, "S004", f"{where}: {err['msg']}", False
+        return loc, "S004", f"{value!r} is not an http(s) URL", False
+    return loc, "S004", err["msg"], False
 
 
-def _dotted(loc: tuple) -> str:
+def dotted(loc: tuple) -> str:
+    """A path as people read it: ``features[0].sources[1].table``."""
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))

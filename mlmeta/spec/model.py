@@ -45,8 +45,8 @@ def _fqn_type(what: str, parts: int | tuple[int, int], example: str):
         try:
             fqn.check_parts(value, parts, what)
         except fqn.FqnError as error:
-            raise PydanticCustomError("fqn", "{error}; expected something like {example!r}",
-                                      {"error": str(error), "example": example}) from None
+            message = f"{error}; expected something like {example!r}"
+            raise PydanticCustomError("fqn", message.replace("{", "{{").replace("}", "}}")) from None
         return value
 
     low, high = (parts, parts) if isinstance(parts, int) else parts

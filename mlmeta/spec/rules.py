@@ -47,7 +47,7 @@ def _check_description(spec: ModelSpec, spec_dir: Path) -> list[Finding]:
         target = spec_dir / spec.description_file
         if not target.is_file():
             return [Finding(("description_file",), "S009",
-                            f"description file {spec.description_file!r} not found (looked in {spec_dir})")]
+                            f"file {spec.description_file!r} not found next to the spec")]
     return []
 
 

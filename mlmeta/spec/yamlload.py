@@ -114,11 +114,9 @@ def parse_yaml(text: str) -> Document:
     """Parse one YAML document into plain data plus the span of every value."""
     try:
         root = yaml.compose(text, Loader=_Loader)
-    except yaml.composer.ComposerError as error:
-        # composer errors (undefined alias, several documents) read better than the raw text
-        raise YamlProblem("Y001", _yaml_message(error), _problem_position(error)) from None
     except yaml.MarkedYAMLError as error:
-        raise YamlProblem("Y001", _yaml_message(error), _problem_position(error)) from None
+        position = _problem_position(error)
+        raise YamlProblem("Y001", _yaml_message(error, _char_at(text, position)), position) from None
     except yaml.YAMLError as error:
         raise YamlProblem("Y001", f"YAML error: {error}") from None
     if root is None:
@@ -133,13 +131,22 @@ def _problem_position(error: yaml.MarkedYAMLError) -> Position | None:
     return _position(mark) if mark is not None else None
 
 
-def _yaml_message(error: yaml.MarkedYAMLError) -> str:
+def _char_at(text: str, position: Position | None) -> str:
+    if position is None:
+        return ""
+    lines = text.splitlines()
+    if position.line > len(lines) or position.column > len(lines[position.line - 1]):
+        return ""
+    return lines[position.line - 1][position.column - 1]
+
+
+def _yaml_message(error: yaml.MarkedYAMLError, char: str) -> str:
     parts = [p for p in (error.context, error.problem) if p]
     message = ", ".join(parts) or "invalid YAML"
     if "expected a single document" in message:
         return "a spec file holds one YAML document; remove the extra '---' documents"
-    if "found character '\\t'" in message:
-        return "tabs are not allowed for indentation in YAML; use spaces"
+    if char == "\t":
+        return "YAML syntax error: a tab character; YAML indents with spaces only"
     return "YAML syntax error: " + message
 
 
@@ -170,7 +177,10 @@ class _Builder:
 
     def _require_tag(self, node: yaml.Node, tag: str) -> None:
         if node.tag != tag:
-            raise YamlProblem("Y004", f"unsupported YAML tag {node.tag!r}", _position(node.start_mark))
+            shown = node.tag.replace(_TAG, "!!", 1) if node.tag.startswith(_TAG) else node.tag
+            raise YamlProblem("Y004", f"unsupported YAML tag {shown!r}: specs hold plain strings, numbers, "
+                                      "lists and mappings (mlmeta never constructs objects from YAML)",
+                              _position(node.start_mark))
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == _TIMESTAMP_TAG:
@@ -178,7 +188,7 @@ class _Builder:
         if node.tag == "!":  # the non-specific tag: a plain string
             return node.value
         if node.tag not in _SCALAR_TAGS:
-            raise YamlProblem("Y004", f"unsupported YAML tag {node.tag!r}", _position(node.start_mark))
+            self._require_tag(node, "")
         return self._scalars.construct_object(node)
 
     def _mapping(self, node: yaml.MappingNode, path: Loc, depth: int) -> dict[str, Any]:
