@@ -142,6 +142,75 @@ def convert(
     _exit(run("convert", fmt, body))
 
 
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean to share it.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8585,
+    catalog: Annotated[Optional[Path], typer.Option(help="Catalog YAML to seed (default: the demo catalog).")] = None,
+    state: Annotated[Optional[Path], typer.Option(help="Keep state in this JSON file across restarts.")] = None,
+    token_file: Annotated[Optional[Path], typer.Option(
+        help="Write tokens ({user: JWT}) for mlmeta-bot and admin to this file (mode 600).")] = None,
+    secret: Annotated[Optional[str], typer.Option(envvar="MLMETA_SANDBOX_SECRET", show_envvar=True,
+                                                  help="HS256 secret for tokens (default: random, or the state's).")]
+    = None,
+    latency_ms: Annotated[float, typer.Option(help="Delay added to every request.")] = 0.0,
+    jitter_ms: Annotated[float, typer.Option(help="Random +/- spread of the delay.")] = 0.0,
+    failure_rate: Annotated[float, typer.Option(help="Share of requests answered with a failure status.")] = 0.0,
+    failure_status: Annotated[Optional[list[int]], typer.Option(help="Statuses to fail with (repeatable).")] = None,
+    drop_rate: Annotated[float, typer.Option(help="Share of requests whose connection is dropped.")] = 0.0,
+    server_version: Annotated[Optional[str], typer.Option(
+        help="Version to report (default: the installed SDK's, so clients connect).")] = None,
+    ready_file: Annotated[Optional[Path], typer.Option(help="Write {url, api_url} here once listening.")] = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Serve a local stand-in of the OpenMetadata REST API (/api/v1) until interrupted."""
+
+    def body() -> int:
+        import json
+        import signal
+
+        from mlmeta.output import console
+        from mlmeta.sandbox import FaultSettings, Sandbox
+
+        try:
+            faults = FaultSettings(latency_ms=latency_ms, jitter_ms=jitter_ms, failure_rate=failure_rate,
+                                   statuses=failure_status or [503], drop_rate=drop_rate)
+            faults.check()
+        except ValueError as error:
+            from mlmeta.errors import UsageError
+
+            raise UsageError(f"fault settings: {error}") from None
+        try:
+            server = Sandbox(host=host, port=port, catalog=catalog, state_file=state, secret=secret,
+                             server_version=server_version, faults=faults)
+        except OSError as error:
+            from mlmeta.errors import UsageError
+
+            raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        if token_file:
+            server.write_tokens(token_file)
+        info = {"url": server.url, "api_url": server.api_url, "token_file": str(token_file) if token_file else None}
+        if fmt is Format.JSON:
+            console.out(json.dumps(info))
+        else:
+            console.out(f"OpenMetadata sandbox listening on {server.api_url}")
+            if token_file:
+                console.out(f"tokens (mlmeta-bot, admin) written to {token_file}")
+        if ready_file:
+            ready_file.write_text(json.dumps(info), encoding="utf-8")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server.server_close()
+        return 0
+
+    _exit(run("sandbox", fmt, body))
+
+
 def main() -> None:
     app(prog_name="mlmeta")
 

@@ -1,0 +1,139 @@
+"""``mlmeta sandbox``: a local stand-in for the OpenMetadata REST API, faithful where mlmeta cares.
+
+The OpenMetadata server needs Java, a database and a search engine; the sandbox needs this
+package. It serves ``/api/v1/...`` the way the server's code behaves (see ``semantics``) and
+validates every request body with the official SDK's models. Tests, benchmarks, ``make demo``
+and users trying their specs run against it.
+
+    with Sandbox() as sandbox:             # in-process, on a free port of 127.0.0.1
+        token = sandbox.token("mlmeta-bot")
+        ... OpenMetadata(hostPort=sandbox.api_url, jwtToken=token) ...
+        sandbox.set_faults(latency_ms=20, failure_rate=0.3, statuses=[503, 429])
+        sandbox.stats()                    # requests by route
+
+Private routes, outside ``/api`` and never counted: ``GET|DELETE /_sandbox/stats``,
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mlmeta.sandbox.faults import FaultSettings, Faults
+from mlmeta.sandbox.semantics import ApiError
+from mlmeta.sandbox.server import Request, Response, SandboxApp, Server, serve, start_thread
+from mlmeta.sandbox.store import State, load_catalog
+
+__all__ = ["Sandbox", "FaultSettings"]
+
+
+class Sandbox:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, catalog: Path | None = None,
+                 state_file: Path | None = None, secret: str | None = None, server_version: str | None = None,
+                 faults: FaultSettings | None = None) -> None:
+        self.catalog = load_catalog(catalog)
+        self.state_file = state_file
+        state = State()
+        self.app = SandboxApp(state, Faults(faults), state_file=state_file, server_version=server_version)
+        self.server: Server = serve(self.app, host, port, self._control)  # binds: the base URL is known now
+        if state_file is not None and state_file.exists():
+            state.restore(json.loads(state_file.read_text(encoding="utf-8")))
+        else:
+            state.seed(self.catalog)
+        if secret:
+            state.secret = secret
+        self._thread = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api"
+
+    def start(self) -> Sandbox:
+        from mlmeta.sandbox.server import sdk_models
+
+        sdk_models()  # pay the SDK import before the first request, not during it
+        self._thread = start_thread(self.server)
+        return self
+
+    def serve_forever(self) -> None:
+        from mlmeta.sandbox.server import sdk_models
+
+        sdk_models()
+        self.server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --- for tests and benchmarks -------------------------------------------------------------
+
+    def token(self, user: str = "mlmeta-bot") -> str:
+        return self.app.issue_token(user)
+
+    def write_tokens(self, path: Path, users: tuple[str, ...] = ("mlmeta-bot", "admin")) -> None:
+        """Write ``{user: token}`` to a file only its owner can read."""
+        path.write_text(json.dumps({u: self.token(u) for u in users}, indent=2) + "\n", encoding="utf-8")
+        os.chmod(path, 0o600)
+
+    def stats(self) -> dict[str, Any]:
+        return self.app.counters.snapshot()
+
+    def reset_stats(self) -> None:
+        self.app.counters.reset()
+
+    def set_faults(self, **changes: Any) -> FaultSettings:
+        return self.app.faults.update(changes)
+
+    def clear_faults(self) -> None:
+        self.app.faults.configure(FaultSettings())
+
+    def reset(self) -> None:
+        """Back to the seed catalog, no faults, zero counters (tests share one sandbox)."""
+        state = self.app.state
+        with state.lock:
+            fresh = State()
+            fresh.secret, fresh.base_url = state.secret, state.base_url
+            fresh.seed(self.catalog)
+            state.restore(fresh.snapshot())
+        self.clear_faults()
+        self.reset_stats()
+
+    def _control(self, request: Request) -> Response | None:
+        if not request.path.startswith("/_sandbox/"):
+            return None
+        action = (request.method, request.path)
+        try:
+            if action == ("GET", "/_sandbox/stats"):
+                return Response(200, self.stats())
+            if action == ("DELETE", "/_sandbox/stats"):
+                self.reset_stats()
+                return Response(200, self.stats())
+            if action == ("GET", "/_sandbox/faults"):
+                return Response(200, asdict(self.app.faults.settings))
+            if action == ("PUT", "/_sandbox/faults"):
+                return Response(200, asdict(self.set_faults(**request.json())))
+            if action == ("POST", "/_sandbox/reset"):
+                self.reset()
+                return Response(200, {"reset": True})
+        except (TypeError, ValueError, ApiError) as error:
+            return Response(400, {"code": 400, "message": str(error)})
+        return Response(404, {"code": 404, "message": "unknown sandbox control route"})

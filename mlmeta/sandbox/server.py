@@ -1,0 +1,602 @@
+"""The sandbox's HTTP side: routes shaped like OpenMetadata's ``/api/v1``, auth, faults, counters.
+
+Request bodies are validated with the official SDK's generated pydantic models (extra fields
+are rejected with a 400 like the server's), so what passes here is what the real server would
+parse. Errors are ``{"code": N, "message": "..."}`` as the server sends them.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import jsonpatch
+import jwt
+
+from mlmeta import fqn
+from mlmeta.sandbox import lineage, semantics
+from mlmeta.sandbox.faults import Counters, Fault, Faults
+from mlmeta.sandbox.semantics import ApiError
+from mlmeta.sandbox.store import COLLECTIONS, TYPE_OF_COLLECTION, NotFound, State, now_ms
+
+log = logging.getLogger("mlmeta.sandbox")
+MAX_BODY = 10 * 1024 * 1024
+CHANGE_HEADER = "X-OpenMetadata-Change"
+PUBLIC_PATHS = ("/api/v1/system/version",)
+
+
+@functools.lru_cache(maxsize=1)
+def sdk_models() -> dict[str, Any]:
+    """The SDK's generated models (importing them costs seconds: done once, on first use)."""
+    from metadata.generated.schema.api.data.createMlModel import CreateMlModelRequest
+    from metadata.generated.schema.api.lineage.addLineage import AddLineageRequest
+    from metadata.generated.schema.api.services.createMlModelService import CreateMlModelServiceRequest
+    from metadata.generated.schema.entity.data.mlmodel import MlModel
+    from metadata.generated.schema.entity.data.table import Table
+
+    return {"CreateMlModel": CreateMlModelRequest, "AddLineage": AddLineageRequest, "MlModel": MlModel,
+            "CreateMlModelService": CreateMlModelServiceRequest, "Table": Table}
+
+
+def installed_sdk_version() -> str:
+    """The server version the installed SDK accepts: its own major.minor.patch."""
+    return ".".join(importlib_metadata.version("openmetadata-ingestion").split(".")[:3])
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    user: dict[str, Any] | None = None
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as error:
+            raise ApiError(400, f"Unable to process JSON: {error}") from None
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] | None = None
+
+
+Handler = Callable[["SandboxApp", Request, dict[str, str]], Response]
+ROUTES: list[tuple[str, re.Pattern, str, Handler]] = []
+
+
+def route(method: str, template: str) -> Callable[[Handler], Handler]:
+    pattern = re.compile("^/api" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
+
+    def register(handler: Handler) -> Handler:
+        ROUTES.append((method, pattern, f"{method} {template}", handler))
+        return handler
+
+    return register
+
+
+class SandboxApp:
+    """State plus behaviour; the HTTP handler below only translates bytes to calls."""
+
+    def __init__(self, state: State, faults: Faults, *, state_file: Path | None = None,
+                 server_version: str | None = None) -> None:
+        self.state = state
+        self.faults = faults
+        self.counters = Counters()
+        self.state_file = state_file
+        self.server_version = server_version or installed_sdk_version()
+
+    # --- auth --------------------------------------------------------------------------------
+
+    def issue_token(self, user_name: str) -> str:
+        with self.state.lock:
+            user = self.state.by_name("user", user_name)
+        claims = {"sub": user["name"], "iss": "open-metadata.org", "isBot": bool(user.get("isBot")),
+                  "email": user["email"], "iat": int(time.time())}
+        return jwt.encode(claims, self.state.secret, algorithm="HS256")
+
+    def authenticate(self, request: Request) -> dict[str, Any]:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise ApiError(401, "Not Authorized! Token not present")
+        try:
+            claims = jwt.decode(header[7:].strip(), self.state.secret, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            raise ApiError(401, "Not Authorized! Invalid token") from None
+        with self.state.lock:
+            try:
+                user = self.state.by_name("user", claims.get("sub", ""))
+            except NotFound:
+                raise ApiError(401, "Not Authorized! User not found") from None
+        return {**user, "isBot": bool(claims.get("isBot"))}
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> tuple[str, Response]:
+        for method, pattern, name, handler in ROUTES:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                if request.path not in PUBLIC_PATHS:
+                    request.user = self.authenticate(request)
+                params = {k: unquote(v) for k, v in match.groupdict().items()}
+                return name, handler(self, request, params)
+        if any(pattern.match(request.path) for _, pattern, _, _ in ROUTES):
+            return f"{request.method} (unsupported)", Response(405, {"code": 405, "message": "HTTP 405 Method Not Allowed"})
+        return f"{request.method} (unknown)", Response(404, {"code": 404, "message": "HTTP 404 Not Found"})
+
+    def persist(self) -> None:
+        if self.state_file is not None:
+            self.state.save(self.state_file)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _validation_error(error: Any, java_class: str) -> ApiError:
+    first = error.errors()[0]
+    if first["type"] == "extra_forbidden":
+        return ApiError(400, f'Unrecognized field "{first["loc"][-1]}" (class {java_class}), not marked as ignorable')
+    where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "missing":
+        return ApiError(400, f"[{where} must not be null]")
+    return ApiError(400, f"[{where} {first['msg']}]")
+
+
+def _parse(model: str, data: Any, java_class: str) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    try:
+        parsed = sdk_models()[model].model_validate(data)
+    except ValidationError as error:
+        raise _validation_error(error, java_class) from None
+    return parsed.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def _fields(request: Request, model: str) -> set[str]:
+    text = request.param("fields") or ""
+    requested = {f.strip() for f in text.split(",") if f.strip()}
+    allowed = set(sdk_models()[model].model_fields)
+    for name in sorted(requested):
+        if name not in allowed:
+            raise ApiError(400, f"Invalid field name {name}")
+    return requested
+
+
+def _include_deleted(request: Request) -> bool:
+    include = (request.param("include") or "non-deleted").lower()
+    if include not in ("all", "deleted", "non-deleted"):
+        raise ApiError(400, f"query param include must be one of [all, deleted, non-deleted]")
+    return include != "non-deleted"
+
+
+def strong_etag(entity: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(entity, sort_keys=True).encode()).hexdigest()[:16]
+    return f'"{digest}"'
+
+
+def _check_if_match(request: Request, entity: dict[str, Any]) -> bool:
+    """Optimistic locking as the server's EntityETag.validateETag; True when If-Match was sent."""
+    header = request.headers.get("if-match")
+    if not header:
+        return False
+    for candidate in (c.strip() for c in header.split(",")):
+        if candidate in ("*", strong_etag(entity), f'W/"{entity["version"]}"'):
+            return True
+    raise ApiError(412, f"The entity has been modified. Current ETag: {strong_etag(entity)}. "
+                        "Please refresh and retry with the latest version.")
+
+
+def _entity_response(status: int, entity: dict[str, Any], change: str | None = None) -> Response:
+    headers = {"ETag": strong_etag(entity)}
+    if change:
+        headers[CHANGE_HEADER] = change
+    return Response(status, entity, headers)
+
+
+def _lookup(app: SandboxApp, kind: str, key: str, by: str, include_deleted: bool = False) -> dict[str, Any]:
+    try:
+        if by == "name":
+            return app.state.by_name(kind, key, include_deleted=include_deleted)
+        return app.state.by_id(kind, key, include_deleted=include_deleted)
+    except NotFound as error:
+        raise semantics.not_found(error) from None
+
+
+def _generic_view(entity: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in entity.items() if k not in semantics.FIELD_CONTROLLED or k in fields}
+
+
+# --- routes: system, catalog reads ---------------------------------------------------------------
+
+
+@route("GET", "/v1/system/version")
+def system_version(app: SandboxApp, request: Request, params: dict) -> Response:
+    return Response(200, {"version": app.server_version, "revision": "mlmeta-sandbox", "timestamp": now_ms()})
+
+
+def _catalog_get(kind: str, by: str) -> Handler:
+    def handler(app: SandboxApp, request: Request, params: dict) -> Response:
+        fields = _fields(request, "Table") if kind == "table" else {
+            f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
+        with app.state.lock:
+            entity = _lookup(app, kind, params["key"], by, _include_deleted(request))
+            return _entity_response(200, _generic_view(copy.deepcopy(entity), fields))
+
+    return handler
+
+
+# catalog entities are read-only here: GET by name and by id for every collection but ML models
+for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels"}):
+    route("GET", f"/v1/{_collection}/name/{{key}}")(_catalog_get(TYPE_OF_COLLECTION[_collection], "name"))
+    route("GET", f"/v1/{_collection}/{{key}}")(_catalog_get(TYPE_OF_COLLECTION[_collection], "id"))
+
+
+def _create_service(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
+    body = _parse("CreateMlModelService", request.json(), "org.openmetadata.schema.api.services.CreateMlModelService")
+    with app.state.lock:
+        try:
+            existing = app.state.by_name("mlmodelService", body["name"], include_deleted=True)
+        except NotFound:
+            existing = None
+        if existing is not None:
+            if not upsert:
+                raise ApiError(409, "Entity already exists")
+            return _entity_response(200, existing, "entityNoChange")
+        service = app.state._add("mlmodelService", body["name"], {  # noqa: SLF001 - same package
+            "serviceType": body["serviceType"], "description": body.get("description"),
+            "connection": body.get("connection"), "updatedBy": request.user["name"]})
+        app.persist()
+        return _entity_response(201, service, "entityCreated")
+
+
+@route("PUT", "/v1/services/mlmodelServices")
+def put_service(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _create_service(app, request, upsert=True)
+
+
+@route("POST", "/v1/services/mlmodelServices")
+def post_service(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _create_service(app, request, upsert=False)
+
+
+# --- routes: ML models --------------------------------------------------------------------------
+
+
+def _model_view(app: SandboxApp, request: Request, entity: dict[str, Any]) -> Response:
+    return _entity_response(200, semantics.view(copy.deepcopy(entity), _fields(request, "MlModel")))
+
+
+@route("GET", "/v1/mlmodels/name/{fqn}")
+def get_model_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
+    with app.state.lock:
+        return _model_view(app, request, _lookup(app, "mlmodel", params["fqn"], "name", _include_deleted(request)))
+
+
+@route("GET", "/v1/mlmodels/{id}")
+def get_model(app: SandboxApp, request: Request, params: dict) -> Response:
+    with app.state.lock:
+        return _model_view(app, request, _lookup(app, "mlmodel", params["id"], "id", _include_deleted(request)))
+
+
+@route("GET", "/v1/mlmodels")
+def list_models(app: SandboxApp, request: Request, params: dict) -> Response:
+    service = request.param("service")
+    fields = _fields(request, "MlModel")
+    with app.state.lock:
+        models = [m for m in app.state.entities["mlmodel"].values()
+                  if not m.get("deleted") and (service is None or m["service"]["name"] == service)]
+        data = [semantics.view(copy.deepcopy(m), fields) for m in sorted(models, key=lambda m: m["name"])]
+    return Response(200, {"data": data, "paging": {"total": len(data)}})
+
+
+def _write_model(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
+    body = _parse("CreateMlModel", request.json(), "org.openmetadata.schema.api.data.CreateMlModel")
+    with app.state.lock:
+        try:
+            service = app.state.by_name("mlmodelService", body["service"])
+        except NotFound as error:
+            raise semantics.not_found(error) from None
+        model_fqn = fqn.join(service["fullyQualifiedName"], body["name"])
+        try:
+            original = app.state.by_name("mlmodel", model_fqn, include_deleted=True)
+        except NotFound:
+            original = None
+        if original is None:
+            created = semantics.create(app.state, body, request.user)
+            app.persist()
+            return _entity_response(201, created, "entityCreated")
+        if not upsert:
+            raise ApiError(409, "Entity already exists")
+        updated = semantics.from_create_request(app.state, body)
+        updated.update(id=original["id"])
+        semantics.prepare(app.state, updated)
+        how = semantics.Update("PUT", request.user, optimistic=_check_if_match(request, original))
+        result, change = semantics.update(app.state, original, updated, how)
+        app.persist()
+        return _entity_response(200, result, change)
+
+
+@route("PUT", "/v1/mlmodels")
+def put_model(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _write_model(app, request, upsert=True)
+
+
+@route("POST", "/v1/mlmodels")
+def post_model(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _write_model(app, request, upsert=False)
+
+
+def _patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json-patch+json":
+        raise ApiError(415, "HTTP 415 Unsupported Media Type")
+    operations = request.json()
+    with app.state.lock:
+        original = _lookup(app, "mlmodel", key, by)
+        optimistic = _check_if_match(request, original)
+        try:
+            patched = jsonpatch.apply_patch(copy.deepcopy(original), operations)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as error:
+            raise ApiError(400, f"Invalid JSON patch: {error}") from None
+        # restorePatchAttributes: these cannot change through PATCH; the change is ignored
+        for attribute in ("id", "name", "fullyQualifiedName", "service", "href", "version", "updatedAt", "updatedBy",
+                          "changeDescription"):
+            if attribute in original:
+                patched[attribute] = original[attribute]
+            else:
+                patched.pop(attribute, None)
+        _parse("MlModel", patched, "org.openmetadata.schema.entity.data.MlModel")
+        semantics.prepare(app.state, patched)
+        how = semantics.Update("PATCH", request.user, optimistic=optimistic)
+        result, change = semantics.update(app.state, original, patched, how)
+        app.persist()
+        return _entity_response(200, result, change)
+
+
+@route("PATCH", "/v1/mlmodels/name/{fqn}")
+def patch_model_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _patch_model(app, request, params["fqn"], "name")
+
+
+@route("PATCH", "/v1/mlmodels/{id}")
+def patch_model(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _patch_model(app, request, params["id"], "id")
+
+
+@route("GET", "/v1/mlmodels/{id}/versions")
+def list_versions(app: SandboxApp, request: Request, params: dict) -> Response:
+    with app.state.lock:
+        current = _lookup(app, "mlmodel", params["id"], "id", include_deleted=True)
+        history = [current, *reversed(app.state.history.get(current["id"], []))]
+        return Response(200, {"entityType": "mlmodel", "versions": [json.dumps(v) for v in history]})
+
+
+@route("GET", "/v1/mlmodels/{id}/versions/{version}")
+def get_version(app: SandboxApp, request: Request, params: dict) -> Response:
+    with app.state.lock:
+        current = _lookup(app, "mlmodel", params["id"], "id", include_deleted=True)
+        for candidate in [current, *app.state.history.get(current["id"], [])]:
+            if str(candidate["version"]) == params["version"]:
+                return _entity_response(200, candidate)
+    raise ApiError(404, f"mlmodel instance for {params['id']} and version {params['version']} not found")
+
+
+def _delete_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
+    hard = (request.param("hardDelete") or "false").lower() == "true"
+    with app.state.lock:
+        entity = _lookup(app, "mlmodel", key, by, include_deleted=hard)
+        if hard:
+            app.state.remove("mlmodel", entity)
+            app.persist()
+            return Response(200, entity, {CHANGE_HEADER: "entityDeleted"})
+        deleted = _flip_deleted(app, entity, True, request.user)
+        app.persist()
+        return _entity_response(200, deleted, "entitySoftDeleted")
+
+
+def _flip_deleted(app: SandboxApp, entity: dict[str, Any], deleted: bool, user: dict[str, Any]) -> dict[str, Any]:
+    app.state.history.setdefault(entity["id"], []).append(copy.deepcopy(entity))
+    changes = semantics.Changes()
+    changes.record("deleted", entity.get("deleted", False), deleted)
+    result = {**copy.deepcopy(entity), "deleted": deleted, "version": semantics.next_version(entity["version"], changes),
+              "updatedAt": now_ms(), "updatedBy": user["name"], "changeDescription": changes.description(entity["version"])}
+    return app.state.put("mlmodel", result)
+
+
+@route("DELETE", "/v1/mlmodels/name/{fqn}")
+def delete_model_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _delete_model(app, request, params["fqn"], "name")
+
+
+@route("DELETE", "/v1/mlmodels/{id}")
+def delete_model(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _delete_model(app, request, params["id"], "id")
+
+
+@route("PUT", "/v1/mlmodels/restore")
+def restore_model(app: SandboxApp, request: Request, params: dict) -> Response:
+    body = request.json()
+    if not isinstance(body, dict) or "id" not in body:
+        raise ApiError(400, "[id must not be null]")
+    with app.state.lock:
+        entity = _lookup(app, "mlmodel", str(body["id"]), "id", include_deleted=True)
+        if not entity.get("deleted"):
+            raise ApiError(400, f"mlmodel instance for {entity['id']} is not deleted")
+        restored = _flip_deleted(app, entity, False, request.user)
+        app.persist()
+        return _entity_response(200, restored, "entityRestored")
+
+
+# --- routes: lineage ----------------------------------------------------------------------------
+
+
+@route("PUT", "/v1/lineage")
+def put_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
+    body = _parse("AddLineage", request.json(), "org.openmetadata.schema.api.lineage.AddLineage")
+    with app.state.lock:
+        lineage.add_edge(app.state, body["edge"], request.user)
+        app.persist()
+    return Response(200, None)
+
+
+def _lineage_of(app: SandboxApp, request: Request, kind: str, key: str, by: str) -> Response:
+    if kind not in COLLECTIONS:
+        raise ApiError(400, f"Invalid entity type {kind}")
+    try:
+        upstream = int(request.param("upstreamDepth", "1"))
+        downstream = int(request.param("downstreamDepth", "1"))
+    except ValueError:
+        raise ApiError(400, "query param upstreamDepth/downstreamDepth must be a number") from None
+    with app.state.lock:
+        entity = _lookup(app, kind, key, by)
+        return Response(200, lineage.graph(app.state, kind, entity, upstream, downstream))
+
+
+@route("GET", "/v1/lineage/{type}/name/{fqn}")
+def get_lineage_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _lineage_of(app, request, params["type"], params["fqn"], "name")
+
+
+@route("GET", "/v1/lineage/{type}/{id}")
+def get_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
+    return _lineage_of(app, request, params["type"], params["id"], "id")
+
+
+@route("DELETE", "/v1/lineage/{fromType}/name/{fromFqn}/{toType}/name/{toFqn}")
+def delete_lineage_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
+    with app.state.lock:
+        source = _lookup(app, params["fromType"], params["fromFqn"], "name")
+        target = _lookup(app, params["toType"], params["toFqn"], "name")
+        lineage.delete_edge(app.state, params["fromType"], source["id"], params["toType"], target["id"])
+        app.persist()
+    return Response(200, None)
+
+
+@route("DELETE", "/v1/lineage/{fromType}/{fromId}/{toType}/{toId}")
+def delete_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
+    with app.state.lock:
+        lineage.delete_edge(app.state, params["fromType"], params["fromId"], params["toType"], params["toId"])
+        app.persist()
+    return Response(200, None)
+
+
+# --- HTTP plumbing ------------------------------------------------------------------------------
+
+
+def make_handler(app: SandboxApp, control: Callable[[Request], Response | None]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the real server behind Jetty
+        server_version = "mlmeta-sandbox"
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.debug("%s %s", self.address_string(), fmt % args)
+
+        def _handle(self) -> None:
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._send(Response(413, {"code": 413, "message": "Request entity too large"}))
+                return
+            request = Request(self.command, split.path, parse_qs(split.query),
+                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length) if length else b"")
+            private = control(request)
+            if private is not None:
+                self._send(private)
+                return
+            delay = app.faults.delay_seconds()
+            if delay:
+                time.sleep(delay)
+            fault = app.faults.decide(request.method, request.path)
+            if fault and fault.phase == "before":
+                app.counters.count(self._route_name(request), faulted=True)
+                self._fail(fault)
+                return
+            name, response = self._run(request)
+            app.counters.count(name, faulted=fault is not None)
+            if fault:
+                self._fail(fault)
+                return
+            self._send(response)
+
+        def _route_name(self, request: Request) -> str:
+            for method, pattern, name, _ in ROUTES:
+                if method == request.method and pattern.match(request.path):
+                    return name
+            return f"{request.method} (unknown)"
+
+        def _run(self, request: Request) -> tuple[str, Response]:
+            try:
+                return app.dispatch(request)
+            except ApiError as error:
+                return self._route_name(request), Response(error.status, {"code": error.status,
+                                                                          "message": error.message}, error.headers)
+            except Exception as error:  # a sandbox bug must look like a server error, not kill the thread
+                log.exception("sandbox error on %s %s", request.method, request.path)
+                return self._route_name(request), Response(500, {"code": 500, "message": f"{type(error).__name__}: {error}"})
+
+        def _fail(self, fault: Fault) -> None:
+            if fault.status is None:  # drop: close the socket without answering
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            headers = {"Retry-After": str(app.faults.settings.retry_after)} if fault.status == 429 else {}
+            self._send(Response(fault.status, {"code": fault.status, "message": f"injected fault {fault.status}"},
+                                headers))
+
+        def _send(self, response: Response) -> None:
+            payload = b"" if response.body is None else json.dumps(response.body).encode()
+            self.send_response(response.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in (response.headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
+
+    return Handler
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def serve(app: SandboxApp, host: str, port: int, control: Callable[[Request], Response | None]) -> Server:
+    server = Server((host, port), make_handler(app, control))
+    app.state.base_url = f"http://{host}:{server.server_address[1]}"
+    return server
+
+
+def start_thread(server: Server) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+                              name="mlmeta-sandbox")
+    thread.start()
+    return thread

@@ -1,0 +1,216 @@
+"""The sandbox's state: entities by type, their version history and lineage edges.
+
+Plain JSON-able dicts shaped like the server's entities, guarded by one lock (the HTTP server
+is threaded), optionally persisted to a file after every write so a restart keeps what was
+published. Seeding from a catalog file lives here too.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlmeta import fqn
+
+# entity type -> collection path under /api/v1 (as the server names them)
+COLLECTIONS = {
+    "table": "tables",
+    "topic": "topics",
+    "dashboard": "dashboards",
+    "mlmodel": "mlmodels",
+    "database": "databases",
+    "databaseSchema": "databaseSchemas",
+    "user": "users",
+    "team": "teams",
+    "classification": "classifications",
+    "tag": "tags",
+    "glossary": "glossaries",
+    "glossaryTerm": "glossaryTerms",
+    "domain": "domains",
+    "mlmodelService": "services/mlmodelServices",
+    "databaseService": "services/databaseServices",
+    "dashboardService": "services/dashboardServices",
+    "messagingService": "services/messagingServices",
+}
+TYPE_OF_COLLECTION = {collection: kind for kind, collection in COLLECTIONS.items()}
+_NAMESPACE = uuid.UUID("6f1f2c1e-3b9e-4c55-9a7e-4d1f0c6f6b10")
+
+
+class NotFound(Exception):
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"{kind} instance for {key} not found")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class State:
+    """Everything the sandbox knows. Callers hold ``lock`` across a read-modify-write."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.entities: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in COLLECTIONS}
+        self.by_fqn: dict[str, dict[str, str]] = {kind: {} for kind in COLLECTIONS}
+        self.history: dict[str, list[dict[str, Any]]] = {}  # entity id -> previous versions, oldest first
+        self.edges: dict[str, dict[str, Any]] = {}  # "from_id:to_id" -> {fromType, toType, details}
+        self.secret = secrets.token_urlsafe(32)
+        self.base_url = "http://localhost"
+
+    # --- entities ---------------------------------------------------------------------------
+
+    def put(self, kind: str, entity: dict[str, Any]) -> dict[str, Any]:
+        entity["href"] = f"{self.base_url}/api/v1/{COLLECTIONS[kind]}/{entity['id']}"
+        self.entities[kind][entity["id"]] = entity
+        self.by_fqn[kind][entity["fullyQualifiedName"]] = entity["id"]
+        return entity
+
+    def remove(self, kind: str, entity: dict[str, Any]) -> None:
+        self.entities[kind].pop(entity["id"], None)
+        self.by_fqn[kind].pop(entity["fullyQualifiedName"], None)
+        self.history.pop(entity["id"], None)
+        for key in [k for k, e in self.edges.items() if entity["id"] in (k.split(":"))]:
+            del self.edges[key]
+
+    def by_name(self, kind: str, name: str, *, include_deleted: bool = False) -> dict[str, Any]:
+        index = self.by_fqn.get(kind, {})
+        entity_id = index.get(name)
+        if entity_id is None:
+            try:  # the server accepts any spelling of the same FQN ("a".b == a.b)
+                entity_id = index.get(fqn.normalize(name))
+            except fqn.FqnError:
+                entity_id = None
+        return self.by_id(kind, entity_id or name, include_deleted=include_deleted, shown=name)
+
+    def by_id(self, kind: str, entity_id: str, *, include_deleted: bool = False, shown: str | None = None
+              ) -> dict[str, Any]:
+        entity = self.entities.get(kind, {}).get(str(entity_id))
+        if entity is None or (entity.get("deleted") and not include_deleted):
+            raise NotFound(kind, shown or str(entity_id))
+        return entity
+
+    def find_any(self, entity_id: str) -> tuple[str, dict[str, Any]] | None:
+        for kind, entities in self.entities.items():
+            if entity_id in entities:
+                return kind, entities[entity_id]
+        return None
+
+    def reference(self, kind: str, entity: dict[str, Any]) -> dict[str, Any]:
+        ref = {"id": entity["id"], "type": kind, "name": entity["name"],
+               "fullyQualifiedName": entity["fullyQualifiedName"], "deleted": bool(entity.get("deleted")),
+               "href": entity.get("href")}
+        for key in ("displayName", "description"):
+            if entity.get(key):
+                ref[key] = entity[key]
+        return ref
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy({"entities": self.entities, "history": self.history, "edges": self.edges,
+                              "secret": self.secret, "base_url": self.base_url})
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Load a snapshot; links (href) are moved to this server's address if it changed."""
+        old_base = data.get("base_url")
+        if old_base and old_base != self.base_url:
+            data = json.loads(json.dumps(data).replace(old_base + "/api/", self.base_url + "/api/"))
+        self.entities = {kind: dict(data["entities"].get(kind, {})) for kind in COLLECTIONS}
+        self.by_fqn = {kind: {e["fullyQualifiedName"]: i for i, e in es.items()} for kind, es in self.entities.items()}
+        self.history = data.get("history", {})
+        self.edges = data.get("edges", {})
+        self.secret = data.get("secret", self.secret)
+
+    def save(self, path: Path) -> None:
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(self.snapshot()), encoding="utf-8")
+        os.replace(temporary, path)
+
+    # --- seeding ----------------------------------------------------------------------------
+
+    def seed(self, catalog: dict[str, Any]) -> None:
+        """Add the entities a catalog file describes (see demo_catalog.yaml for the shape)."""
+        for user in catalog.get("users", []):
+            self._add("user", user["name"], {"email": user.get("email", f"{user['name']}@example.com"),
+                                             "isBot": bool(user.get("isBot")), "isAdmin": bool(user.get("isAdmin"))})
+        for team in catalog.get("teams", []):
+            users = [self.reference("user", self.by_name("user", u)) for u in team.get("users", [])]
+            self._add("team", team["name"], {"teamType": "Group", "users": users})
+        for classification in catalog.get("classifications", []):
+            parent = self._add("classification", classification["name"], {
+                "description": classification.get("description", f"{classification['name']} tags"),
+                "mutuallyExclusive": bool(classification.get("mutuallyExclusive"))})
+            for tag in classification.get("tags", []):
+                self._add("tag", tag, {"description": f"{tag} tag",
+                                       "classification": self.reference("classification", parent)}, parent)
+        for glossary in catalog.get("glossaries", []):
+            parent = self._add("glossary", glossary["name"], {"description": f"{glossary['name']} glossary"})
+            for term in glossary.get("terms", []):
+                self._add("glossaryTerm", term, {"description": f"{term} term",
+                                                 "glossary": self.reference("glossary", parent)}, parent)
+        for domain in catalog.get("domains", []):
+            self._add("domain", domain["name"], {"domainType": domain.get("domainType", "Aggregate"),
+                                                 "description": domain.get("description", f"{domain['name']} domain")})
+        for service in catalog.get("mlmodelServices", []):
+            self._add("mlmodelService", service["name"], {"serviceType": service.get("serviceType", "Mlflow")})
+        for service in catalog.get("dashboardServices", []):
+            parent = self._add("dashboardService", service["name"], {"serviceType": service["serviceType"]})
+            for dashboard in service.get("dashboards", []):
+                self._add("dashboard", dashboard, {"service": self.reference("dashboardService", parent)}, parent)
+        for service in catalog.get("messagingServices", []):
+            parent = self._add("messagingService", service["name"], {"serviceType": service["serviceType"]})
+            for topic in service.get("topics", []):
+                self._add("topic", topic, {"service": self.reference("messagingService", parent), "partitions": 1},
+                          parent)
+        for service in catalog.get("databaseServices", []):
+            self._seed_database_service(service)
+
+    def _seed_database_service(self, service: dict[str, Any]) -> None:
+        svc = self._add("databaseService", service["name"], {"serviceType": service["serviceType"]})
+        svc_ref = self.reference("databaseService", svc)
+        for database in service.get("databases", []):
+            db = self._add("database", database["name"], {"service": svc_ref}, svc)
+            db_ref = self.reference("database", db)
+            for schema in database.get("schemas", []):
+                sch = self._add("databaseSchema", schema["name"], {"service": svc_ref, "database": db_ref}, db)
+                sch_ref = self.reference("databaseSchema", sch)
+                for table in schema.get("tables", []):
+                    table_fqn = fqn.join(*fqn.split(sch["fullyQualifiedName"]), table["name"])
+                    columns = [self._column(table_fqn, c) for c in table.get("columns", [])]
+                    self._add("table", table["name"], {
+                        "tableType": table.get("tableType", "Regular"), "columns": columns, "service": svc_ref,
+                        "database": db_ref, "databaseSchema": sch_ref, "serviceType": service["serviceType"],
+                        "deleted": bool(table.get("deleted"))}, sch)
+
+    @staticmethod
+    def _column(table_fqn: str, column: dict[str, Any]) -> dict[str, Any]:
+        data_type = column["dataType"].upper()
+        result = {"name": column["name"], "dataType": data_type, "dataTypeDisplay": data_type.lower(),
+                  "fullyQualifiedName": f"{table_fqn}.{fqn.quote(column['name'])}", "tags": [],
+                  "constraint": column.get("constraint", "NULL")}
+        if column.get("description"):
+            result["description"] = column["description"]
+        return result
+
+    def _add(self, kind: str, name: str, fields: dict[str, Any], parent: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+        full_name = fqn.join(*fqn.split(parent["fullyQualifiedName"]), name) if parent else fqn.quote(name)
+        entity = {"id": str(uuid.uuid5(_NAMESPACE, f"{kind}:{full_name}")), "name": name,
+                  "fullyQualifiedName": full_name, "version": 0.1, "updatedAt": now_ms(), "updatedBy": "admin",
+                  "deleted": False, **fields}
+        return self.put(kind, entity)
+
+
+def load_catalog(path: Path | None) -> dict[str, Any]:
+    source = path or Path(__file__).with_name("demo_catalog.yaml")
+    with source.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
