@@ -57,3 +57,46 @@ features:
 """
 
 os.environ.setdefault("MLMETA_TESTING", "1")
+
+
+# --- the OpenMetadata sandbox, shared by the whole session (the SDK import costs seconds) ------------
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    from mlmeta.sandbox import Sandbox
+
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The session's sandbox, back at the seed catalog with no faults and zero counters."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.reset()
+
+
+def sdk_client(api_url: str, token: str, **client_config):
+    """An official SDK client; ``client_config`` goes to its REST ClientConfig (retry=0 ...)."""
+    from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
+        AuthProvider,
+        OpenMetadataConnection,
+    )
+    from metadata.generated.schema.security.client.openMetadataJWTClientConfig import OpenMetadataJWTClientConfig
+    from metadata.ingestion.ometa.ometa_api import OpenMetadata
+
+    connection = OpenMetadataConnection(hostPort=api_url, authProvider=AuthProvider.openmetadata,
+                                        securityConfig=OpenMetadataJWTClientConfig(jwtToken=token))
+    return OpenMetadata(connection, additional_client_config_arguments=client_config or None)
+
+
+@pytest.fixture
+def om(sandbox):
+    """``om("admin")`` -> an SDK client acting as that user (default: the mlmeta-bot bot)."""
+
+    def client(user: str = "mlmeta-bot", **client_config):
+        return sdk_client(sandbox.api_url, sandbox.token(user), **client_config)
+
+    return client

@@ -247,10 +247,29 @@ def _catalog_get(kind: str, by: str) -> Handler:
     return handler
 
 
-# catalog entities are read-only here: GET by name and by id for every collection but ML models
+def _catalog_delete(kind: str) -> Handler:
+    """Soft delete (default) or hard delete of a catalog entity, so tests can retire a table."""
+
+    def handler(app: SandboxApp, request: Request, params: dict) -> Response:
+        hard = (request.param("hardDelete") or "false").lower() == "true"
+        with app.state.lock:
+            entity = _lookup(app, kind, params["key"], "id", include_deleted=hard)
+            if hard:
+                app.state.remove(kind, entity)
+            else:
+                entity.update(deleted=True, version=round(entity["version"] + 0.1, 1), updatedAt=now_ms(),
+                              updatedBy=request.user["name"])
+            app.persist()
+            return Response(200, entity, {CHANGE_HEADER: "entityDeleted" if hard else "entitySoftDeleted"})
+
+    return handler
+
+
+# catalog entities: GET by name and by id, DELETE by id, for every collection but ML models
 for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels"}):
     route("GET", f"/v1/{_collection}/name/{{key}}")(_catalog_get(TYPE_OF_COLLECTION[_collection], "name"))
     route("GET", f"/v1/{_collection}/{{key}}")(_catalog_get(TYPE_OF_COLLECTION[_collection], "id"))
+    route("DELETE", f"/v1/{_collection}/{{key}}")(_catalog_delete(TYPE_OF_COLLECTION[_collection]))
 
 
 def _create_service(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
