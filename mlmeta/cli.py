@@ -38,6 +38,17 @@ ChangedSinceOption = Annotated[
 ]
 
 
+HostOption = Annotated[Optional[str], typer.Option("--host", help="OpenMetadata URL (else OPENMETADATA_HOST).",
+                                                   show_default=False)]
+TokenFileOption = Annotated[Optional[Path], typer.Option(
+    "--token-file", help="File with the OpenMetadata JWT (else OPENMETADATA_JWT_TOKEN[_FILE]).", show_default=False)]
+MlflowOption = Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (else MLFLOW_TRACKING_URI).",
+                                                     show_default=False)]
+CaBundleOption = Annotated[Optional[Path], typer.Option("--ca-bundle", help="CA bundle to verify OpenMetadata's TLS.",
+                                                        show_default=False)]
+StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"mlmeta {__version__}")
@@ -70,22 +81,138 @@ def validate(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,
     fmt: FormatOption = Format.TEXT,
-    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    strict: StrictOption = False,
+    online: Annotated[bool, typer.Option("--online", help="Also check tables, columns, owners, tags ... in "
+                                                          "OpenMetadata and the model in MLflow (reads only).")] = False,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
-    """Check specs offline: YAML, schema, names and FQNs, with file:line:col for every finding."""
+    """Check specs: YAML, schema, names and FQNs (offline), with file:line:col for every finding."""
 
     def body() -> int:
         from mlmeta.config import load_settings
         from mlmeta.output import render_validation
         from mlmeta.validate import validate_files
 
-        settings = load_settings()
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle) if online else None)
         report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
                                 strict=strict)
+        if online:
+            from mlmeta.online import check_online
+
+            check_online(report, settings, strict=strict)
         render_validation(report, fmt)
         return report.exit_code
 
     _exit(run("validate", fmt, body))
+
+
+def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency=None) -> dict:
+    return {"openmetadata_host": host, "token_file": token_file, "mlflow_tracking_uri": mlflow_uri,
+            "ca_bundle": ca_bundle, "concurrency": concurrency}
+
+
+def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides) -> int:
+    from mlmeta.config import load_settings
+    from mlmeta.errors import UsageError
+    from mlmeta.output import console, render_publish
+    from mlmeta.output.progress import progress
+    from mlmeta.validate import validate_files
+
+    if mode == "publish" and not (paths or changed_since or all_specs):
+        raise UsageError("say which specs to publish: PATHS, --all, or --changed-since REF")
+    if all_specs and (paths or changed_since):
+        raise UsageError("--all publishes every spec: leave out PATHS and --changed-since")
+    settings = load_settings(overrides)
+    validation = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
+                                strict=options.strict)
+    specs = validation.specs()
+    invalid = [f for f in validation.files if not f.valid]
+    from mlmeta import publish
+    from mlmeta.discovery import last_commits
+
+    if specs:
+        from mlmeta.adapters.mlflow import MlflowRegistry
+        from mlmeta.adapters.openmetadata import OpenMetadataCatalog
+
+        registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
+        catalog = OpenMetadataCatalog(settings)
+        options.concurrency = settings.concurrency
+        ctx = publish.Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
+        with progress(len(specs), mode, fmt is Format.TEXT) as advance:
+            report = publish.run(specs, ctx, on_done=advance)
+    else:
+        report = publish.Report(mode, [])
+        if not invalid:
+            console.err("no spec files matched")
+    report.invalid = invalid
+    render_publish(report, fmt)
+    return report.exit_code
+
+
+@app.command()
+def plan(
+    paths: PathsArgument = None,
+    changed_since: ChangedSinceOption = None,
+    all_specs: Annotated[bool, typer.Option("--all", help="Every spec under the configured paths (the default).")]
+    = False,
+    strict: StrictOption = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Look up every table again, even for unchanged "
+                                                            "sources.")] = False,
+    concurrency: Annotated[Optional[int], typer.Option(help="Models handled at once.", show_default=False)] = None,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Show, field by field, what publish would create or change. Writes nothing."""
+
+    def body() -> int:
+        from mlmeta.publish import Options
+
+        return _publish("plan", paths, changed_since, all_specs, fmt,
+                        Options(dry_run=True, strict=strict, refresh=refresh),
+                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency))
+
+    _exit(run("plan", fmt, body))
+
+
+@app.command()
+def publish(
+    paths: PathsArgument = None,
+    changed_since: ChangedSinceOption = None,
+    all_specs: Annotated[bool, typer.Option("--all", help="Publish every spec under the configured paths.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Same as plan: show what would change.")] = False,
+    create_service: Annotated[bool, typer.Option("--create-service",
+                                                 help="Create the ML model service if it is missing.")] = False,
+    require_production: Annotated[bool, typer.Option(
+        "--require-production", help="Fail (instead of skip) specs with no version in Production.")] = False,
+    strict: StrictOption = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Look up every table again, even for unchanged "
+                                                            "sources.")] = False,
+    concurrency: Annotated[Optional[int], typer.Option(help="Models published at once (default 8).",
+                                                       show_default=False)] = None,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Create or update the OpenMetadata ML models of the specs, with their feature lineage."""
+
+    def body() -> int:
+        from mlmeta.publish import Options
+
+        mode = "plan" if dry_run else "publish"
+        return _publish(mode, paths, changed_since, all_specs or (dry_run and not paths and not changed_since), fmt,
+                        Options(dry_run=dry_run, create_service=create_service, require_production=require_production,
+                                strict=strict, refresh=refresh),
+                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency))
+
+    _exit(run("publish", fmt, body))
 
 
 @app.command()

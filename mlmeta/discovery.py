@@ -65,3 +65,28 @@ def display_path(path: Path) -> str:
     except ValueError:  # another drive on Windows
         return str(path)
     return str(path) if relative.startswith("..") else relative
+
+
+def last_commits(paths: list[Path]) -> dict[Path, str]:
+    """The last commit that changed each file (resolved path -> sha), in one ``git log``; empty
+    outside a repository. Goes into the generated description: stable while a spec is unchanged."""
+    if not paths:
+        return {}
+    import git
+
+    try:
+        repo = git.Repo(Path.cwd(), search_parent_directories=True)
+        top = Path(repo.working_tree_dir).resolve()
+        log = repo.git.log("--format=commit %H", "--name-only", "--no-renames", "--",
+                           *[str(p.resolve().relative_to(top)) for p in paths])
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError, ValueError):
+        return {}
+    wanted = {p.resolve() for p in paths}
+    found: dict[Path, str] = {}
+    commit = ""
+    for line in log.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:]
+        elif line and (path := (top / line).resolve()) in wanted and path not in found:
+            found[path] = commit
+    return found

@@ -15,3 +15,9 @@ def render_validation(report, fmt: Format) -> None:
     from mlmeta.output import github, jsonfmt, text
 
     {Format.TEXT: text, Format.JSON: jsonfmt, Format.GITHUB: github}[fmt].render_validation(report)
+
+
+def render_publish(report, fmt: Format) -> None:
+    from mlmeta.output import github, jsonfmt, text
+
+    {Format.TEXT: text, Format.JSON: jsonfmt, Format.GITHUB: github}[fmt].render_publish(report)

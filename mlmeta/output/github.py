@@ -87,3 +87,21 @@ def render_validation(report) -> None:
     heading = "### mlmeta validate: " + (f"{len(invalid)} of {len(report.files)} specs invalid"
                                         if invalid else f"{len(report.files)} specs valid")
     write_step_summary(heading + "\n\n" + diagnostics_table(report.diagnostics))
+
+
+def render_publish(report) -> None:
+    from mlmeta.output import text
+
+    print_annotations(report.diagnostics)
+    text.render_publish(report)
+    rows = ["| Model | Status | Version | Changes |", "| --- | --- | --- | --- |"]
+    for r in report.results:
+        version = "" if r.version_after is None else (
+            f"{r.version_before} → {r.version_after}" if r.version_before not in (None, r.version_after)
+            else f"{r.version_after}")
+        what = "<br>".join(markdown_cell(c.summary) for c in r.changes[:20]) or markdown_cell(r.message or "")
+        rows.append(f"| `{markdown_cell(r.model)}` | {r.status} | {version} | {what} |")
+    title = "mlmeta plan" if report.mode == "plan" else "mlmeta publish"
+    write_step_summary(f"### {title}: {text.summary_line(report)}\n\n" + "\n".join(rows) + "\n\n"
+                       + diagnostics_table(report.diagnostics))
+    write_outputs(report.counts)

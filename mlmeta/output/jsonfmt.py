@@ -31,3 +31,12 @@ def validation_document(report) -> dict[str, Any]:
 
 def render_validation(report) -> None:
     dump(validation_document(report))
+
+
+def render_publish(report) -> None:
+    dump({
+        "command": report.mode,
+        "models": [r.as_dict() for r in report.results],
+        "invalid": [{"path": f.path, "diagnostics": [d.as_dict() for d in f.diagnostics]} for f in report.invalid],
+        "summary": {**report.counts, "openmetadata_requests": report.requests},
+    })

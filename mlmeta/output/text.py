@@ -25,3 +25,47 @@ def render_validation(report) -> None:
     if errors or warnings:
         summary += f" ({plural(errors, 'error')}, {plural(warnings, 'warning')})"
     console.out(summary + ("" if invalid else ": all valid"))
+
+
+_VERB = {"plan": {"created": "create", "updated": "update", "unchanged": "no change", "skipped": "skip",
+                  "failed": "failed"},
+         "publish": {s: s for s in ("created", "updated", "unchanged", "skipped", "failed")}}
+
+
+def render_publish(report) -> None:
+    for invalid in report.invalid:
+        for d in invalid.diagnostics:
+            console.out(diagnostic_line(d))
+    for result in report.results:
+        console.out(_headline(report.mode, result))
+        for change in result.changes:
+            console.out(f"    ~ {change.summary}")
+        for added in result.lineage_added:
+            console.out(f"    + lineage from {added}")
+        for removed in result.lineage_removed:
+            console.out(f"    - lineage from {removed}")
+        for d in result.diagnostics:
+            console.out("    " + diagnostic_line(d))
+    console.out(summary_line(report))
+
+
+def _headline(mode: str, result) -> str:
+    status = _VERB[mode][result.status]
+    version = ""
+    if result.version_after is not None and result.version_before not in (None, result.version_after):
+        version = f" (version {result.version_before} -> {result.version_after})"
+    elif result.version_after is not None:
+        version = f" (version {result.version_after})"
+    production = ""
+    if result.production:
+        p = result.production
+        production = f" <- MLflow {p['registered_model']} v{p['version']} ({p['recognised_by']} {p['marker']})"
+    reason = f": {result.message}" if result.status in ("failed", "skipped") and result.message else ""
+    return f"{result.model} [{status}]{version}{production}{reason}  ({result.spec})"
+
+
+def summary_line(report) -> str:
+    counts = report.counts
+    words = ", ".join(f"{counts[s]} {s}" for s in counts)
+    prefix = "plan: would be " if report.mode == "plan" else "publish: "
+    return f"{prefix}{words} ({plural(report.requests, 'OpenMetadata request')})"

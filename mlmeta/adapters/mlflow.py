@@ -1,0 +1,176 @@
+"""The only module that imports mlflow (``mlflow-skinny`` suffices): find the version in
+Production and read what the registry and its run know about it.
+
+Production is the version carrying the alias (default ``champion``), else the version in the
+stage (default ``Production``) read from ``get_registered_model().latest_versions`` - never the
+deprecated ``get_latest_versions``. Registries that only have aliases (``databricks-uc``) skip
+the stage look-up. The signature comes from the version's ``MLmodel`` file alone: the model
+itself is never downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import yaml
+
+from mlmeta.registry import ProductionVersion, RegistryError, SignatureInput
+
+_TRANSIENT_CODES = {"TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR", "REQUEST_LIMIT_EXCEEDED"}
+
+
+class MlflowRegistry:
+    def __init__(self, tracking_uri: str, registry_uri: str | None = None) -> None:
+        # mlflow's own HTTP retries back off for minutes by default; keep a dead server a short wait
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # our output is ours
+        import mlflow
+        from mlflow import MlflowClient
+
+        self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri or tracking_uri
+        # the fluent artifact helpers read the process-wide URIs; keep them pointing at ours
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.registry_uri)
+        self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+        self._lock = threading.Lock()
+
+    @property
+    def aliases_only(self) -> bool:
+        return self.registry_uri.startswith("databricks-uc")
+
+    # --- look-ups -----------------------------------------------------------------------------
+
+    def registered_model_exists(self, name: str) -> bool:
+        try:
+            self.client.get_registered_model(name)
+        except Exception as error:  # noqa: BLE001 - mlflow raises RestException and friends
+            if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+                return False
+            raise _registry_error(error, name) from None
+        return True
+
+    def production_version(self, name: str, alias: str | None, stage: str | None) -> ProductionVersion | None:
+        """The version in Production with its facts, or None when no version is there."""
+        version, recognised_by, marker = self._find_production(name, alias, stage)
+        if version is None:
+            return None
+        return self._facts(version, recognised_by, marker)
+
+    def _find_production(self, name: str, alias: str | None, stage: str | None) -> tuple[Any, str, str]:
+        if alias:
+            try:
+                return self.client.get_model_version_by_alias(name, alias), "alias", alias
+            except Exception as error:  # noqa: BLE001
+                if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+                    raise RegistryError(f"registered model {name!r} not found in MLflow at "
+                                        f"{_safe_uri(self.registry_uri)}") from None
+                if _error_code(error) != "INVALID_PARAMETER_VALUE":  # "alias ... not found" is expected
+                    raise _registry_error(error, name) from None
+        if stage and not self.aliases_only:
+            try:
+                model = self.client.get_registered_model(name)
+            except Exception as error:  # noqa: BLE001
+                if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+                    raise RegistryError(f"registered model {name!r} not found in MLflow at "
+                                        f"{_safe_uri(self.registry_uri)}") from None
+                raise _registry_error(error, name) from None
+            for version in model.latest_versions or []:
+                if version.current_stage == stage:
+                    return version, "stage", stage
+        elif not alias:
+            self.registered_model_exists(name)
+        return None, "", ""
+
+    def _facts(self, version: Any, recognised_by: str, marker: str) -> ProductionVersion:
+        run = self._run(version.run_id)
+        artifact_uri = self._download_uri(version)
+        mlmodel = self._mlmodel(artifact_uri) if artifact_uri else {}
+        return ProductionVersion(
+            registered_model=version.name, version=str(version.version), recognised_by=recognised_by, marker=marker,
+            created_at=version.creation_timestamp, run_id=version.run_id,
+            run_name=run.info.run_name if run else None,
+            run_user=(run.info.user_id if run else None) or version.user_id or None,
+            run_started_at=run.info.start_time if run else None,
+            experiment_id=run.info.experiment_id if run else None,
+            params=dict(run.data.params) if run else {}, metrics=dict(run.data.metrics) if run else {},
+            signature=_signature(mlmodel), flavors=tuple((mlmodel.get("flavors") or {}).keys()),
+            estimator=(run.data.tags.get("estimator_name") if run else None),
+            artifact_uri=artifact_uri,
+            version_url=self._ui_url(f"#/models/{quote(version.name, safe='')}/versions/{version.version}"),
+            run_url=(self._ui_url(f"#/experiments/{run.info.experiment_id}/runs/{version.run_id}") if run else None),
+        )
+
+    def _run(self, run_id: str | None) -> Any:
+        if not run_id:
+            return None
+        try:
+            return self.client.get_run(run_id)
+        except Exception as error:  # noqa: BLE001
+            if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+                return None  # a version may outlive its run
+            raise _registry_error(error, run_id) from None
+
+    def _download_uri(self, version: Any) -> str | None:
+        try:
+            return self.client.get_model_version_download_uri(version.name, version.version)
+        except Exception as error:  # noqa: BLE001
+            raise _registry_error(error, version.name) from None
+
+    def _mlmodel(self, artifact_uri: str) -> dict[str, Any]:
+        """Only the MLmodel file: flavors and signature, without the model's weights."""
+        import mlflow.artifacts
+
+        with tempfile.TemporaryDirectory(prefix="mlmeta-") as folder:
+            try:
+                path = mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri.rstrip("/") + "/MLmodel",
+                                                           dst_path=folder, tracking_uri=self.tracking_uri)
+            except Exception as error:  # noqa: BLE001 - missing file: a registered non-MLflow model
+                if _error_code(error) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(error).lower():
+                    return {}
+                raise _registry_error(error, artifact_uri) from None
+            return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+    def _ui_url(self, fragment: str) -> str | None:
+        parts = urlsplit(self.tracking_uri)
+        if parts.scheme not in ("http", "https"):
+            return None
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path.rstrip('/')}/{fragment}"
+
+
+def _signature(mlmodel: dict[str, Any]) -> tuple[SignatureInput, ...] | None:
+    inputs = (mlmodel.get("signature") or {}).get("inputs")
+    if not inputs:
+        return None
+    try:
+        columns = json.loads(inputs)
+    except ValueError:
+        return None
+    return tuple(SignatureInput(str(c.get("name")), str(c.get("type"))) for c in columns if c.get("name"))
+
+
+def _error_code(error: Exception) -> str | None:
+    return getattr(error, "error_code", None)
+
+
+def _safe_uri(uri: str) -> str:
+    """A URI without credentials (http://user:pass@host -> http://host)."""
+    parts = urlsplit(uri)
+    if parts.username or parts.password:
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=host).geturl()
+    return uri
+
+
+def _registry_error(error: Exception, subject: str) -> RegistryError:
+    code = _error_code(error)
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    transient = code in _TRANSIENT_CODES or "connection" in text.lower() or "max retries" in text.lower()
+    return RegistryError(f"MLflow error for {subject!r}: {text}", transient=transient)

@@ -1,0 +1,77 @@
+"""``mlmeta validate --online``: the checks that need the servers, without writing anything.
+
+Tables and columns exist and are not deleted, owners, dashboard, domain, tags and glossary
+terms exist (OpenMetadata); the registered model exists and has a Production version whose
+signature matches the features (MLflow, when MLFLOW_TRACKING_URI is set).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from mlmeta.config import Settings
+from mlmeta.diagnostics import Diagnostic, Severity
+from mlmeta.output import console
+from mlmeta.plan import signature
+from mlmeta.registry import RegistryError
+from mlmeta.resolve import resolve
+from mlmeta.spec.load import LoadedSpec
+from mlmeta.validate import FileReport, ValidationReport
+
+
+def check_online(report: ValidationReport, settings: Settings, *, strict: bool = False) -> None:
+    valid = [f for f in report.files if f.valid]
+    if not valid:
+        return
+    from mlmeta.adapters.openmetadata import OpenMetadataCatalog
+
+    catalog = OpenMetadataCatalog(settings)
+    registry = None
+    if settings.mlflow_tracking_uri:
+        from mlmeta.adapters.mlflow import MlflowRegistry
+
+        registry = MlflowRegistry(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
+    else:
+        console.err("mlmeta validate: MLflow checks skipped (MLFLOW_TRACKING_URI is not set)")
+
+    def check(file: FileReport) -> None:
+        found = _catalog_findings(file.spec, catalog, settings) + _registry_findings(file.spec, registry, settings)
+        file.diagnostics += [d.promoted() if strict and d.severity is Severity.WARNING else d for d in found]
+
+    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+        list(pool.map(check, valid))
+
+
+def _catalog_findings(loaded: LoadedSpec, catalog, settings: Settings) -> list[Diagnostic]:
+    spec = loaded.spec
+    _, findings = resolve(loaded, catalog, None, refresh=True)
+    labels = [(("tags", i), "tag", t) for i, t in enumerate(spec.tags or [])]
+    labels += [(("glossary_terms", i), "glossaryTerm", t) for i, t in enumerate(spec.glossary_terms or [])]
+    labels += [(("features", i, "tags", k), "tag", t) for i, f in enumerate(spec.features) for k, t in
+               enumerate(f.tags or [])]
+    for loc, kind, name in labels:
+        if catalog.reference(kind, name) is None:
+            what = "glossary term" if kind == "glossaryTerm" else kind
+            findings.append(loaded.diagnostic(loc, "R009", f"{what} {name!r} not found in OpenMetadata"))
+    service = spec.service or settings.service
+    if service and catalog.reference("mlmodelService", service) is None:
+        findings.append(loaded.diagnostic(("service",) if spec.service else ("name",), "R008",
+                                          f"ML model service {service!r} not found in OpenMetadata "
+                                          "(publish --create-service would create it)", severity=Severity.WARNING))
+    return findings
+
+
+def _registry_findings(loaded: LoadedSpec, registry, settings: Settings) -> list[Diagnostic]:
+    if registry is None:
+        return []
+    spec = loaded.spec
+    loc = ("mlflow", "registered_model") if spec.mlflow.registered_model else ("name",)
+    try:
+        facts = registry.production_version(spec.registered_model, spec.mlflow.alias or settings.alias,
+                                            spec.mlflow.stage)
+    except RegistryError as error:
+        return [loaded.diagnostic(loc, error.code, str(error))]
+    if facts is None:
+        return [loaded.diagnostic(loc, "R005", f"no version of {spec.registered_model!r} is in production yet "
+                                               "(publish will skip it)", severity=Severity.WARNING)]
+    return signature.check(loaded, facts)

@@ -1,0 +1,201 @@
+"""The ML model entity a spec asks for: spec + resolved references + MLflow facts (pure).
+
+Only fields mlmeta manages appear in ``Desired.fields``: the ones the spec sets, plus what it
+derives (description, algorithm, hyperparameters, ML store, source URL from MLflow; the source
+hash). Within features and hyperparameters, a description or tags the spec leaves out are taken
+from the catalog's current entity, so what people added there by hand survives a publish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlmeta import fqn
+from mlmeta.catalog import Ref
+from mlmeta.plan import describe
+from mlmeta.registry import ProductionVersion
+from mlmeta.spec.load import LoadedSpec
+from mlmeta.spec.model import Feature, ModelSpec
+from mlmeta.spec.rules import source_identity
+
+LINEAGE_MARKER = "managed by mlmeta"
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    table: Ref
+    name: str  # the column's name, or the table's for a whole-table source
+    data_type: str | None
+
+
+@dataclass
+class Resolution:
+    sources: dict[tuple[int, int], ResolvedSource] = field(default_factory=dict)  # (feature, source) -> ...
+    owners: list[Ref] | None = None
+    dashboard: Ref | None = None
+    domain: Ref | None = None
+
+
+@dataclass
+class Desired:
+    service: str
+    name: str
+    fqn: str
+    fields: dict[str, Any]
+    sources: list[Ref]  # distinct entities the features come from, for lineage
+
+    def create_request(self) -> dict[str, Any]:
+        """A CreateMlModelRequest body: references by FQN or as {id, type}, as the API takes them."""
+        request = {k: v for k, v in self.fields.items() if k not in ("owners", "dashboard", "domains")}
+        request.update(name=self.name, service=self.service)
+        if self.fields.get("owners"):
+            request["owners"] = [{"id": o["id"], "type": o["type"]} for o in self.fields["owners"]]
+        if self.fields.get("dashboard"):
+            request["dashboard"] = self.fields["dashboard"]["fullyQualifiedName"]
+        if self.fields.get("domains"):
+            request["domains"] = [d["fullyQualifiedName"] for d in self.fields["domains"]]
+        return {k: v for k, v in request.items() if v is not None}
+
+
+def model_fqn(spec: ModelSpec, default_service: str | None) -> str:
+    return fqn.join(spec.service or default_service or "", spec.name)
+
+
+def sources_fingerprint(spec: ModelSpec) -> str:
+    """32 hex characters that change when the spec's feature sources change (stored as sourceHash).
+
+    While it matches, the references resolved at the last publish (ids, column types) are
+    trusted from the catalog's entity instead of being looked up again.
+    """
+    sources = [[f.name, list(source_identity(s)), s.data_type] for f in spec.features for s in f.sources]
+    return hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:
+    return {"tagFQN": tag_fqn, "source": source, "labelType": "Manual", "state": "Confirmed"}
+
+
+def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, resolution: Resolution,
+          current: dict[str, Any] | None, spec_commit: str | None) -> Desired:
+    spec = loaded.spec
+    set_keys = spec.model_fields_set
+    fields: dict[str, Any] = {
+        "description": describe.render(loaded.description, spec.model_card, facts, loaded.display_path, spec_commit),
+        "sourceHash": sources_fingerprint(spec),
+    }
+    if "display_name" in set_keys:
+        fields["displayName"] = spec.display_name
+    algorithm = spec.algorithm or (facts.algorithm if facts else None)
+    if algorithm:
+        fields["algorithm"] = algorithm
+    for key, entity_key in (("target", "target"), ("server", "server")):
+        if key in set_keys:
+            fields[entity_key] = getattr(spec, key)
+    if "features" in set_keys:
+        fields["mlFeatures"] = [_feature(spec.features[i], i, resolution, current) for i in range(len(spec.features))]
+    parameters = _hyperparameters(spec, facts, current)
+    if parameters is not None:
+        fields["mlHyperParameters"] = parameters
+    store = _ml_store(spec, facts)
+    if store is not None:
+        fields["mlStore"] = store
+    if facts is not None and facts.version_url:
+        fields["sourceUrl"] = facts.version_url
+    if "owners" in set_keys:
+        fields["owners"] = [o.as_json() for o in resolution.owners or []]
+    if "tags" in set_keys or "glossary_terms" in set_keys:
+        fields["tags"] = _tags(spec, current)
+    if "dashboard" in set_keys:
+        fields["dashboard"] = resolution.dashboard.as_json() if resolution.dashboard else None
+    if "domain" in set_keys:
+        fields["domains"] = [resolution.domain.as_json()] if resolution.domain else []
+    distinct: dict[str, Ref] = {}
+    for resolved in resolution.sources.values():
+        distinct.setdefault(resolved.table.id, resolved.table)
+    return Desired(service=service, name=spec.name, fqn=fqn.join(service, spec.name), fields=fields,
+                   sources=list(distinct.values()))
+
+
+def _feature(feature: Feature, index: int, resolution: Resolution, current: dict[str, Any] | None) -> dict[str, Any]:
+    before = _by_name((current or {}).get("mlFeatures"), feature.name)
+    result: dict[str, Any] = {"name": feature.name, "dataType": feature.type}
+    description = feature.description if feature.description is not None else before.get("description")
+    if description:
+        result["description"] = description
+    if feature.algorithm:
+        result["featureAlgorithm"] = feature.algorithm
+    tags = ([tag_label(t, "Classification") for t in feature.tags] if feature.tags is not None
+            else [_label(t) for t in before.get("tags") or []])
+    if tags:
+        result["tags"] = tags
+    sources = []
+    for j, source in enumerate(feature.sources):
+        resolved = resolution.sources.get((index, j))
+        if resolved is None:
+            continue
+        item: dict[str, Any] = {"name": resolved.name, "dataSource": resolved.table.as_json()}
+        if resolved.data_type:
+            item["dataType"] = resolved.data_type
+        if source.description:
+            item["description"] = source.description
+        sources.append(item)
+    if sources:
+        result["featureSources"] = sources
+    return result
+
+
+def _hyperparameters(spec: ModelSpec, facts: ProductionVersion | None,
+                     current: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    overrides = spec.hyperparameters or {}
+    if facts is None and not overrides:
+        return None
+    values = dict(facts.params) if facts else {}
+    for name, override in overrides.items():
+        if override.value is not None:
+            values[name] = override.value
+    result = []
+    for name in sorted(set(values) | set(overrides)):
+        before = _by_name((current or {}).get("mlHyperParameters"), name)
+        item: dict[str, Any] = {"name": name}
+        if name in values:
+            item["value"] = values[name]
+        description = overrides[name].description if name in overrides and overrides[name].description else \
+            before.get("description")
+        if description:
+            item["description"] = description
+        result.append(item)
+    return result
+
+
+def _ml_store(spec: ModelSpec, facts: ProductionVersion | None) -> dict[str, Any] | None:
+    storage = spec.ml_store.storage if spec.ml_store and spec.ml_store.storage else (facts.artifact_uri if facts
+                                                                                     else None)
+    image = spec.ml_store.image_repository if spec.ml_store else None
+    store = {k: v for k, v in (("storage", storage), ("imageRepository", image)) if v}
+    return store or None
+
+
+def _tags(spec: ModelSpec, current: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Classification tags and glossary terms share the entity's ``tags``: manage only the kinds set."""
+    keep = [_label(t) for t in (current or {}).get("tags") or []]
+    labels = []
+    if "tags" in spec.model_fields_set:
+        labels += [tag_label(t, "Classification") for t in spec.tags or []]
+    else:
+        labels += [t for t in keep if t["source"] == "Classification"]
+    if "glossary_terms" in spec.model_fields_set:
+        labels += [tag_label(t, "Glossary") for t in spec.glossary_terms or []]
+    else:
+        labels += [t for t in keep if t["source"] == "Glossary"]
+    return labels
+
+
+def _label(label: dict[str, Any]) -> dict[str, Any]:
+    return tag_label(label["tagFQN"], label.get("source", "Classification"))
+
+
+def _by_name(items: list[dict[str, Any]] | None, name: str) -> dict[str, Any]:
+    return next((item for item in items or [] if item.get("name") == name), {})

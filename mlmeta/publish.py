@@ -1,0 +1,268 @@
+"""``mlmeta plan`` and ``mlmeta publish``: every spec through one pipeline, several at once.
+
+For each spec: find the MLflow version in Production (or skip the spec), read the catalog's
+entity, resolve references, build the desired entity, diff, then - publish only - create it or
+PATCH the difference (If-Match on the version read, so a concurrent writer makes us re-read
+instead of overwriting), and bring feature lineage in line. One spec failing never stops the
+others. The adapters are passed in, so this module never imports an SDK.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlmeta.catalog import CatalogError
+from mlmeta.config import Settings
+from mlmeta.diagnostics import Diagnostic, Severity
+from mlmeta.errors import ExitCode
+from mlmeta.plan import lineage, signature
+from mlmeta.plan.desired import Desired, build, model_fqn
+from mlmeta.plan.diff import Change, diff
+from mlmeta.registry import ProductionVersion, RegistryError
+from mlmeta.resolve import resolve
+from mlmeta.spec.load import LoadedSpec
+from mlmeta.validate import FileReport
+
+STATUSES = ("created", "updated", "unchanged", "skipped", "failed")
+MAX_ATTEMPTS = 3  # re-reads when another writer got there first (409, 412)
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    create_service: bool = False
+    require_production: bool = False
+    strict: bool = False
+    refresh: bool = False
+    concurrency: int = 8
+
+
+@dataclass
+class ModelResult:
+    spec: str
+    model: str
+    status: str = "failed"  # one of STATUSES; in a plan: what publish would do
+    version_before: float | None = None
+    version_after: float | None = None
+    production: dict[str, str] | None = None
+    changes: list[Change] = field(default_factory=list)
+    lineage_added: list[str] = field(default_factory=list)
+    lineage_removed: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec, "model": self.model, "status": self.status, "version_before": self.version_before,
+                "version_after": self.version_after, "production": self.production,
+                "changes": [c.as_dict() for c in self.changes],
+                "lineage": {"added": self.lineage_added, "removed": self.lineage_removed},
+                "diagnostics": [d.as_dict() for d in self.diagnostics], "message": self.message}
+
+
+@dataclass
+class Report:
+    mode: str  # "plan" or "publish"
+    results: list[ModelResult]
+    invalid: list[FileReport] = field(default_factory=list)
+    requests: int = 0  # OpenMetadata HTTP calls
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(r.status for r in self.results)
+        counted["failed"] += len(self.invalid)
+        return {status: counted.get(status, 0) for status in STATUSES}
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for f in self.invalid for d in f.diagnostics] + [d for r in self.results for d in r.diagnostics]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FINDINGS if self.counts["failed"] else ExitCode.OK
+
+
+class _Failed(Exception):
+    """Ends one spec's pipeline with a diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+@dataclass
+class Context:
+    settings: Settings
+    catalog: Any  # mlmeta.adapters.openmetadata.OpenMetadataCatalog or a stand-in with the same methods
+    registry: Any  # mlmeta.adapters.mlflow.MlflowRegistry or the like
+    options: Options
+    commits: dict[Path, str]
+
+
+def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult], None] | None = None) -> Report:
+    results: list[ModelResult] = []
+    with ThreadPoolExecutor(max_workers=max(1, ctx.options.concurrency), thread_name_prefix="mlmeta") as pool:
+        futures = {pool.submit(publish_one, ctx, loaded): loaded for loaded in specs}
+        try:
+            for future in as_completed(futures):
+                result = future.result()  # configuration errors (a rejected token) end the run
+                results.append(result)
+                if on_done:
+                    on_done(result)
+        except BaseException:
+            for pending in futures:
+                pending.cancel()
+            raise
+    order = {loaded.display_path: i for i, loaded in enumerate(specs)}
+    results.sort(key=lambda r: order[r.spec])
+    return Report("plan" if ctx.options.dry_run else "publish", results,
+                  requests=getattr(ctx.catalog, "requests", 0))
+
+
+def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
+    spec = loaded.spec
+    service = spec.service or ctx.settings.service
+    result = ModelResult(loaded.display_path, model_fqn(spec, service))
+    try:
+        if not service:
+            raise _Failed(loaded.diagnostic(("name",), "R008", "no ML model service: set 'service' in the spec or "
+                                                               "'service' in mlmeta.toml / [tool.mlmeta]"))
+        facts = _production(ctx, loaded, result)
+        if facts is None:
+            return result
+        _pipeline(ctx, loaded, service, facts, result)
+    except _Failed as failure:
+        result.status = "failed"
+        result.diagnostics.append(failure.diagnostic)
+        result.message = failure.diagnostic.message
+    except CatalogError as error:  # the server kept failing after the retries
+        result.status = "failed"
+        result.message = f"OpenMetadata: {error.message}"
+        result.diagnostics.append(loaded.diagnostic(("name",), "P001", result.message))
+    return result
+
+
+def _production(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> ProductionVersion | None:
+    spec = loaded.spec
+    alias = spec.mlflow.alias or ctx.settings.alias
+    try:
+        facts = ctx.registry.production_version(spec.registered_model, alias, spec.mlflow.stage)
+    except RegistryError as error:
+        loc = ("mlflow", "registered_model") if spec.mlflow.registered_model else ("name",)
+        raise _Failed(loaded.diagnostic(loc, error.code, str(error))) from None
+    if facts is None:
+        how = " or ".join(filter(None, [f"alias {alias!r}" if alias else "",
+                                        f"stage {spec.mlflow.stage!r}" if spec.mlflow.stage else ""]))
+        message = f"not in production: no version of {spec.registered_model!r} has {how}"
+        if ctx.options.require_production:
+            raise _Failed(loaded.diagnostic(("name",), "R005", message))
+        result.status, result.message = "skipped", message
+        result.diagnostics.append(loaded.diagnostic(("name",), "R005", message, severity=Severity.NOTICE))
+        return None
+    result.production = {"registered_model": facts.registered_model, "version": facts.version,
+                         "recognised_by": facts.recognised_by, "marker": facts.marker}
+    findings = signature.check(loaded, facts)
+    if ctx.options.strict:
+        findings = [d.promoted() if d.severity is Severity.WARNING else d for d in findings]
+    result.diagnostics += findings
+    errors = [d for d in findings if d.is_error]
+    if errors:
+        raise _Failed(errors[0])
+    return facts
+
+
+def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, facts: ProductionVersion, result: ModelResult) -> None:
+    for _ in range(MAX_ATTEMPTS):
+        current = ctx.catalog.model(result.model)
+        resolution, problems = resolve(loaded, ctx.catalog, current, refresh=ctx.options.refresh)
+        if problems:
+            result.diagnostics += problems[1:]
+            raise _Failed(problems[0])
+        desired = build(loaded, service=service, facts=facts, resolution=resolution, current=current,
+                        spec_commit=ctx.commits.get(loaded.path.resolve()))
+        if current is None:
+            if _create(ctx, loaded, desired, result):
+                return
+        elif _update(ctx, loaded, current, desired, result):
+            return
+    raise _Failed(loaded.diagnostic(("name",), "P001", f"{result.model} kept changing while publishing "
+                                                       f"({MAX_ATTEMPTS} attempts); try again"))
+
+
+def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelResult) -> bool:
+    """True when done; False to start over (someone created it meanwhile, or it was deleted)."""
+    result.changes = diff({}, desired).changes
+    result.lineage_added = [s.fqn for s in desired.sources]
+    result.status = "created"
+    if ctx.options.dry_run:
+        return True
+    try:
+        created = ctx.catalog.create_model(desired.create_request())
+    except CatalogError as error:
+        if error.status == 409:
+            _restore_if_deleted(ctx, result.model)
+            return False
+        if error.status == 404 and "mlmodelService instance" in error.message:
+            if not ctx.options.create_service:
+                loc = ("service",) if loaded.spec.service else ("name",)
+                raise _Failed(loaded.diagnostic(loc, "R008", f"ML model service {desired.service!r} not found in "
+                                                             "OpenMetadata; create it, or rerun with --create-service"))
+            ctx.catalog.create_service(desired.service, ctx.settings.mlflow_tracking_uri)
+            return False
+        raise _Failed(_server_diagnostic(loaded, error)) from None
+    result.version_after = created.get("version")
+    return True  # the server added the feature lineage itself
+
+
+def _restore_if_deleted(ctx: Context, model: str) -> None:
+    existing = ctx.catalog.model(model, include_deleted=True)
+    if existing is not None and existing.get("deleted"):
+        ctx.catalog.restore_model(existing["id"])
+
+
+def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: Desired, result: ModelResult) -> bool:
+    changes = diff(current, desired)
+    plan = lineage.plan(desired.sources, ctx.catalog.upstream_edges(result.model))
+    result.version_before = result.version_after = current.get("version")
+    result.changes = changes.changes
+    result.lineage_added = [s.fqn for s in plan.add]
+    result.lineage_removed = [e.from_fqn for e in plan.remove]
+    result.status = "unchanged" if changes.empty and plan.empty else "updated"
+    if ctx.options.dry_run:
+        return True
+    if not changes.empty:
+        try:
+            updated = ctx.catalog.patch_model(current["id"], changes.operations, current["version"])
+        except CatalogError as error:
+            if error.status in (412, 404):  # changed or deleted since we read it: read again
+                return False
+            raise _Failed(_server_diagnostic(loaded, error)) from None
+        result.version_after = updated.get("version")
+    for source in plan.add:
+        ctx.catalog.add_edge(source, current["id"], lineage.details(result.model))
+    for edge in plan.remove:
+        ctx.catalog.delete_edge(edge.from_type, edge.from_id, current["id"])
+    return True
+
+
+_NOT_FOUND = re.compile(r"(\w+) instance for (.+?) not found")
+
+
+def _server_diagnostic(loaded: LoadedSpec, error: CatalogError) -> Diagnostic:
+    """Point a server's refusal at the spec line that caused it, when it names something there."""
+    spec, loc = loaded.spec, ("name",)
+    match = _NOT_FOUND.search(error.message)
+    if match:
+        kind, key = match.groups()
+        candidates: list[tuple[tuple, str | None]] = [(("tags", i), t) for i, t in enumerate(spec.tags or [])]
+        candidates += [(("glossary_terms", i), t) for i, t in enumerate(spec.glossary_terms or [])]
+        candidates += [(("features", i, "tags", k), t) for i, f in enumerate(spec.features)
+                       for k, t in enumerate(f.tags or [])]
+        candidates += [(("dashboard",), spec.dashboard), (("domain",), spec.domain)]
+        loc = next((where for where, value in candidates if value == key), loc)
+    return loaded.diagnostic(loc, "P001", f"OpenMetadata refused the model: {error.message}")

@@ -1,0 +1,60 @@
+"""What mlmeta needs to know from a model registry, as plain data (no mlflow import here).
+
+``ProductionVersion`` is filled by ``mlmeta.adapters.mlflow``; the planner reads it to enrich a
+spec. Keeping it SDK-free lets the core and its tests run without mlflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    name: str
+    type: str  # MLflow's column type: string, double, long, boolean, datetime ...
+
+
+@dataclass(frozen=True)
+class ProductionVersion:
+    registered_model: str
+    version: str
+    recognised_by: str  # "alias" or "stage"
+    marker: str  # the alias or stage name that made it Production
+    created_at: int | None  # ms since epoch
+    run_id: str | None = None
+    run_name: str | None = None
+    run_user: str | None = None
+    run_started_at: int | None = None
+    experiment_id: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    signature: tuple[SignatureInput, ...] | None = None  # None: no signature logged
+    flavors: tuple[str, ...] = ()
+    estimator: str | None = None  # e.g. from autolog's estimator_name tag
+    artifact_uri: str | None = None  # where the model's files are (download URI)
+    version_url: str | None = None  # the version in the MLflow UI
+    run_url: str | None = None
+
+    @property
+    def algorithm(self) -> str | None:
+        """A readable default for the entity's algorithm: the estimator, else the main flavor."""
+        if self.estimator:
+            return self.estimator
+        specific = [f for f in self.flavors if f != "python_function"]
+        return specific[0] if specific else None
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+class RegistryError(Exception):
+    """The registry said no (missing model, unreachable); the message says what and where."""
+
+    def __init__(self, message: str, *, code: str = "R004", transient: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.transient = transient
