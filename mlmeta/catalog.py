@@ -62,8 +62,9 @@ class Edge:
 class CatalogError(Exception):
     """The server answered with an error (status 0: no answer at all)."""
 
-    def __init__(self, status: int, message: str, *, transient: bool = False) -> None:
+    def __init__(self, status: int, message: str, *, transient: bool = False, retried: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.transient = transient
+        self.retried = retried  # the request had been sent before: an earlier try may have succeeded

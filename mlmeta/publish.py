@@ -56,6 +56,7 @@ class ModelResult:
     lineage_removed: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     message: str | None = None
+    created_before_answer: bool = False  # our POST was retried and got 409: its first try had landed
 
     def as_dict(self) -> dict[str, Any]:
         return {"spec": self.spec, "model": self.model, "status": self.status, "version_before": self.version_before,
@@ -138,7 +139,8 @@ def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
         _pipeline(ctx, loaded, service, facts, result)
     except _Failed as failure:
         result.status = "failed"
-        result.diagnostics.append(failure.diagnostic)
+        if failure.diagnostic not in result.diagnostics:
+            result.diagnostics.append(failure.diagnostic)
         result.message = failure.diagnostic.message
     except CatalogError as error:  # the server kept failing after the retries
         result.status = "failed"
@@ -205,6 +207,7 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
         created = ctx.catalog.create_model(desired.create_request())
     except CatalogError as error:
         if error.status == 409:
+            result.created_before_answer = error.retried
             _restore_if_deleted(ctx, result.model)
             return False
         if error.status == 404 and "mlmodelService instance" in error.message:
@@ -233,6 +236,8 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
     result.lineage_added = [s.fqn for s in plan.add]
     result.lineage_removed = [e.from_fqn for e in plan.remove]
     result.status = "unchanged" if changes.empty and plan.empty else "updated"
+    if result.created_before_answer and result.status == "unchanged":
+        result.status = "created"  # the answer to our POST was lost; the model found is the one it made
     if ctx.options.dry_run:
         return True
     if not changes.empty:

@@ -100,3 +100,72 @@ def om(sandbox):
         return sdk_client(sandbox.api_url, sandbox.token(user), **client_config)
 
     return client
+
+
+# --- a real MLflow server, shared by the session, with two logged runs of the example model --------
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    from mlmeta.demo.services import MlflowServer
+
+    with MlflowServer(tmp_path_factory.mktemp("mlflow")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def logged_models(mlflow_server):
+    """Two runs of examples/train.py's model (20 and 40 trees): ``[(model_uri, run_id, model_id), ...]``."""
+    import importlib.util
+
+    import mlflow
+
+    spec = importlib.util.spec_from_file_location("example_train", REPO / "examples" / "train.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    mlflow.set_tracking_uri(mlflow_server.url)
+    mlflow.set_experiment("mlmeta-tests")
+    logged = []
+    for trees in (20, 40):
+        model, sample, metrics = example.train(trees, 0.1, 3)
+        with mlflow.start_run(run_name=f"gbr-{trees}") as run:
+            mlflow.log_params({"n_estimators": trees, "learning_rate": 0.1, "max_depth": 3})
+            mlflow.log_metrics(metrics)
+            mlflow.set_tag("estimator_name", "GradientBoostingRegressor")
+            info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
+                                            signature=mlflow.models.infer_signature(sample, model.predict(sample)))
+        logged.append((info.model_uri, run.info.run_id, info.model_id))
+    return logged
+
+
+class Registry:
+    """Registers versions of the logged runs and promotes them, as a team's training job would."""
+
+    def __init__(self, url: str, logged: list[tuple[str, str, str]]) -> None:
+        from mlflow import MlflowClient
+
+        self.client = MlflowClient(url)
+        self.logged = logged
+
+    def register(self, name: str, run: int = 0) -> str:
+        try:
+            self.client.create_registered_model(name)
+        except Exception:  # noqa: BLE001 - already there
+            pass
+        source, run_id, model_id = self.logged[run]
+        return self.client.create_model_version(name, source=source, run_id=run_id, model_id=model_id).version
+
+    def alias(self, name: str, version: str, alias: str = "champion") -> None:
+        self.client.set_registered_model_alias(name, alias, version)
+
+    def stage(self, name: str, version: str, stage: str = "Production") -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            self.client.transition_model_version_stage(name, version, stage)
+
+
+@pytest.fixture
+def registry(mlflow_server, logged_models):
+    return Registry(mlflow_server.url, logged_models)

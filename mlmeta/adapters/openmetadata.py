@@ -61,7 +61,7 @@ def _wait(state: RetryCallState) -> float:
             return min(float(retry_after), MAX_RETRY_AFTER)
         except ValueError:
             pass
-    return wait_exponential_jitter(initial=0.1, max=3.0)(state)
+    return wait_exponential_jitter(multiplier=0.1, max=3.0)(state)
 
 
 class OpenMetadataCatalog:
@@ -144,10 +144,12 @@ class OpenMetadataCatalog:
             self._local.client = client
         return client
 
-    def _call(self, operation: Callable[[], T]) -> T:
+    def _call(self, operation: Callable[[], T], attempts: list[int] | None = None) -> T:
         def counted() -> T:
             with self._cache_lock:
                 self.requests += 1
+            if attempts is not None:
+                attempts.append(1)
             return operation()
 
         retrying = Retrying(retry=retry_if_exception(is_transient), wait=_wait, stop=stop_after_attempt(MAX_ATTEMPTS),
@@ -159,21 +161,22 @@ class OpenMetadataCatalog:
         from metadata.ingestion.ometa.client import APIError
 
         client = self._om.client
+        attempts: list[int] = []
         try:
-            return self._call(lambda: getattr(client, method)(path, **kwargs))
+            return self._call(lambda: getattr(client, method)(path, **kwargs), attempts)
         except APIError as error:
-            raise self._catalog_error(error) from None
+            raise self._catalog_error(error, retried=len(attempts) > 1) from None
         except Exception as error:  # noqa: BLE001 - transport errors after the last retry
             status = _status(error)
             if status is not None:
-                raise CatalogError(status, str(error)) from None
+                raise CatalogError(status, str(error), retried=len(attempts) > 1) from None
             raise CatalogError(0, f"{type(error).__name__}: {error}", transient=True) from None
 
-    def _catalog_error(self, error: Any) -> CatalogError:
+    def _catalog_error(self, error: Any, retried: bool) -> CatalogError:
         status = _status(error) or getattr(error, "code", 0) or 0
         if status == 401:
             raise ConfigError("OPENMETADATA_JWT_TOKEN", "the server rejected the token (HTTP 401)")
-        return CatalogError(int(status), str(error), transient=is_transient(error))
+        return CatalogError(int(status), str(error), transient=is_transient(error), retried=retried)
 
     def _cached(self, key: tuple[str, str], load: Callable[[], T]) -> T:
         with self._cache_lock:

@@ -1,0 +1,405 @@
+"""mlmeta plan/publish end to end: a real MLflow server, the OpenMetadata sandbox, the CLI.
+
+Nothing of mlmeta is mocked: the CLI builds the real adapters, which talk HTTP to both servers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from tests.conftest import REPO, write
+
+SPEC = """\
+mlmeta: 1
+name: {name}
+service: mlflow_models
+description: Estimates how long an order takes to arrive.
+mlflow:
+  registered_model: {registered}
+target: expected_time
+features:
+  - name: last_update_bucket
+    type: categorical
+    algorithm: Bucketing
+    sources:
+      - column: demo_pg.postgres.public.orders.last_update
+  - name: restaurant_dimension
+    type: numerical
+    algorithm: PCA
+    sources:
+      - table: demo_pg.postgres.public.restaurants
+        column: rating
+      - table: demo_pg.postgres.public.restaurants
+        column: average_price
+  - name: is_premium
+    type: categorical
+    sources:
+      - column: demo_pg.postgres.public.users.premium
+hyperparameters:
+  n_estimators:
+    description: Number of boosting stages.
+"""
+WRITES = ("PUT ", "POST ", "PATCH ", "DELETE ")
+
+
+@pytest.fixture
+def env(sandbox, mlflow_server, in_tmp):
+    return {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"),
+            "MLFLOW_TRACKING_URI": mlflow_server.url}
+
+
+@pytest.fixture
+def model(registry, in_tmp):
+    """A fresh registered model name and a spec for it under model_specs/."""
+    name = f"delivery_{uuid.uuid4().hex[:8]}"
+    write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
+    return name
+
+
+def publish(cli, env, *args):
+    result = cli("publish", "--format", "json", *args, env=env)
+    try:
+        return result.exit_code, json.loads(result.stdout)
+    except ValueError:
+        raise AssertionError(result.stdout + result.stderr) from None
+
+
+def writes(sandbox) -> dict[str, int]:
+    return {k: v for k, v in sandbox.stats()["requests"].items() if k.startswith(WRITES)}
+
+
+def entity(sandbox, name: str, user: str = "admin") -> dict:
+    answer = requests.get(f"{sandbox.api_url}/v1/mlmodels/name/mlflow_models.{name}?fields=owners,tags,sourceHash",
+                          headers={"Authorization": f"Bearer {sandbox.token(user)}"}, timeout=10)
+    return answer.json()
+
+
+def upstream(sandbox, name: str) -> dict[str, dict | None]:
+    graph = requests.get(f"{sandbox.api_url}/v1/lineage/mlmodel/name/mlflow_models.{name}?upstreamDepth=1"
+                         "&downstreamDepth=0", headers={"Authorization": f"Bearer {sandbox.token()}"}, timeout=10).json()
+    names = {n["id"]: n["fullyQualifiedName"] for n in graph["nodes"]}
+    return {names[e["fromEntity"]]: e.get("lineageDetails") for e in graph["upstreamEdges"]}
+
+
+# --- the Production gate ------------------------------------------------------------------------------
+
+
+def test_alias_promotion_creates_the_model_with_mlflow_facts_and_lineage(cli, env, sandbox, registry, model):
+    registry.alias(model, registry.register(model))
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["summary"]["created"] == 1
+    [result] = out["models"]
+    assert result["production"] == {"registered_model": model, "version": "1", "recognised_by": "alias",
+                                    "marker": "champion"}
+    stored = entity(sandbox, model)
+    assert stored["algorithm"] == "GradientBoostingRegressor"
+    assert {p["name"]: p.get("value") for p in stored["mlHyperParameters"]} == {
+        "n_estimators": "20", "learning_rate": "0.1", "max_depth": "3"}
+    assert "Estimates how long an order takes to arrive." in stored["description"]
+    assert "(alias `champion`)" in stored["description"] and "`rmse`" in stored["description"]
+    assert stored["mlStore"]["storage"].startswith("mlflow-artifacts:/")
+    assert stored["sourceUrl"].endswith(f"#/models/{model}/versions/1")
+    rating = stored["mlFeatures"][1]["featureSources"][0]
+    assert (rating["name"], rating["dataType"]) == ("rating", "integer")
+    assert upstream(sandbox, model) == {f"demo_pg.postgres.public.{t}": None for t in ("orders", "restaurants", "users")}
+    assert writes(sandbox) == {"POST /v1/mlmodels": 1}
+
+
+def test_stage_promotion_is_recognised_too(cli, env, sandbox, registry, model):
+    registry.stage(model, registry.register(model))
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["models"][0]["production"]["recognised_by"] == "stage"
+    assert "(stage `Production`)" in entity(sandbox, model)["description"]
+
+
+def test_no_production_version_is_skipped_or_failed_on_request(cli, env, sandbox, registry, model):
+    registry.register(model)  # registered, never promoted
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["summary"]["skipped"] == 1
+    assert out["models"][0]["message"].startswith("not in production")
+    assert writes(sandbox) == {}
+    code, out = publish(cli, env, "--all", "--require-production")
+    assert code == 1 and out["summary"]["failed"] == 1
+
+
+def test_a_missing_registered_model_fails_at_its_line(cli, env, sandbox, model, in_tmp):
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(SPEC.format(name=model, registered="never_registered"))
+    code, out = publish(cli, env, "--all")
+    assert code == 1
+    [finding] = out["models"][0]["diagnostics"]
+    assert (finding["code"], finding["line"], finding["column"]) == ("R004", 6, 21)
+    assert "registered model 'never_registered' not found" in finding["message"]
+
+
+# --- idempotence and updates --------------------------------------------------------------------------
+
+
+def test_republishing_unchanged_writes_nothing_and_keeps_the_version(cli, env, sandbox, registry, model):
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    before = entity(sandbox, model)
+    sandbox.reset_stats()
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["summary"]["unchanged"] == 1
+    assert writes(sandbox) == {}
+    assert sandbox.stats()["total"] <= 3  # version check, the model, its lineage
+    after = entity(sandbox, model)
+    assert (after["version"], after["updatedAt"]) == (before["version"], before["updatedAt"])
+
+
+def test_a_newly_promoted_version_updates_the_model_once(cli, env, sandbox, registry, model):
+    registry.alias(model, registry.register(model, run=0))
+    publish(cli, env, "--all")
+    registry.alias(model, registry.register(model, run=1))
+    sandbox.reset_stats()
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["summary"]["updated"] == 1
+    assert (out["models"][0]["version_before"], out["models"][0]["version_after"]) == (0.1, 0.2)
+    assert writes(sandbox) == {"PATCH /v1/mlmodels/{id}": 1}
+    stored = entity(sandbox, model)
+    assert {p["name"]: p.get("value") for p in stored["mlHyperParameters"]}["n_estimators"] == "40"
+    assert "version [2]" in stored["description"]
+    assert publish(cli, env, "--all")[1]["summary"]["unchanged"] == 1
+
+
+def test_a_humans_description_edit_is_restored_by_patch_under_a_bot_token(cli, env, sandbox, registry, model):
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    stored = entity(sandbox, model)
+    edited = requests.patch(f"{sandbox.api_url}/v1/mlmodels/{stored['id']}", timeout=10,
+                            json=[{"op": "replace", "path": "/description", "value": "Edited in the UI."}],
+                            headers={"Authorization": f"Bearer {sandbox.token('admin')}",
+                                     "Content-Type": "application/json-patch+json"})
+    assert edited.status_code == 200
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["summary"]["updated"] == 1
+    assert [c["field"] for c in out["models"][0]["changes"]] == ["description"]
+    restored = entity(sandbox, model)
+    assert restored["description"] == stored["description"] and restored["updatedBy"] == "mlmeta-bot"
+
+
+def test_lineage_follows_sources_and_spares_edges_made_by_others(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    stored = entity(sandbox, model)
+    admin = {"Authorization": f"Bearer {sandbox.token('admin')}"}
+    topic = requests.get(f"{sandbox.api_url}/v1/topics/name/kafka.order_events", headers=admin, timeout=10).json()
+    users = requests.get(f"{sandbox.api_url}/v1/tables/name/demo_pg.postgres.public.users", headers=admin,
+                         timeout=10).json()
+    for source in ({"id": topic["id"], "type": "topic"}, {"id": users["id"], "type": "table"}):
+        requests.put(f"{sandbox.api_url}/v1/lineage", headers=admin, timeout=10, json={"edge": {
+            "fromEntity": source, "toEntity": {"id": stored["id"], "type": "mlmodel"},
+            "lineageDetails": {"description": "drawn by the data team"}}}).raise_for_status()
+    # the users source goes away, a restaurants-only feature stays, and orders becomes a whole table
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    text = SPEC.format(name=model, registered=model)
+    text = text.replace("      - column: demo_pg.postgres.public.users.premium\n",
+                        "      - table: demo_pg.postgres.public.restaurants\n        column: type\n")
+    spec.write_text(text.replace("signal", ""))
+    code, out = publish(cli, env, "--all")
+    assert code == 0
+    edges = upstream(sandbox, model)
+    assert set(edges) == {"demo_pg.postgres.public.orders", "demo_pg.postgres.public.restaurants",
+                          "kafka.order_events", "demo_pg.postgres.public.users"}
+    assert edges["demo_pg.postgres.public.users"]["description"] == "drawn by the data team"  # not ours: kept
+    # now the spec adds a source from a table the model never had: mlmeta draws the edge itself
+    spec.write_text(text.replace("        column: type\n", "        column: type\n"
+                                 "      - column: demo_pg.postgres.public.orders.user_id\n"))
+    publish(cli, env, "--all")
+    removed = text.replace("      - column: demo_pg.postgres.public.orders.last_update\n",
+                           "      - table: demo_pg.postgres.public.restaurants\n        column: restaurant_id\n")
+    spec.write_text(removed)
+    code, out = publish(cli, env, "--all")
+    assert out["models"][0]["lineage"]["removed"] == ["demo_pg.postgres.public.orders"]
+    assert "demo_pg.postgres.public.orders" not in upstream(sandbox, model)
+
+
+def test_a_source_added_later_gets_an_edge_marked_as_mlmetas(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    without_users = SPEC.format(name=model, registered=model).replace(
+        "    sources:\n      - column: demo_pg.postgres.public.users.premium\n", "    sources: []\n")
+    spec.write_text(without_users)
+    publish(cli, env, "--all")
+    assert "demo_pg.postgres.public.users" not in upstream(sandbox, model)
+    spec.write_text(SPEC.format(name=model, registered=model))
+    code, out = publish(cli, env, "--all")
+    assert out["models"][0]["lineage"]["added"] == ["demo_pg.postgres.public.users"]
+    details = upstream(sandbox, model)["demo_pg.postgres.public.users"]
+    assert "managed by mlmeta" in details["description"]
+    spec.write_text(without_users)
+    publish(cli, env, "--all")
+    assert "demo_pg.postgres.public.users" not in upstream(sandbox, model)
+
+
+# --- errors ---------------------------------------------------------------------------------------------
+
+
+def test_a_missing_column_is_an_error_at_its_line_and_nothing_is_written(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(SPEC.format(name=model, registered=model).replace("column: average_price", "column: avg_price"))
+    code, out = publish(cli, env, "--all")
+    assert code == 1
+    [finding] = [d for d in out["models"][0]["diagnostics"] if d["code"] == "R002"]
+    assert (finding["line"], finding["column"]) == (21, 17)
+    assert finding["message"] == ("features[1].sources[1].column: column 'avg_price' not found in table "
+                                  "'demo_pg.postgres.public.restaurants'; did you mean 'average_price'?")
+    assert writes(sandbox) == {}
+
+
+def test_one_failing_spec_does_not_stop_the_others(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    broken = in_tmp / "model_specs" / "broken.yaml"
+    broken.write_text(SPEC.format(name="broken", registered=model).replace("rating", "no_such_column"))
+    invalid = in_tmp / "model_specs" / "invalid.yaml"
+    invalid.write_text("mlmeta: 1\nname: x\nfeatures: 3\n")
+    code, out = publish(cli, env, "--all")
+    assert code == 1
+    assert out["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 2,
+                              "openmetadata_requests": out["summary"]["openmetadata_requests"]}
+
+
+def test_a_missing_service_is_reported_or_created_on_request(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(SPEC.format(name=model, registered=model).replace("service: mlflow_models", "service: new_svc"))
+    code, out = publish(cli, env, "--all")
+    assert code == 1 and out["models"][0]["diagnostics"][0]["code"] == "R008"
+    code, out = publish(cli, env, "--all", "--create-service")
+    assert code == 0 and out["models"][0]["model"] == f"new_svc.{model}"
+
+
+def test_signature_mismatches_warn_and_fail_with_strict(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(SPEC.format(name=model, registered=model).replace("name: is_premium", "name: premium_flag"))
+    code, out = publish(cli, env, "--all", "--strict")
+    assert code == 1
+    codes = sorted(d["code"] for d in out["models"][0]["diagnostics"])
+    assert codes == ["R006", "R007"]
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["summary"]["created"] == 1
+    assert {d["severity"] for d in out["models"][0]["diagnostics"]} == {"warning"}
+
+
+# --- configuration ----------------------------------------------------------------------------------------
+
+
+def test_missing_and_wrong_settings_exit_2_without_leaking_the_token(cli, env, sandbox, registry, model):
+    registry.alias(model, registry.register(model))
+    missing = cli("publish", "--all", env={**env, "OPENMETADATA_HOST": ""})
+    assert missing.exit_code == 2 and "OPENMETADATA_HOST: not set" in missing.stderr
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.not-a-valid-signature-at-all"
+    wrong = cli("publish", "--all", env={**env, "OPENMETADATA_JWT_TOKEN": token})
+    assert wrong.exit_code == 2 and "rejected the token" in wrong.stderr, wrong.stdout + wrong.stderr
+    assert token not in wrong.stdout + wrong.stderr
+
+
+def test_a_server_of_another_version_is_explained_with_the_fix(cli, env, model):
+    from mlmeta.sandbox import Sandbox
+
+    with Sandbox(server_version="1.9.3") as old:
+        result = cli("publish", "--all", env={**env, "OPENMETADATA_HOST": old.url,
+                                              "OPENMETADATA_JWT_TOKEN": old.token()})
+    assert result.exit_code == 2
+    assert "runs 1.9.3" in result.stderr and "pip install 'openmetadata-ingestion~=1.9.0'" in result.stderr
+
+
+def test_publish_needs_to_be_told_which_specs(cli, env):
+    result = cli("publish", env=env)
+    assert result.exit_code == 2 and "PATHS, --all, or --changed-since" in result.stderr
+
+
+# --- plan, formats, change selection ------------------------------------------------------------------------
+
+
+def test_plan_shows_field_changes_and_writes_nothing(cli, env, sandbox, registry, model):
+    registry.alias(model, registry.register(model))
+    result = cli("plan", env=env)
+    assert result.exit_code == 0
+    assert f"mlflow_models.{model} [create]" in result.stdout
+    assert "~ feature 'is_premium' added" in result.stdout
+    assert "+ lineage from demo_pg.postgres.public.users" in result.stdout
+    assert writes(sandbox) == {}
+    publish(cli, env, "--all")
+    registry.alias(model, registry.register(model, run=1))
+    result = cli("publish", "--dry-run", env=env)
+    assert "[update]" in result.stdout and "hyperparameter 'n_estimators': value changed" in result.stdout
+    assert entity(sandbox, model)["version"] == 0.1
+
+
+def test_github_format_writes_annotations_summary_and_outputs(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    summary, outputs = in_tmp / "summary.md", in_tmp / "outputs"
+    result = cli("publish", "--all", "--format", "github",
+                 env={**env, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)})
+    assert result.exit_code == 0
+    assert outputs.read_text().splitlines() == ["created=1", "updated=0", "unchanged=0", "skipped=0", "failed=0"]
+    assert f"| `mlflow_models.{model}` | created | 0.1 |" in summary.read_text()
+
+
+def test_changed_since_publishes_only_changed_specs(cli, env, sandbox, registry, in_tmp):
+    import git
+
+    names = [f"delivery_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name in names:
+        registry.alias(name, registry.register(name))
+        write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
+    repo = git.Repo.init(in_tmp, initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "Test").set_value("user", "email", "test@example.com")
+    repo.index.add([f"model_specs/{n}.yaml" for n in names])
+    repo.index.commit("specs")
+    repo.create_head("change").checkout()
+    spec = in_tmp / "model_specs" / f"{names[1]}.yaml"
+    spec.write_text(spec.read_text().replace("Estimates how long", "Estimates precisely how long"))
+    repo.index.add([f"model_specs/{names[1]}.yaml"])
+    commit = repo.index.commit("better words")
+    code, out = publish(cli, env, "--changed-since", "main")
+    assert [m["model"] for m in out["models"]] == [f"mlflow_models.{names[1]}"]
+    assert f"at commit `{commit.hexsha[:12]}`" in entity(sandbox, names[1])["description"]
+
+
+# --- resilience ---------------------------------------------------------------------------------------------
+
+
+def test_a_30_percent_failure_rate_still_publishes_every_spec_exactly_once(cli, env, sandbox, registry, in_tmp):
+    names = [f"flaky_{uuid.uuid4().hex[:6]}_{i}" for i in range(8)]
+    for name in names:
+        registry.alias(name, registry.register(name))
+        write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
+    sandbox.set_faults(failure_rate=0.3, statuses=[503, 429], retry_after=0, phase="either", seed=11)
+    code, out = publish(cli, env, "--all")
+    sandbox.clear_faults()
+    assert code == 0, out
+    assert out["summary"]["created"] == len(names)
+    assert sandbox.stats()["faulted_total"] > 0
+    listed = requests.get(f"{sandbox.api_url}/v1/mlmodels?service=mlflow_models", timeout=10,
+                          headers={"Authorization": f"Bearer {sandbox.token()}"}).json()["data"]
+    assert sorted(m["name"] for m in listed) == sorted(names)  # none duplicated, none missing
+    assert all(m["version"] == 0.1 for m in listed)
+    code, out = publish(cli, env, "--all")
+    assert out["summary"]["unchanged"] == len(names)
+
+
+def test_two_publishers_at_once_leave_one_consistent_model(env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    command = [sys.executable, "-m", "mlmeta", "publish", "--all", "--format", "json"]
+    runs = [subprocess.Popen(command, cwd=in_tmp, env={**__import__("os").environ, **env}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = [json.loads(p.communicate(timeout=120)[0])["summary"] for p in runs]
+    assert all(p.returncode == 0 for p in runs)
+    assert sorted((o["created"], o["unchanged"]) for o in outcomes) in ([(0, 1), (1, 0)], [(1, 0), (1, 0)])
+    stored = entity(sandbox, model)
+    assert stored["version"] == 0.1 and len(stored["mlFeatures"]) == 3
+    listed = requests.get(f"{sandbox.api_url}/v1/mlmodels?service=mlflow_models", timeout=10,
+                          headers={"Authorization": f"Bearer {sandbox.token()}"}).json()["data"]
+    assert [m["name"] for m in listed] == [model]
