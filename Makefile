@@ -7,9 +7,9 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 
 .PHONY: demo test
 
-# mlmeta's main job; until publish lands it validates the repository's specs
+# mlmeta's main job end to end on the embedded default (local MLflow + the OpenMetadata sandbox)
 demo: $(STAMP)
-	$(BIN)/mlmeta validate model_specs examples/openmetadata-demo
+	$(BIN)/python -m mlmeta.demo
 
 # the whole test suite (real MLflow server, the sandbox, real git repositories)
 test: $(STAMP)

@@ -117,37 +117,18 @@ def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency=N
 def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides) -> int:
     from mlmeta.config import load_settings
     from mlmeta.errors import UsageError
-    from mlmeta.output import console, render_publish
+    from mlmeta.output import render_publish
     from mlmeta.output.progress import progress
-    from mlmeta.validate import validate_files
+    from mlmeta.publish import execute
 
     if mode == "publish" and not (paths or changed_since or all_specs):
         raise UsageError("say which specs to publish: PATHS, --all, or --changed-since REF")
     if all_specs and (paths or changed_since):
         raise UsageError("--all publishes every spec: leave out PATHS and --changed-since")
     settings = load_settings(overrides)
-    validation = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
-                                strict=options.strict)
-    specs = validation.specs()
-    invalid = [f for f in validation.files if not f.valid]
-    from mlmeta import publish
-    from mlmeta.discovery import last_commits
-
-    if specs:
-        from mlmeta.adapters.mlflow import MlflowRegistry
-        from mlmeta.adapters.openmetadata import OpenMetadataCatalog
-
-        registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
-        catalog = OpenMetadataCatalog(settings)
-        options.concurrency = settings.concurrency
-        ctx = publish.Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
-        with progress(len(specs), mode, fmt is Format.TEXT) as advance:
-            report = publish.run(specs, ctx, on_done=advance)
-    else:
-        report = publish.Report(mode, [])
-        if not invalid:
-            console.err("no spec files matched")
-    report.invalid = invalid
+    files = _spec_files(paths, changed_since, settings)
+    with progress(len(files), mode, fmt is Format.TEXT) as advance:
+        report = execute(files, settings, options, on_done=advance)
     render_publish(report, fmt)
     return report.exit_code
 

@@ -40,7 +40,6 @@ class Options:
     require_production: bool = False
     strict: bool = False
     refresh: bool = False
-    concurrency: int = 8
 
 
 @dataclass
@@ -105,9 +104,31 @@ class Context:
     commits: dict[Path, str]
 
 
+def execute(files: list[Path], settings: Settings, options: Options, *,
+            on_done: Callable[[ModelResult], None] | None = None) -> Report:
+    """Validate the files, connect to both servers (only if a spec is valid) and run every spec."""
+    from mlmeta.discovery import last_commits
+    from mlmeta.validate import validate_files
+
+    validation = validate_files(files, default_service=settings.service, strict=options.strict)
+    specs = validation.specs()
+    mode = "plan" if options.dry_run else "publish"
+    report = Report(mode, [])
+    if specs:
+        from mlmeta.adapters.mlflow import MlflowRegistry
+        from mlmeta.adapters.openmetadata import OpenMetadataCatalog
+
+        registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
+        catalog = OpenMetadataCatalog(settings)
+        ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
+        report = run(specs, ctx, on_done=on_done)
+    report.invalid = [f for f in validation.files if not f.valid]
+    return report
+
+
 def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult], None] | None = None) -> Report:
     results: list[ModelResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, ctx.options.concurrency), thread_name_prefix="mlmeta") as pool:
+    with ThreadPoolExecutor(max_workers=ctx.settings.concurrency, thread_name_prefix="mlmeta") as pool:
         futures = {pool.submit(publish_one, ctx, loaded): loaded for loaded in specs}
         try:
             for future in as_completed(futures):

@@ -133,7 +133,19 @@ def _describe(name: str, before: Any, after: Any) -> list[Change]:
     if name == "sourceHash":
         return []  # mlmeta's own bookkeeping: written, not worth a line in a plan
     shown_before, shown_after = NORMALISE[name](before), NORMALISE[name](after)
-    return [Change(name, kind, f"{name}: {_short(shown_before)} -> {_short(shown_after)}", shown_before, shown_after)]
+    show = _SHOW.get(name, _short)
+    return [Change(name, kind, f"{name}: {show(shown_before)} -> {show(shown_after)}", shown_before, shown_after)]
+
+
+def _show_owners(owners: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{kind}:{name}" for kind, name in owners) or "(none)"
+
+
+def _show_tags(labels: list[tuple[str, str]]) -> str:
+    return ", ".join(tag if source == "Classification" else f"glossary:{tag}" for tag, source in labels) or "(none)"
+
+
+_SHOW = {"owners": _show_owners, "tags": _show_tags, "domains": lambda fqns: ", ".join(fqns) or "(none)"}
 
 
 def _collection_changes(what: str, before: dict[str, dict], after: dict[str, dict]) -> list[Change]:
