@@ -22,9 +22,9 @@ from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature
-from mlmeta.plan.desired import Desired, build, model_fqn
+from mlmeta.plan.desired import Desired, build, fingerprint, model_fqn
 from mlmeta.plan.diff import Change, diff
-from mlmeta.registry import ProductionVersion, RegistryError
+from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.validate import FileReport
@@ -119,6 +119,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
         registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
+        registry.prefetch([s.spec.registered_model for s in specs])
         catalog = OpenMetadataCatalog(settings)
         ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
         report = run(specs, ctx, on_done=on_done)
@@ -154,31 +155,31 @@ def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
         if not service:
             raise _Failed(loaded.diagnostic(("name",), "R008", "no ML model service: set 'service' in the spec or "
                                                                "'service' in mlmeta.toml / [tool.mlmeta]"))
-        facts = _production(ctx, loaded, result)
-        if facts is None:
-            return result
-        _pipeline(ctx, loaded, service, facts, result)
+        promotion = _promotion(ctx, loaded, result)
+        if promotion is not None:
+            _pipeline(ctx, loaded, service, promotion, result)
     except _Failed as failure:
         result.status = "failed"
         if failure.diagnostic not in result.diagnostics:
             result.diagnostics.append(failure.diagnostic)
         result.message = failure.diagnostic.message
-    except CatalogError as error:  # the server kept failing after the retries
+    except (CatalogError, RegistryError) as error:  # a server kept failing after the retries
         result.status = "failed"
-        result.message = f"OpenMetadata: {error.message}"
+        result.message = f"OpenMetadata: {error.message}" if isinstance(error, CatalogError) else str(error)
         result.diagnostics.append(loaded.diagnostic(("name",), "P001", result.message))
     return result
 
 
-def _production(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> ProductionVersion | None:
+def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promotion | None:
+    """The version in Production, or None (the spec is skipped, or failed with --require-production)."""
     spec = loaded.spec
     alias = spec.mlflow.alias or ctx.settings.alias
     try:
-        facts = ctx.registry.production_version(spec.registered_model, alias, spec.mlflow.stage)
+        promotion = ctx.registry.promotion(spec.registered_model, alias, spec.mlflow.stage)
     except RegistryError as error:
         loc = ("mlflow", "registered_model") if spec.mlflow.registered_model else ("name",)
         raise _Failed(loaded.diagnostic(loc, error.code, str(error))) from None
-    if facts is None:
+    if promotion is None:
         how = " or ".join(filter(None, [f"alias {alias!r}" if alias else "",
                                         f"stage {spec.mlflow.stage!r}" if spec.mlflow.stage else ""]))
         message = f"not in production: no version of {spec.registered_model!r} has {how}"
@@ -187,8 +188,13 @@ def _production(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Produc
         result.status, result.message = "skipped", message
         result.diagnostics.append(loaded.diagnostic(("name",), "R005", message, severity=Severity.NOTICE))
         return None
-    result.production = {"registered_model": facts.registered_model, "version": facts.version,
-                         "recognised_by": facts.recognised_by, "marker": facts.marker}
+    result.production = {"registered_model": promotion.registered_model, "version": promotion.version,
+                         "recognised_by": promotion.recognised_by, "marker": promotion.marker}
+    return promotion
+
+
+def _facts(ctx: Context, loaded: LoadedSpec, promotion: Promotion, result: ModelResult) -> ProductionVersion:
+    facts = ctx.registry.facts(promotion)
     findings = signature.check(loaded, facts)
     if ctx.options.strict:
         findings = [d.promoted() if d.severity is Severity.WARNING else d for d in findings]
@@ -199,15 +205,23 @@ def _production(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Produc
     return facts
 
 
-def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, facts: ProductionVersion, result: ModelResult) -> None:
+def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promotion, result: ModelResult) -> None:
+    commit = ctx.commits.get(loaded.path.resolve())
+    stamp = fingerprint(loaded, promotion, commit, ctx.settings.mlflow_tracking_uri)
+    facts: ProductionVersion | None = None
     for _ in range(MAX_ATTEMPTS):
         current = ctx.catalog.model(result.model)
-        resolution, problems = resolve(loaded, ctx.catalog, current, refresh=ctx.options.refresh)
+        if _untouched(ctx, current, stamp):
+            _confirm(ctx, loaded, current, result)
+            return
+        if facts is None:
+            facts = _facts(ctx, loaded, promotion, result)
+        resolution, problems = resolve(loaded, ctx.catalog, current)
         if problems:
             result.diagnostics += problems[1:]
             raise _Failed(problems[0])
         desired = build(loaded, service=service, facts=facts, resolution=resolution, current=current,
-                        spec_commit=ctx.commits.get(loaded.path.resolve()))
+                        spec_commit=commit, stamp=stamp)
         if current is None:
             if _create(ctx, loaded, desired, result):
                 return
@@ -215,6 +229,38 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, facts: ProductionV
             return
     raise _Failed(loaded.diagnostic(("name",), "P001", f"{result.model} kept changing while publishing "
                                                        f"({MAX_ATTEMPTS} attempts); try again"))
+
+
+def _untouched(ctx: Context, current: dict[str, Any] | None, stamp: str) -> bool:
+    """Our last publish had these very inputs, and nobody wrote to the entity since."""
+    return (current is not None and not ctx.options.refresh and current.get("sourceHash") == stamp
+            and current.get("updatedBy") is not None and current.get("updatedBy") == ctx.catalog.user)
+
+
+def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: ModelResult) -> None:
+    """The entity is what we wrote: only lineage may have drifted (edges change no entity)."""
+    resolution, _ = resolve(loaded, ctx.catalog, current, trusted=True)
+    result.version_before = result.version_after = current.get("version")
+    _settle(result, changed=_sync_lineage(ctx, resolution.tables(), current["id"], result))
+
+
+def _settle(result: ModelResult, *, changed: bool) -> None:
+    result.status = "updated" if changed else "unchanged"
+    if result.created_before_answer and not changed:
+        result.status = "created"  # the answer to our POST was lost; the model found is the one it made
+
+
+def _sync_lineage(ctx: Context, sources: list, model_id: str, result: ModelResult) -> bool:
+    """Bring the model's upstream edges in line with its sources; True when something was (or would be) done."""
+    plan = lineage.plan(sources, ctx.catalog.upstream_edges(result.model))
+    result.lineage_added = [s.fqn for s in plan.add]
+    result.lineage_removed = [e.from_fqn for e in plan.remove]
+    if not ctx.options.dry_run:
+        for source in plan.add:
+            ctx.catalog.add_edge(source, model_id, lineage.details(result.model))
+        for edge in plan.remove:
+            ctx.catalog.delete_edge(edge.from_type, edge.from_id, model_id)
+    return not plan.empty
 
 
 def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelResult) -> bool:
@@ -250,29 +296,20 @@ def _restore_if_deleted(ctx: Context, model: str) -> None:
 
 
 def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: Desired, result: ModelResult) -> bool:
+    """True when done; False to start over (the entity changed or vanished since it was read)."""
     changes = diff(current, desired)
-    plan = lineage.plan(desired.sources, ctx.catalog.upstream_edges(result.model))
     result.version_before = result.version_after = current.get("version")
     result.changes = changes.changes
-    result.lineage_added = [s.fqn for s in plan.add]
-    result.lineage_removed = [e.from_fqn for e in plan.remove]
-    result.status = "unchanged" if changes.empty and plan.empty else "updated"
-    if result.created_before_answer and result.status == "unchanged":
-        result.status = "created"  # the answer to our POST was lost; the model found is the one it made
-    if ctx.options.dry_run:
-        return True
-    if not changes.empty:
+    if not changes.empty and not ctx.options.dry_run:
         try:
             updated = ctx.catalog.patch_model(current["id"], changes.operations, current["version"])
         except CatalogError as error:
-            if error.status in (412, 404):  # changed or deleted since we read it: read again
+            if error.status in (412, 404):
                 return False
             raise _Failed(_server_diagnostic(loaded, error)) from None
         result.version_after = updated.get("version")
-    for source in plan.add:
-        ctx.catalog.add_edge(source, current["id"], lineage.details(result.model))
-    for edge in plan.remove:
-        ctx.catalog.delete_edge(edge.from_type, edge.from_id, current["id"])
+    lineage_changed = _sync_lineage(ctx, desired.sources, current["id"], result)
+    _settle(result, changed=not changes.empty or lineage_changed)
     return True
 
 

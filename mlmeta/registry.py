@@ -17,6 +17,16 @@ class SignatureInput:
 
 
 @dataclass(frozen=True)
+class Promotion:
+    """Which version is in Production, and what said so - one cheap look-up, no facts yet."""
+
+    registered_model: str
+    version: str
+    recognised_by: str  # "alias" or "stage"
+    marker: str  # the alias or stage name
+
+
+@dataclass(frozen=True)
 class ProductionVersion:
     registered_model: str
     version: str
@@ -36,6 +46,10 @@ class ProductionVersion:
     artifact_uri: str | None = None  # where the model's files are (download URI)
     version_url: str | None = None  # the version in the MLflow UI
     run_url: str | None = None
+
+    @property
+    def promotion(self) -> Promotion:
+        return Promotion(self.registered_model, self.version, self.recognised_by, self.marker)
 
     @property
     def algorithm(self) -> str | None:

@@ -3,8 +3,8 @@
 Every failure is a diagnostic at the spec node that names the missing thing. Look-ups go
 through the catalog adapter (cached per run, so a table shared by many specs is fetched once).
 While the spec's feature sources are unchanged since the last publish (the entity's sourceHash
-matches), the references recorded in the entity are trusted instead of fetched again; pass
-``refresh`` to check them anyway.
+matches), the caller passes ``trusted`` and the references recorded in the entity are used
+instead of being fetched again.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from mlmeta import fqn
 from mlmeta.catalog import SOURCE_TYPE_OF_COLUMN, Ref, TableInfo
 from mlmeta.diagnostics import Diagnostic
-from mlmeta.plan.desired import Resolution, ResolvedSource, sources_fingerprint
+from mlmeta.plan.desired import Resolution, ResolvedSource
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import Source
 from mlmeta.spec.rules import source_identity
@@ -28,15 +28,15 @@ class Catalog(Protocol):
 
 
 def resolve(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None, *,
-            refresh: bool = False) -> tuple[Resolution, list[Diagnostic]]:
+            trusted: bool = False) -> tuple[Resolution, list[Diagnostic]]:
     resolution, problems = Resolution(), []
-    trusted = {} if refresh else _trusted_sources(loaded, current)
+    recorded = _recorded_sources(current) if trusted else {}
     spec = loaded.spec
     for i, feature in enumerate(spec.features):
         for j, source in enumerate(feature.sources):
             table_fqn, column = source_identity(source)
             name = column or fqn.split(table_fqn)[-1]
-            known = trusted.get((feature.name, table_fqn, name))
+            known = recorded.get((feature.name, table_fqn, name))
             if known is not None:
                 resolution.sources[(i, j)] = known
                 continue
@@ -52,11 +52,9 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None
     return resolution, problems
 
 
-def _trusted_sources(loaded: LoadedSpec, current: dict[str, Any] | None) -> dict[tuple, ResolvedSource]:
-    if not current or current.get("sourceHash") != sources_fingerprint(loaded.spec):
-        return {}
+def _recorded_sources(current: dict[str, Any] | None) -> dict[tuple, ResolvedSource]:
     trusted = {}
-    for feature in current.get("mlFeatures") or []:
+    for feature in (current or {}).get("mlFeatures") or []:
         for source in feature.get("featureSources") or []:
             data_source = source.get("dataSource") or {}
             if not data_source.get("id") or not data_source.get("fullyQualifiedName"):

@@ -78,28 +78,11 @@ def sandbox(sandbox_server):
     sandbox_server.reset()
 
 
-def sdk_client(api_url: str, token: str, **client_config):
-    """An official SDK client; ``client_config`` goes to its REST ClientConfig (retry=0 ...)."""
-    from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
-        AuthProvider,
-        OpenMetadataConnection,
-    )
-    from metadata.generated.schema.security.client.openMetadataJWTClientConfig import OpenMetadataJWTClientConfig
-    from metadata.ingestion.ometa.ometa_api import OpenMetadata
-
-    connection = OpenMetadataConnection(hostPort=api_url, authProvider=AuthProvider.openmetadata,
-                                        securityConfig=OpenMetadataJWTClientConfig(jwtToken=token))
-    return OpenMetadata(connection, additional_client_config_arguments=client_config or None)
-
-
 @pytest.fixture
 def om(sandbox):
     """``om("admin")`` -> an SDK client acting as that user (default: the mlmeta-bot bot)."""
 
-    def client(user: str = "mlmeta-bot", **client_config):
-        return sdk_client(sandbox.api_url, sandbox.token(user), **client_config)
-
-    return client
+    return sandbox.client
 
 
 # --- a real MLflow server, shared by the session, with two logged runs of the example model --------

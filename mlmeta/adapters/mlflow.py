@@ -2,8 +2,9 @@
 Production and read what the registry and its run know about it.
 
 Production is the version carrying the alias (default ``champion``), else the version in the
-stage (default ``Production``) read from ``get_registered_model().latest_versions`` - never the
-deprecated ``get_latest_versions``. Registries that only have aliases (``databricks-uc``) skip
+stage (default ``Production``), both read from the registered model (its ``aliases`` and
+``latest_versions``, never the deprecated ``get_latest_versions``), for many models at once with
+``search_registered_models``. Registries that only have aliases (``databricks-uc``) skip
 the stage look-up. The signature comes from the version's ``MLmodel`` file alone: the model
 itself is never downloaded.
 """
@@ -20,8 +21,9 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
-from mlmeta.registry import ProductionVersion, RegistryError, SignatureInput
+from mlmeta.registry import ProductionVersion, Promotion, RegistryError, SignatureInput
 
+PREFETCH_BATCH = 100
 _TRANSIENT_CODES = {"TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR", "REQUEST_LIMIT_EXCEEDED"}
 
 
@@ -41,6 +43,8 @@ class MlflowRegistry:
         mlflow.set_registry_uri(self.registry_uri)
         self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
         self._lock = threading.Lock()
+        self._known: dict[str, Any] = {}  # prefetched registered models by name
+        self._absent: set[str] = set()
 
     @property
     def aliases_only(self) -> bool:
@@ -48,54 +52,58 @@ class MlflowRegistry:
 
     # --- look-ups -----------------------------------------------------------------------------
 
+    def prefetch(self, names: list[str]) -> None:
+        """Read the aliases and stages of many registered models in a few calls (batches of 100),
+        so that finding each spec's Production version costs no request of its own."""
+        wanted = sorted({n for n in names if "'" not in n})
+        for start in range(0, len(wanted), PREFETCH_BATCH):
+            batch = wanted[start:start + PREFETCH_BATCH]
+            quoted = ", ".join(f"'{name}'" for name in batch)
+            try:
+                found = self.client.search_registered_models(filter_string=f"name IN ({quoted})",
+                                                             max_results=PREFETCH_BATCH)
+            except Exception:  # noqa: BLE001 - an optimisation only: per-model look-ups still work
+                return
+            with self._lock:
+                for model in found:
+                    self._known[model.name] = model
+                self._absent.update(set(batch) - {m.name for m in found})
+
     def registered_model_exists(self, name: str) -> bool:
         try:
-            self.client.get_registered_model(name)
-        except Exception as error:  # noqa: BLE001 - mlflow raises RestException and friends
-            if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
-                return False
-            raise _registry_error(error, name) from None
+            self._registered_model(name)
+        except RegistryError:
+            return False
         return True
 
-    def production_version(self, name: str, alias: str | None, stage: str | None) -> ProductionVersion | None:
-        """The version in Production with its facts, or None when no version is there."""
-        version, recognised_by, marker = self._find_production(name, alias, stage)
-        if version is None:
-            return None
-        return self._facts(version, recognised_by, marker)
-
-    def _find_production(self, name: str, alias: str | None, stage: str | None) -> tuple[Any, str, str]:
-        if alias:
-            try:
-                return self.client.get_model_version_by_alias(name, alias), "alias", alias
-            except Exception as error:  # noqa: BLE001
-                if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
-                    raise RegistryError(f"registered model {name!r} not found in MLflow at "
-                                        f"{_safe_uri(self.registry_uri)}") from None
-                if _error_code(error) != "INVALID_PARAMETER_VALUE":  # "alias ... not found" is expected
-                    raise _registry_error(error, name) from None
+    def promotion(self, name: str, alias: str | None, stage: str | None) -> Promotion | None:
+        """Which version is in Production: the alias's version, else the one in the stage."""
+        model = self._registered_model(name)
+        aliases = dict(getattr(model, "aliases", None) or {})
+        if alias and alias in aliases:
+            return Promotion(name, str(aliases[alias]), "alias", alias)
         if stage and not self.aliases_only:
-            try:
-                model = self.client.get_registered_model(name)
-            except Exception as error:  # noqa: BLE001
-                if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
-                    raise RegistryError(f"registered model {name!r} not found in MLflow at "
-                                        f"{_safe_uri(self.registry_uri)}") from None
-                raise _registry_error(error, name) from None
             for version in model.latest_versions or []:
                 if version.current_stage == stage:
-                    return version, "stage", stage
-        elif not alias:
-            self.registered_model_exists(name)
-        return None, "", ""
+                    return Promotion(name, str(version.version), "stage", stage)
+        return None
 
-    def _facts(self, version: Any, recognised_by: str, marker: str) -> ProductionVersion:
+    def production_version(self, name: str, alias: str | None, stage: str | None) -> ProductionVersion | None:
+        promotion = self.promotion(name, alias, stage)
+        return self.facts(promotion) if promotion else None
+
+    def facts(self, promotion: Promotion) -> ProductionVersion:
+        """Everything the registry knows about a promoted version (3-4 requests)."""
+        try:
+            version = self.client.get_model_version(promotion.registered_model, promotion.version)
+        except Exception as error:  # noqa: BLE001
+            raise _registry_error(error, promotion.registered_model) from None
         run = self._run(version.run_id)
         artifact_uri = self._download_uri(version)
         mlmodel = self._mlmodel(artifact_uri) if artifact_uri else {}
         return ProductionVersion(
-            registered_model=version.name, version=str(version.version), recognised_by=recognised_by, marker=marker,
-            created_at=version.creation_timestamp, run_id=version.run_id,
+            registered_model=version.name, version=str(version.version), recognised_by=promotion.recognised_by,
+            marker=promotion.marker, created_at=version.creation_timestamp, run_id=version.run_id,
             run_name=run.info.run_name if run else None,
             run_user=(run.info.user_id if run else None) or version.user_id or None,
             run_started_at=run.info.start_time if run else None,
@@ -107,6 +115,19 @@ class MlflowRegistry:
             version_url=self._ui_url(f"#/models/{quote(version.name, safe='')}/versions/{version.version}"),
             run_url=(self._ui_url(f"#/experiments/{run.info.experiment_id}/runs/{version.run_id}") if run else None),
         )
+
+    def _registered_model(self, name: str) -> Any:
+        with self._lock:
+            known, absent = self._known.get(name), name in self._absent
+        if known is not None:
+            return known
+        if not absent:
+            try:
+                return self.client.get_registered_model(name)
+            except Exception as error:  # noqa: BLE001 - mlflow raises RestException and friends
+                if _error_code(error) != "RESOURCE_DOES_NOT_EXIST":
+                    raise _registry_error(error, name) from None
+        raise RegistryError(f"registered model {name!r} not found in MLflow at {_safe_uri(self.registry_uri)}")
 
     def _run(self, run_id: str | None) -> Any:
         if not run_id:

@@ -64,6 +64,16 @@ def _wait(state: RetryCallState) -> float:
     return wait_exponential_jitter(multiplier=0.1, max=3.0)(state)
 
 
+def _token_subject(token: str) -> str | None:
+    """The user a JWT speaks for. Read, not verified: the server verifies; we only compare names."""
+    import jwt
+
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("sub")
+    except jwt.PyJWTError:
+        return None
+
+
 class OpenMetadataCatalog:
     """A connection to one OpenMetadata server; thread-safe (a client per thread, shared caches)."""
 
@@ -75,6 +85,7 @@ class OpenMetadataCatalog:
         self._cache: dict[tuple[str, str], Any] = {}
         self._cache_lock = threading.Lock()
         self.requests = 0  # HTTP calls made, retries included
+        self.user = _token_subject(self._token)  # who our writes are recorded as (updatedBy)
         self._connect()
 
     # --- connection ---------------------------------------------------------------------------

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlmeta import fqn
 from mlmeta.catalog import Ref
 from mlmeta.plan import describe
-from mlmeta.registry import ProductionVersion
+from mlmeta.registry import ProductionVersion, Promotion
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import Feature, ModelSpec
-from mlmeta.spec.rules import source_identity
 
 LINEAGE_MARKER = "managed by mlmeta"
+RENDERING_VERSION = 1  # bump when the desired entity for the same inputs changes shape
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,13 @@ class Resolution:
     owners: list[Ref] | None = None
     dashboard: Ref | None = None
     domain: Ref | None = None
+
+    def tables(self) -> list[Ref]:
+        """The distinct entities the features come from, in spec order (lineage edges start there)."""
+        distinct: dict[str, Ref] = {}
+        for key in sorted(self.sources):
+            distinct.setdefault(self.sources[key].table.id, self.sources[key].table)
+        return list(distinct.values())
 
 
 @dataclass
@@ -64,14 +71,19 @@ def model_fqn(spec: ModelSpec, default_service: str | None) -> str:
     return fqn.join(spec.service or default_service or "", spec.name)
 
 
-def sources_fingerprint(spec: ModelSpec) -> str:
-    """32 hex characters that change when the spec's feature sources change (stored as sourceHash).
+def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | None, registry_uri: str | None) -> str:
+    """32 hex characters over everything a publish reads besides the catalog (stored as sourceHash).
 
-    While it matches, the references resolved at the last publish (ids, column types) are
-    trusted from the catalog's entity instead of being looked up again.
+    The spec (and its description file), which version is in Production and how, the spec's
+    commit, the registry's address and this mlmeta's rendering version. A model version's facts
+    (run, parameters, signature) are treated as immutable, so while the fingerprint matches and
+    nobody else wrote to the entity, an unchanged re-publish needs no MLflow facts and no
+    look-ups: the references resolved last time are trusted from the entity.
     """
-    sources = [[f.name, list(source_identity(s)), s.data_type] for f in spec.features for s in f.sources]
-    return hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).hexdigest()[:32]
+    payload = {"spec": loaded.spec.model_dump(mode="json"), "description": loaded.description,
+               "production": asdict(promotion), "commit": spec_commit, "registry": registry_uri,
+               "rendering": RENDERING_VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:
@@ -79,12 +91,12 @@ def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:
 
 
 def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, resolution: Resolution,
-          current: dict[str, Any] | None, spec_commit: str | None) -> Desired:
+          current: dict[str, Any] | None, spec_commit: str | None, stamp: str) -> Desired:
     spec = loaded.spec
     set_keys = spec.model_fields_set
     fields: dict[str, Any] = {
         "description": describe.render(loaded.description, spec.model_card, facts, loaded.display_path, spec_commit),
-        "sourceHash": sources_fingerprint(spec),
+        "sourceHash": stamp,
     }
     if "display_name" in set_keys:
         fields["displayName"] = spec.display_name
@@ -112,11 +124,8 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
         fields["dashboard"] = resolution.dashboard.as_json() if resolution.dashboard else None
     if "domain" in set_keys:
         fields["domains"] = [resolution.domain.as_json()] if resolution.domain else []
-    distinct: dict[str, Ref] = {}
-    for resolved in resolution.sources.values():
-        distinct.setdefault(resolved.table.id, resolved.table)
     return Desired(service=service, name=spec.name, fqn=fqn.join(service, spec.name), fields=fields,
-                   sources=list(distinct.values()))
+                   sources=resolution.tables())
 
 
 def _feature(feature: Feature, index: int, resolution: Resolution, current: dict[str, Any] | None) -> dict[str, Any]:

@@ -89,6 +89,22 @@ class Sandbox:
     def token(self, user: str = "mlmeta-bot") -> str:
         return self.app.issue_token(user)
 
+    def client(self, user: str = "mlmeta-bot", **client_config: Any) -> Any:
+        """An official SDK client (``OpenMetadata``) acting as ``user``; ``client_config`` goes to the
+        SDK's REST ClientConfig (e.g. ``retry=0``)."""
+        from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
+            AuthProvider,
+            OpenMetadataConnection,
+        )
+        from metadata.generated.schema.security.client.openMetadataJWTClientConfig import (
+            OpenMetadataJWTClientConfig,
+        )
+        from metadata.ingestion.ometa.ometa_api import OpenMetadata
+
+        connection = OpenMetadataConnection(hostPort=self.api_url, authProvider=AuthProvider.openmetadata,
+                                            securityConfig=OpenMetadataJWTClientConfig(jwtToken=self.token(user)))
+        return OpenMetadata(connection, additional_client_config_arguments=client_config or None)
+
     def write_tokens(self, path: Path, users: tuple[str, ...] = ("mlmeta-bot", "admin")) -> None:
         """Write ``{user: token}`` to a file only its owner can read."""
         path.write_text(json.dumps({u: self.token(u) for u in users}, indent=2) + "\n", encoding="utf-8")

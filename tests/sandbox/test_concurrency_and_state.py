@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from metadata.generated.schema.entity.data.mlmodel import MlModel
 
-from tests.conftest import REPO, sdk_client
+from tests.conftest import REPO
 from tests.sandbox.test_contract import model_request
 
 
@@ -50,10 +50,10 @@ def test_state_file_keeps_published_models_across_restarts(tmp_path):
 
     state = tmp_path / "state.json"
     with Sandbox(state_file=state) as first:
-        client = sdk_client(first.api_url, first.token())
+        client = first.client()
         model = client.create_or_update(model_request(client))
     with Sandbox(state_file=state) as second:  # another port: links follow the new address
-        client = sdk_client(second.api_url, second.token())
+        client = second.client()
         again = client.get_by_name(MlModel, "mlflow_models.churn")
         assert again.id == model.id
         assert str(again.href.root).startswith(second.api_url)
