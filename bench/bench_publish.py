@@ -117,19 +117,21 @@ def mlmeta_publish(paths: list[Path], api_host: str, token: str, tracking_uri: s
 
 def measure(size: int, names: list[str], work: Path, tracking_uri: str, latency: float, concurrency: int,
             baseline: bool, whole_process: bool) -> dict:
-    from mlmeta.sandbox import FaultSettings, Sandbox
+    """One row; the sandbox runs in its own process, as a real server would (no shared GIL)."""
+    from mlmeta.demo.services import SandboxProcess
+    from mlmeta.sandbox import sdk_client
 
     sys.path.insert(0, str(REPO / "bench"))
     import baseline_demo
 
     paths = write_specs(work / f"specs_{size}", names[:size])
     row: dict = {"specs": size}
-    with Sandbox(faults=FaultSettings(latency_ms=latency)) as sandbox:
+    faults = ["--latency-ms", str(latency)]
+    with SandboxProcess(work / f"sandbox_{size}", extra_args=faults) as sandbox:
         token = sandbox.token()
         elapsed, counts = mlmeta_publish(paths, sandbox.url, token, tracking_uri, concurrency)
         assert counts["created"] == size, counts
-        row["first_s"], row["first_requests_per_model"] = elapsed, sandbox.stats()["total"] / size
-        sandbox.reset_stats()
+        row["first_s"], row["first_requests_per_model"] = elapsed, sandbox.stats(reset=True)["total"] / size
         elapsed, counts = mlmeta_publish(paths, sandbox.url, token, tracking_uri, concurrency)
         assert counts["unchanged"] == size, counts
         row["again_s"], row["again_requests_per_model"] = elapsed, sandbox.stats()["total"] / size
@@ -141,9 +143,9 @@ def measure(size: int, names: list[str], work: Path, tracking_uri: str, latency:
                             str(concurrency), *map(str, paths)], env=env, check=True, capture_output=True)
             row["again_process_s"] = time.perf_counter() - start
     if baseline:
-        with Sandbox(faults=FaultSettings(latency_ms=latency)) as sandbox:
+        with SandboxProcess(work / f"baseline_{size}", extra_args=faults) as sandbox:
             start = time.perf_counter()  # like mlmeta's: the client's version check counts
-            baseline_demo.publish_all(sandbox.client(), paths)
+            baseline_demo.publish_all(sdk_client(sandbox.api_url, sandbox.token()), paths)
             row["baseline_s"] = time.perf_counter() - start
             row["baseline_requests_per_model"] = sandbox.stats()["total"] / size
             row["speedup"] = row["baseline_s"] / row["first_s"]
@@ -155,6 +157,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,50,200")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--mlflow-workers", type=int, default=4,
+                        help="workers of the MLflow server (first publishes read 4 things per version from it)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
@@ -163,8 +167,9 @@ def main() -> None:
     from mlmeta.demo.services import MlflowServer
     from mlmeta.sandbox.server import sdk_models
 
-    sdk_models()  # import the SDK before any clock starts
-    with tempfile.TemporaryDirectory() as tmp, MlflowServer(Path(tmp) / "mlflow") as mlflow_server:
+    sdk_models()  # import the SDK before any clock starts (mlmeta's in-process runs)
+    with tempfile.TemporaryDirectory() as tmp, MlflowServer(Path(tmp) / "mlflow",
+                                                                 workers=options.mlflow_workers) as mlflow_server:
         work = Path(tmp)
         names = [f"bench_{i:03d}" for i in range(max(sizes))]
         register(mlflow_server.url, names, log_example_model(mlflow_server.url))
@@ -173,7 +178,8 @@ def main() -> None:
     if options.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"latency {options.latency_ms:.0f} ms per OpenMetadata request, concurrency {options.concurrency}")
+    print(f"latency {options.latency_ms:.0f} ms per OpenMetadata request, concurrency {options.concurrency}, "
+          f"MLflow server with {options.mlflow_workers} worker(s)")
     print(f"{'specs':>5} {'first publish':>15} {'req/model':>9} {'re-publish':>11} {'req/model':>9} "
           f"{'baseline':>10} {'req/model':>9} {'speed-up':>8}")
     for r in rows:

@@ -296,6 +296,9 @@ def sandbox(
             from mlmeta.errors import UsageError
 
             raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        from mlmeta.sandbox.server import sdk_models
+
+        sdk_models()  # import the SDK's models (seconds) before saying we are ready, not on the first request
         if token_file:
             server.write_tokens(token_file)
         info = {"url": server.url, "api_url": server.api_url, "token_file": str(token_file) if token_file else None}

@@ -27,6 +27,7 @@ from mlmeta.plan.diff import Change, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
+from mlmeta.spec.model import ModelSpec
 from mlmeta.validate import FileReport
 
 STATUSES = ("created", "updated", "unchanged", "skipped", "failed")
@@ -119,12 +120,29 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
         registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
-        registry.prefetch([s.spec.registered_model for s in specs])
+        _prefetch(registry, specs, settings)
         catalog = OpenMetadataCatalog(settings)
         ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
         report = run(specs, ctx, on_done=on_done)
     report.invalid = [f for f in validation.files if not f.valid]
     return report
+
+
+def _wanted(spec: ModelSpec, settings: Settings) -> tuple[str, str | None, str | None]:
+    """(registered model, alias, stage) that say which version of the spec's model is in Production."""
+    return spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage
+
+
+def _prefetch(registry: Any, specs: list[LoadedSpec], settings: Settings) -> None:
+    """Batch the registry reads of a whole run: promotions first, then versions and runs."""
+    registry.prefetch([s.spec.registered_model for s in specs])
+    promotions = []
+    for loaded in specs:
+        try:
+            promotions.append(registry.promotion(*_wanted(loaded.spec, settings)))
+        except RegistryError:
+            continue  # reported by the spec's own pipeline
+    registry.prefetch_facts([p for p in promotions if p is not None])
 
 
 def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult], None] | None = None) -> Report:
@@ -173,9 +191,9 @@ def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
 def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promotion | None:
     """The version in Production, or None (the spec is skipped, or failed with --require-production)."""
     spec = loaded.spec
-    alias = spec.mlflow.alias or ctx.settings.alias
+    name, alias, stage = _wanted(spec, ctx.settings)
     try:
-        promotion = ctx.registry.promotion(spec.registered_model, alias, spec.mlflow.stage)
+        promotion = ctx.registry.promotion(name, alias, stage)
     except RegistryError as error:
         loc = ("mlflow", "registered_model") if spec.mlflow.registered_model else ("name",)
         raise _Failed(loaded.diagnostic(loc, error.code, str(error))) from None

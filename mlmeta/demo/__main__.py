@@ -42,13 +42,6 @@ def api(sandbox: SandboxProcess, path: str) -> dict:
         return json.load(answer)
 
 
-def stats(sandbox: SandboxProcess, reset: bool = False) -> dict:
-    url = sandbox.api_url.rsplit("/api", 1)[0] + "/_sandbox/stats"
-    request = urllib.request.Request(url, method="DELETE" if reset else "GET")
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.load(answer)
-
-
 def show_model(sandbox: SandboxProcess, fqn: str) -> None:
     model = api(sandbox, f"/v1/mlmodels/name/{fqn}?fields=owners,tags,domains")
     print(f"{model['fullyQualifiedName']}  version {model['version']}  algorithm {model['algorithm']}  "
@@ -76,7 +69,7 @@ def main() -> int:
         print(f"MLflow tracking server: {mlflow_server.url}")
         print(f"OpenMetadata sandbox:   {sandbox.api_url}  (tokens in {sandbox.token_file})")
         env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.url,
-               "OPENMETADATA_HOST": sandbox.api_url.rsplit("/api", 1)[0],
+               "OPENMETADATA_HOST": sandbox.url,
                "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"), "PYTHONWARNINGS": "ignore"}
         mlmeta = [sys.executable, "-m", "mlmeta"]
 
@@ -89,18 +82,18 @@ def main() -> int:
         step("mlmeta plan: what publishing would do")
         run(*mlmeta, "plan", "model_specs", env=env)
         step("mlmeta publish")
-        stats(sandbox, reset=True)
+        sandbox.stats(reset=True)
         run(*mlmeta, "publish", "model_specs", env=env)
-        print(f"OpenMetadata requests: {stats(sandbox)['total']}")
+        print(f"OpenMetadata requests: {sandbox.stats()['total']}")
 
         step("The ML model in the catalog")
         show_model(sandbox, "mlflow_models.delivery_time")
 
         step("mlmeta publish again: nothing changed, nothing written")
-        stats(sandbox, reset=True)
+        sandbox.stats(reset=True)
         run(*mlmeta, "publish", "model_specs", env=env)
-        writes = {k: v for k, v in stats(sandbox)["requests"].items() if not k.startswith("GET ")}
-        print(f"OpenMetadata requests: {stats(sandbox)['total']}, of them writes: {sum(writes.values())}")
+        writes = {k: v for k, v in sandbox.stats()["requests"].items() if not k.startswith("GET ")}
+        print(f"OpenMetadata requests: {sandbox.stats()['total']}, of them writes: {sum(writes.values())}")
         step("Stopping the services")
     print(f"\nDemo finished in {time.monotonic() - started:.0f} s. Work folder: {WORK}")
     return 0

@@ -74,16 +74,17 @@ class MlflowServer(_Process):
 
     name = "mlflow"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, workers: int = 1) -> None:
         super().__init__(workdir)
         self.port = port or free_port()
+        self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> MlflowServer:
         self._spawn([sys.executable, "-m", "mlflow", "server",
                      "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
                      "--artifacts-destination", str(self.workdir / "artifacts"),
-                     "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+                     "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
                     env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
         self._wait(self._healthy, timeout)
         return self
@@ -119,3 +120,16 @@ class SandboxProcess(_Process):
 
     def token(self, user: str = "mlmeta-bot") -> str:
         return json.loads(self.token_file.read_text())[user]
+
+    @property
+    def url(self) -> str:
+        return self.api_url.rsplit("/api", 1)[0]
+
+    def stats(self, reset: bool = False) -> dict:
+        """The request counters (``reset``: read them, then start again from zero)."""
+        with urllib.request.urlopen(f"{self.url}/_sandbox/stats", timeout=10) as answer:
+            counters = json.load(answer)
+        if reset:
+            urllib.request.urlopen(urllib.request.Request(f"{self.url}/_sandbox/stats", method="DELETE"),
+                                   timeout=10).close()
+        return counters

@@ -28,7 +28,22 @@ from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.server import Request, Response, SandboxApp, Server, serve, start_thread
 from mlmeta.sandbox.store import State, load_catalog
 
-__all__ = ["Sandbox", "FaultSettings"]
+__all__ = ["Sandbox", "FaultSettings", "sdk_client"]
+
+
+def sdk_client(api_url: str, token: str, **client_config: Any) -> Any:
+    """An official SDK client (``OpenMetadata``) for a sandbox; ``client_config`` goes to the SDK's
+    REST ClientConfig (e.g. ``retry=0``)."""
+    from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
+        AuthProvider,
+        OpenMetadataConnection,
+    )
+    from metadata.generated.schema.security.client.openMetadataJWTClientConfig import OpenMetadataJWTClientConfig
+    from metadata.ingestion.ometa.ometa_api import OpenMetadata
+
+    connection = OpenMetadataConnection(hostPort=api_url, authProvider=AuthProvider.openmetadata,
+                                        securityConfig=OpenMetadataJWTClientConfig(jwtToken=token))
+    return OpenMetadata(connection, additional_client_config_arguments=client_config or None)
 
 
 class Sandbox:
@@ -90,20 +105,8 @@ class Sandbox:
         return self.app.issue_token(user)
 
     def client(self, user: str = "mlmeta-bot", **client_config: Any) -> Any:
-        """An official SDK client (``OpenMetadata``) acting as ``user``; ``client_config`` goes to the
-        SDK's REST ClientConfig (e.g. ``retry=0``)."""
-        from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
-            AuthProvider,
-            OpenMetadataConnection,
-        )
-        from metadata.generated.schema.security.client.openMetadataJWTClientConfig import (
-            OpenMetadataJWTClientConfig,
-        )
-        from metadata.ingestion.ometa.ometa_api import OpenMetadata
-
-        connection = OpenMetadataConnection(hostPort=self.api_url, authProvider=AuthProvider.openmetadata,
-                                            securityConfig=OpenMetadataJWTClientConfig(jwtToken=self.token(user)))
-        return OpenMetadata(connection, additional_client_config_arguments=client_config or None)
+        """An official SDK client acting as ``user`` (see ``sdk_client``)."""
+        return sdk_client(self.api_url, self.token(user), **client_config)
 
     def write_tokens(self, path: Path, users: tuple[str, ...] = ("mlmeta-bot", "admin")) -> None:
         """Write ``{user: token}`` to a file only its owner can read."""

@@ -527,6 +527,7 @@ def delete_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
 def make_handler(app: SandboxApp, control: Callable[[Request], Response | None]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the real server behind Jetty
+        disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
         server_version = "mlmeta-sandbox"
 
         def log_message(self, fmt: str, *args: Any) -> None:
