@@ -44,7 +44,7 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
 
 def _catalog_findings(loaded: LoadedSpec, catalog, settings: Settings) -> list[Diagnostic]:
     spec = loaded.spec
-    _, findings = resolve(loaded, catalog, None, refresh=True)
+    _, findings = resolve(loaded, catalog, None)
     labels = [(("tags", i), "tag", t) for i, t in enumerate(spec.tags or [])]
     labels += [(("glossary_terms", i), "glossaryTerm", t) for i, t in enumerate(spec.glossary_terms or [])]
     labels += [(("features", i, "tags", k), "tag", t) for i, f in enumerate(spec.features) for k, t in

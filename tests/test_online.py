@@ -1,0 +1,32 @@
+"""``mlmeta validate --online`` against the sandbox and a real MLflow server: reads only."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.conftest import write
+from tests.test_publish import SPEC, writes
+
+
+def test_online_checks_find_what_offline_cannot_and_write_nothing(cli, sandbox, mlflow_server, registry, in_tmp):
+    good, unpromoted = (f"online_{uuid.uuid4().hex[:8]}" for _ in range(2))
+    registry.alias(good, registry.register(good))
+    registry.register(unpromoted)
+    write(in_tmp / "model_specs" / "good.yaml", SPEC.format(name=good, registered=good))
+    write(in_tmp / "model_specs" / "unpromoted.yaml", SPEC.format(name="unpromoted", registered=unpromoted))
+    broken = SPEC.format(name="broken", registered="nowhere").replace("rating", "stars")
+    write(in_tmp / "model_specs" / "broken.yaml", broken + "tags: [Tier.Tier9]\nowners:\n  teams: [ghosts]\n")
+    env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
+           "MLFLOW_TRACKING_URI": mlflow_server.url}
+    assert cli("validate", env=env).exit_code == 0  # offline, all three are well-formed
+    result = cli("validate", "--online", env=env)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert ("model_specs/broken.yaml:6:21: error R004 mlflow.registered_model: registered model 'nowhere' not found "
+            f"in MLflow at {mlflow_server.url}") in lines
+    assert any(line.startswith("model_specs/broken.yaml:19:17: error R002") and "'stars'" in line for line in lines)
+    assert "model_specs/broken.yaml:29:8: error R009 tags[0]: tag 'Tier.Tier9' not found in OpenMetadata" in lines
+    assert "model_specs/broken.yaml:31:11: error R009 owners.teams[0]: team 'ghosts' not found in OpenMetadata" in lines
+    assert any(line.startswith("model_specs/unpromoted.yaml:6:21: warning R005") for line in lines)
+    assert not any(line.startswith("model_specs/good.yaml") for line in lines)
+    assert writes(sandbox) == {}
