@@ -47,6 +47,8 @@ MlflowOption = Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflo
 CaBundleOption = Annotated[Optional[Path], typer.Option("--ca-bundle", help="CA bundle to verify OpenMetadata's TLS.",
                                                         show_default=False)]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+RegisteredModelOption = Annotated[Optional[str], typer.Option(
+    "--registered-model", help="Only the specs documenting this MLflow registered model.", show_default=False)]
 
 
 def _version(value: bool) -> None:
@@ -143,6 +145,7 @@ def plan(
     refresh: Annotated[bool, typer.Option("--refresh", help="Look up every table again, even for unchanged "
                                                             "sources.")] = False,
     concurrency: Annotated[Optional[int], typer.Option(help="Models handled at once.", show_default=False)] = None,
+    registered_model: RegisteredModelOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -155,7 +158,7 @@ def plan(
         from mlmeta.publish import Options
 
         return _publish("plan", paths, changed_since, all_specs, fmt,
-                        Options(dry_run=True, strict=strict, refresh=refresh),
+                        Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency))
 
     _exit(run("plan", fmt, body))
@@ -176,6 +179,7 @@ def publish(
                                                             "sources.")] = False,
     concurrency: Annotated[Optional[int], typer.Option(help="Models published at once (default 8).",
                                                        show_default=False)] = None,
+    registered_model: RegisteredModelOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -190,7 +194,7 @@ def publish(
         mode = "plan" if dry_run else "publish"
         return _publish(mode, paths, changed_since, all_specs or (dry_run and not paths and not changed_since), fmt,
                         Options(dry_run=dry_run, create_service=create_service, require_production=require_production,
-                                strict=strict, refresh=refresh),
+                                strict=strict, refresh=refresh, registered_model=registered_model),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency))
 
     _exit(run("publish", fmt, body))

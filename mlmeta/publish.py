@@ -41,6 +41,7 @@ class Options:
     require_production: bool = False
     strict: bool = False
     refresh: bool = False
+    registered_model: str | None = None  # only the specs documenting this registered model
 
 
 @dataclass
@@ -112,7 +113,8 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, strict=options.strict)
-    specs = validation.specs()
+    specs = [s for s in validation.specs()
+             if options.registered_model in (None, s.spec.registered_model)]
     mode = "plan" if options.dry_run else "publish"
     report = Report(mode, [])
     if specs:
