@@ -201,6 +201,59 @@ def publish(
 
 
 @app.command()
+def init(
+    from_mlflow: Annotated[str, typer.Option("--from-mlflow", metavar="MODEL",
+                                             help="Registered model to start from.")],
+    alias: Annotated[Optional[str], typer.Option(help="Alias marking Production (default from configuration).",
+                                                 show_default=False)] = None,
+    stage: Annotated[str, typer.Option(help="Stage accepted when the alias is not set.")] = "Production",
+    service: Annotated[Optional[str], typer.Option(help="OpenMetadata ML model service (default from "
+                                                        "configuration).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (refuses to "
+                                                                          "overwrite).")] = None,
+    schema_ref: Annotated[str, typer.Option(help="$schema reference for editors; '' for none.")]
+    = "../mlmeta.schema.json",
+    mlflow_uri: MlflowOption = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Write a starter spec from a registered model: features from its signature, hyperparameters from its run."""
+
+    def body() -> int:
+        import json
+
+        from mlmeta.adapters.mlflow import MlflowRegistry
+        from mlmeta.config import load_settings
+        from mlmeta.errors import UsageError
+        from mlmeta.init import starter_spec
+        from mlmeta.output import console
+        from mlmeta.registry import RegistryError
+
+        if output is not None and output.exists():
+            raise UsageError(f"{output} exists; mlmeta init never overwrites a spec")
+        settings = load_settings({"mlflow_tracking_uri": mlflow_uri})
+        registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
+        try:
+            promotion = registry.promotion(from_mlflow, alias or settings.alias, stage) or registry.latest(from_mlflow)
+            if promotion is None:
+                raise UsageError(f"registered model {from_mlflow!r} has no version yet")
+            facts = registry.facts(promotion)
+        except RegistryError as error:
+            raise UsageError(str(error)) from None
+        text = starter_spec(facts, service=service or settings.service, schema_ref=schema_ref or None)
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+            console.err(f"wrote {output}: add the feature sources and descriptions, then run mlmeta validate")
+        if fmt is Format.JSON:
+            console.out(json.dumps({"version": 1, "command": "init", "spec": text, "output": str(output or "")}))
+        elif output is None:
+            console.out(text, end="")
+        return 0
+
+    _exit(run("init", fmt, body))
+
+
+@app.command()
 def schema(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:

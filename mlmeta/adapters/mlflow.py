@@ -133,6 +133,15 @@ class MlflowRegistry:
                     return Promotion(name, str(version.version), "stage", stage)
         return None
 
+    def latest(self, name: str) -> Promotion | None:
+        """The highest version of a registered model, promoted or not (for ``mlmeta init``)."""
+        self._registered_model(name)
+        versions = self._all(self.client.search_model_versions, f"name = '{name}'") if "'" not in name else []
+        if not versions:
+            return None
+        newest = max(versions, key=lambda v: int(v.version))
+        return Promotion(name, str(newest.version), "latest", "latest")
+
     def production_version(self, name: str, alias: str | None, stage: str | None) -> ProductionVersion | None:
         promotion = self.promotion(name, alias, stage)
         return self.facts(promotion) if promotion else None

@@ -1,0 +1,86 @@
+"""``mlmeta init --from-mlflow MODEL``: a starter spec from what the registry knows (pure).
+
+Features come from the signature, hyperparameters from the run, the algorithm from the flavor;
+what only a person knows - where each feature's data comes from, what the model is for - is
+left as clearly marked TODO comments, so the file validates as written and nothing made up is
+ever published.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from mlmeta.registry import ProductionVersion
+
+CATEGORICAL_TYPES = {"string", "boolean", "binary"}
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/ ]*")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def scalar(value: str) -> str:
+    """A string as YAML: plain when that reads back the same, else JSON-quoted (valid YAML)."""
+    if _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS and not value.endswith(" "):
+        return value
+    return json.dumps(value)
+
+
+def model_name(registered_model: str) -> str:
+    """The catalog name for a registered model: Unity Catalog's catalog.schema.model -> model."""
+    return registered_model.split(".")[-1].replace('"', "") or "model"
+
+
+def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: str | None) -> str:
+    name = model_name(facts.registered_model)
+    promotion = {"alias": f"alias {facts.marker}", "stage": f"stage {facts.marker}"}.get(
+        facts.recognised_by, "its latest version (no version is in Production yet)")
+    lines = []
+    if schema_ref:
+        lines.append(f"# yaml-language-server: $schema={schema_ref}")
+    lines += [
+        f"# Written by `mlmeta init --from-mlflow {facts.registered_model}` from version {facts.version} "
+        f"({promotion}).",
+        "# TODO: describe the model, and say where each feature's data comes from (its sources).",
+        "mlmeta: 1",
+        f"name: {scalar(name)}",
+    ]
+    if service:
+        lines.append(f"service: {scalar(service)}")
+    lines += [
+        "# description: TODO - what the model does, for whom, and how to use its predictions",
+        "mlflow:",
+        f"  registered_model: {scalar(facts.registered_model)}",
+    ]
+    if facts.recognised_by == "alias":
+        lines.append(f"  alias: {scalar(facts.marker)}")
+    elif facts.recognised_by == "stage":
+        lines.append(f"  stage: {scalar(facts.marker)}")
+    if facts.algorithm:
+        lines.append(f"algorithm: {scalar(facts.algorithm)}")
+    lines += _features(facts)
+    lines += _hyperparameters(facts)
+    return "\n".join(lines) + "\n"
+
+
+def _features(facts: ProductionVersion) -> list[str]:
+    if not facts.signature:
+        return ["features: []  # TODO: the model has no signature: list its features by hand"]
+    lines = ["features:"]
+    for column in facts.signature:
+        kind = "categorical" if column.type in CATEGORICAL_TYPES else "numerical"
+        lines += [
+            f"  - name: {scalar(column.name)}",
+            f"    type: {kind}  # signature type: {column.type}",
+            "    # description: TODO",
+            "    sources: []  # TODO: e.g. [{column: service.database.schema.table.column}]",
+        ]
+    return lines
+
+
+def _hyperparameters(facts: ProductionVersion) -> list[str]:
+    if not facts.params:
+        return []
+    lines = ["hyperparameters:  # values come from the run; describe them here"]
+    for name, value in sorted(facts.params.items()):
+        lines.append(f"  {scalar(name)}: {{}}  # {value}; TODO: description")
+    return lines

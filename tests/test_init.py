@@ -1,0 +1,51 @@
+"""mlmeta init against a real MLflow server: the starter spec validates as written."""
+
+from __future__ import annotations
+
+import uuid
+
+import yaml
+
+from mlmeta.init import model_name, scalar
+
+
+def test_init_writes_a_spec_from_the_production_version_that_validates(cli, mlflow_server, registry, in_tmp):
+    name = f"starter_{uuid.uuid4().hex[:8]}"
+    registry.alias(name, registry.register(name))
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+    target = in_tmp / "model_specs" / f"{name}.yaml"
+    result = cli("init", "--from-mlflow", name, "--service", "mlflow_models", "-o", str(target), env=env)
+    assert result.exit_code == 0, result.stderr
+    text = target.read_text()
+    assert text.startswith("# yaml-language-server: $schema=../mlmeta.schema.json\n")
+    assert "TODO" in text and "(alias champion)" in text
+    spec = yaml.safe_load(text)
+    assert spec["algorithm"] == "GradientBoostingRegressor"
+    assert [(f["name"], f["type"]) for f in spec["features"]] == [
+        ("last_update_bucket", "categorical"), ("restaurant_dimension", "numerical"), ("is_premium", "categorical")]
+    assert all(f["sources"] == [] for f in spec["features"])
+    assert sorted(spec["hyperparameters"]) == ["learning_rate", "max_depth", "n_estimators"]
+    assert cli("validate", str(target)).exit_code == 0
+    again = cli("init", "--from-mlflow", name, "-o", str(target), env=env)
+    assert again.exit_code == 2 and "never overwrites" in again.stderr
+
+
+def test_init_starts_from_the_latest_version_when_nothing_is_promoted(cli, mlflow_server, registry, in_tmp):
+    name = f"starter_{uuid.uuid4().hex[:8]}"
+    registry.register(name)
+    registry.register(name, run=1)
+    result = cli("init", "--from-mlflow", name, env={"MLFLOW_TRACKING_URI": mlflow_server.url})
+    assert result.exit_code == 0
+    assert "from version 2 (its latest version (no version is in Production yet))" in result.stdout
+    assert "mlflow:\n  registered_model:" in result.stdout and "alias:" not in result.stdout
+
+
+def test_init_of_an_unknown_model_is_a_usage_error(cli, mlflow_server, in_tmp):
+    result = cli("init", "--from-mlflow", "nope_never", env={"MLFLOW_TRACKING_URI": mlflow_server.url})
+    assert result.exit_code == 2 and "registered model 'nope_never' not found" in result.stderr
+
+
+def test_names_and_scalars():
+    assert model_name("main.ml.churn") == "churn"
+    assert scalar("plain_name") == "plain_name"
+    assert scalar("yes") == '"yes"' and scalar("a: b") == '"a: b"' and scalar("12") == '"12"'
