@@ -256,6 +256,8 @@ def init(
 @app.command()
 def schema(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="The schema is JSON in every format.",
+                                        case_sensitive=False)] = Format.JSON,
 ) -> None:
     """Print the spec's JSON Schema (draft-07, for editors and check-jsonschema)."""
 
@@ -270,7 +272,7 @@ def schema(
             console.out(text, end="")
         return 0
 
-    _exit(run("schema", Format.TEXT, body))
+    _exit(run("schema", fmt, body))
 
 
 @app.command()

@@ -11,13 +11,15 @@ class Format(str, enum.Enum):
     GITHUB = "github"
 
 
-def render_validation(report, fmt: Format) -> None:
+def _renderer(fmt: Format):
     from mlmeta.output import github, jsonfmt, text
 
-    {Format.TEXT: text, Format.JSON: jsonfmt, Format.GITHUB: github}[fmt].render_validation(report)
+    return {Format.TEXT: text, Format.JSON: jsonfmt, Format.GITHUB: github}[fmt]
+
+
+def render_validation(report, fmt: Format) -> None:
+    _renderer(fmt).render_validation(report)
 
 
 def render_publish(report, fmt: Format) -> None:
-    from mlmeta.output import github, jsonfmt, text
-
-    {Format.TEXT: text, Format.JSON: jsonfmt, Format.GITHUB: github}[fmt].render_publish(report)
+    _renderer(fmt).render_publish(report)

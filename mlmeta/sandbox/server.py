@@ -97,6 +97,18 @@ def route(method: str, template: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def route_by_key(method: str, prefix: str) -> Callable[[Callable], Callable]:
+    """Register a handler ``(app, request, key, by)`` under ``prefix/name/{key}`` (by FQN) and
+    ``prefix/{key}`` (by id), as the server offers both for every entity."""
+
+    def register(handler: Callable) -> Callable:
+        route(method, f"{prefix}/name/{{key}}")(lambda app, request, params: handler(app, request, params["key"], "name"))
+        route(method, f"{prefix}/{{key}}")(lambda app, request, params: handler(app, request, params["key"], "id"))
+        return handler
+
+    return register
+
+
 class SandboxApp:
     """State plus behaviour; the HTTP handler below only translates bytes to calls."""
 
@@ -236,12 +248,12 @@ def system_version(app: SandboxApp, request: Request, params: dict) -> Response:
     return Response(200, {"version": app.server_version, "revision": "mlmeta-sandbox", "timestamp": now_ms()})
 
 
-def _catalog_get(kind: str, by: str) -> Handler:
-    def handler(app: SandboxApp, request: Request, params: dict) -> Response:
+def _catalog_get(kind: str) -> Callable:
+    def handler(app: SandboxApp, request: Request, key: str, by: str) -> Response:
         fields = _fields(request, "Table") if kind == "table" else {
             f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
         with app.state.lock:
-            entity = _lookup(app, kind, params["key"], by, _include_deleted(request))
+            entity = _lookup(app, kind, key, by, _include_deleted(request))
             return _entity_response(200, _generic_view(copy.deepcopy(entity), fields))
 
     return handler
@@ -267,8 +279,7 @@ def _catalog_delete(kind: str) -> Handler:
 
 # catalog entities: GET by name and by id, DELETE by id, for every collection but ML models
 for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels"}):
-    route("GET", f"/v1/{_collection}/name/{{key}}")(_catalog_get(TYPE_OF_COLLECTION[_collection], "name"))
-    route("GET", f"/v1/{_collection}/{{key}}")(_catalog_get(TYPE_OF_COLLECTION[_collection], "id"))
+    route_by_key("GET", f"/v1/{_collection}")(_catalog_get(TYPE_OF_COLLECTION[_collection]))
     route("DELETE", f"/v1/{_collection}/{{key}}")(_catalog_delete(TYPE_OF_COLLECTION[_collection]))
 
 
@@ -283,7 +294,7 @@ def _create_service(app: SandboxApp, request: Request, *, upsert: bool) -> Respo
             if not upsert:
                 raise ApiError(409, "Entity already exists")
             return _entity_response(200, existing, "entityNoChange")
-        service = app.state._add("mlmodelService", body["name"], {  # noqa: SLF001 - same package
+        service = app.state.add("mlmodelService", body["name"], {
             "serviceType": body["serviceType"], "description": body.get("description"),
             "connection": body.get("connection"), "updatedBy": request.user["name"]})
         app.persist()
@@ -307,16 +318,10 @@ def _model_view(app: SandboxApp, request: Request, entity: dict[str, Any]) -> Re
     return _entity_response(200, semantics.view(copy.deepcopy(entity), _fields(request, "MlModel")))
 
 
-@route("GET", "/v1/mlmodels/name/{fqn}")
-def get_model_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
+@route_by_key("GET", "/v1/mlmodels")
+def get_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
     with app.state.lock:
-        return _model_view(app, request, _lookup(app, "mlmodel", params["fqn"], "name", _include_deleted(request)))
-
-
-@route("GET", "/v1/mlmodels/{id}")
-def get_model(app: SandboxApp, request: Request, params: dict) -> Response:
-    with app.state.lock:
-        return _model_view(app, request, _lookup(app, "mlmodel", params["id"], "id", _include_deleted(request)))
+        return _model_view(app, request, _lookup(app, "mlmodel", key, by, _include_deleted(request)))
 
 
 @route("GET", "/v1/mlmodels")
@@ -367,7 +372,8 @@ def post_model(app: SandboxApp, request: Request, params: dict) -> Response:
     return _write_model(app, request, upsert=False)
 
 
-def _patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
+@route_by_key("PATCH", "/v1/mlmodels")
+def patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json-patch+json":
         raise ApiError(415, "HTTP 415 Unsupported Media Type")
@@ -394,16 +400,6 @@ def _patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Respon
         return _entity_response(200, result, change)
 
 
-@route("PATCH", "/v1/mlmodels/name/{fqn}")
-def patch_model_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
-    return _patch_model(app, request, params["fqn"], "name")
-
-
-@route("PATCH", "/v1/mlmodels/{id}")
-def patch_model(app: SandboxApp, request: Request, params: dict) -> Response:
-    return _patch_model(app, request, params["id"], "id")
-
-
 @route("GET", "/v1/mlmodels/{id}/versions")
 def list_versions(app: SandboxApp, request: Request, params: dict) -> Response:
     with app.state.lock:
@@ -422,7 +418,8 @@ def get_version(app: SandboxApp, request: Request, params: dict) -> Response:
     raise ApiError(404, f"mlmodel instance for {params['id']} and version {params['version']} not found")
 
 
-def _delete_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
+@route_by_key("DELETE", "/v1/mlmodels")
+def delete_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
     hard = (request.param("hardDelete") or "false").lower() == "true"
     with app.state.lock:
         entity = _lookup(app, "mlmodel", key, by, include_deleted=hard)
@@ -442,16 +439,6 @@ def _flip_deleted(app: SandboxApp, entity: dict[str, Any], deleted: bool, user: 
     result = {**copy.deepcopy(entity), "deleted": deleted, "version": semantics.next_version(entity["version"], changes),
               "updatedAt": now_ms(), "updatedBy": user["name"], "changeDescription": changes.description(entity["version"])}
     return app.state.put("mlmodel", result)
-
-
-@route("DELETE", "/v1/mlmodels/name/{fqn}")
-def delete_model_by_name(app: SandboxApp, request: Request, params: dict) -> Response:
-    return _delete_model(app, request, params["fqn"], "name")
-
-
-@route("DELETE", "/v1/mlmodels/{id}")
-def delete_model(app: SandboxApp, request: Request, params: dict) -> Response:
-    return _delete_model(app, request, params["id"], "id")
 
 
 @route("PUT", "/v1/mlmodels/restore")
@@ -481,6 +468,7 @@ def put_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
 
 
 def _lineage_of(app: SandboxApp, request: Request, kind: str, key: str, by: str) -> Response:
+    """GET /v1/lineage/{type}/name/{fqn} and /v1/lineage/{type}/{id}."""
     if kind not in COLLECTIONS:
         raise ApiError(400, f"Invalid entity type {kind}")
     try:

@@ -140,53 +140,53 @@ class State:
     def seed(self, catalog: dict[str, Any]) -> None:
         """Add the entities a catalog file describes (see demo_catalog.yaml for the shape)."""
         for user in catalog.get("users", []):
-            self._add("user", user["name"], {"email": user.get("email", f"{user['name']}@example.com"),
+            self.add("user", user["name"], {"email": user.get("email", f"{user['name']}@example.com"),
                                              "isBot": bool(user.get("isBot")), "isAdmin": bool(user.get("isAdmin"))})
         for team in catalog.get("teams", []):
             users = [self.reference("user", self.by_name("user", u)) for u in team.get("users", [])]
-            self._add("team", team["name"], {"teamType": "Group", "users": users})
+            self.add("team", team["name"], {"teamType": "Group", "users": users})
         for classification in catalog.get("classifications", []):
-            parent = self._add("classification", classification["name"], {
+            parent = self.add("classification", classification["name"], {
                 "description": classification.get("description", f"{classification['name']} tags"),
                 "mutuallyExclusive": bool(classification.get("mutuallyExclusive"))})
             for tag in classification.get("tags", []):
-                self._add("tag", tag, {"description": f"{tag} tag",
+                self.add("tag", tag, {"description": f"{tag} tag",
                                        "classification": self.reference("classification", parent)}, parent)
         for glossary in catalog.get("glossaries", []):
-            parent = self._add("glossary", glossary["name"], {"description": f"{glossary['name']} glossary"})
+            parent = self.add("glossary", glossary["name"], {"description": f"{glossary['name']} glossary"})
             for term in glossary.get("terms", []):
-                self._add("glossaryTerm", term, {"description": f"{term} term",
+                self.add("glossaryTerm", term, {"description": f"{term} term",
                                                  "glossary": self.reference("glossary", parent)}, parent)
         for domain in catalog.get("domains", []):
-            self._add("domain", domain["name"], {"domainType": domain.get("domainType", "Aggregate"),
+            self.add("domain", domain["name"], {"domainType": domain.get("domainType", "Aggregate"),
                                                  "description": domain.get("description", f"{domain['name']} domain")})
         for service in catalog.get("mlmodelServices", []):
-            self._add("mlmodelService", service["name"], {"serviceType": service.get("serviceType", "Mlflow")})
+            self.add("mlmodelService", service["name"], {"serviceType": service.get("serviceType", "Mlflow")})
         for service in catalog.get("dashboardServices", []):
-            parent = self._add("dashboardService", service["name"], {"serviceType": service["serviceType"]})
+            parent = self.add("dashboardService", service["name"], {"serviceType": service["serviceType"]})
             for dashboard in service.get("dashboards", []):
-                self._add("dashboard", dashboard, {"service": self.reference("dashboardService", parent)}, parent)
+                self.add("dashboard", dashboard, {"service": self.reference("dashboardService", parent)}, parent)
         for service in catalog.get("messagingServices", []):
-            parent = self._add("messagingService", service["name"], {"serviceType": service["serviceType"]})
+            parent = self.add("messagingService", service["name"], {"serviceType": service["serviceType"]})
             for topic in service.get("topics", []):
-                self._add("topic", topic, {"service": self.reference("messagingService", parent), "partitions": 1},
+                self.add("topic", topic, {"service": self.reference("messagingService", parent), "partitions": 1},
                           parent)
         for service in catalog.get("databaseServices", []):
             self._seed_database_service(service)
 
     def _seed_database_service(self, service: dict[str, Any]) -> None:
-        svc = self._add("databaseService", service["name"], {"serviceType": service["serviceType"]})
+        svc = self.add("databaseService", service["name"], {"serviceType": service["serviceType"]})
         svc_ref = self.reference("databaseService", svc)
         for database in service.get("databases", []):
-            db = self._add("database", database["name"], {"service": svc_ref}, svc)
+            db = self.add("database", database["name"], {"service": svc_ref}, svc)
             db_ref = self.reference("database", db)
             for schema in database.get("schemas", []):
-                sch = self._add("databaseSchema", schema["name"], {"service": svc_ref, "database": db_ref}, db)
+                sch = self.add("databaseSchema", schema["name"], {"service": svc_ref, "database": db_ref}, db)
                 sch_ref = self.reference("databaseSchema", sch)
                 for table in schema.get("tables", []):
                     table_fqn = fqn.join(*fqn.split(sch["fullyQualifiedName"]), table["name"])
                     columns = [self._column(table_fqn, c) for c in table.get("columns", [])]
-                    self._add("table", table["name"], {
+                    self.add("table", table["name"], {
                         "tableType": table.get("tableType", "Regular"), "columns": columns, "service": svc_ref,
                         "database": db_ref, "databaseSchema": sch_ref, "serviceType": service["serviceType"],
                         "deleted": bool(table.get("deleted"))}, sch)
@@ -201,7 +201,7 @@ class State:
             result["description"] = column["description"]
         return result
 
-    def _add(self, kind: str, name: str, fields: dict[str, Any], parent: dict[str, Any] | None = None
+    def add(self, kind: str, name: str, fields: dict[str, Any], parent: dict[str, Any] | None = None
              ) -> dict[str, Any]:
         full_name = fqn.join(*fqn.split(parent["fullyQualifiedName"]), name) if parent else fqn.quote(name)
         entity = {"id": str(uuid.uuid5(_NAMESPACE, f"{kind}:{full_name}")), "name": name,
