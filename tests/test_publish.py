@@ -162,7 +162,7 @@ def test_a_newly_promoted_version_updates_the_model_once(cli, env, sandbox, regi
     code, out = publish(cli, env, "--all")
     assert code == 0 and out["summary"]["updated"] == 1
     assert (out["models"][0]["version_before"], out["models"][0]["version_after"]) == (0.1, 0.2)
-    assert writes(sandbox) == {"PATCH /v1/mlmodels/{id}": 1}
+    assert writes(sandbox) == {"PATCH /v1/mlmodels/{key}": 1}
     stored = entity(sandbox, model)
     assert {p["name"]: p.get("value") for p in stored["mlHyperParameters"]}["n_estimators"] == "40"
     assert "version [2]" in stored["description"]
