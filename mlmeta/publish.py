@@ -121,9 +121,9 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         from mlmeta.adapters.mlflow import MlflowRegistry
         from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
+        catalog = OpenMetadataCatalog(settings)  # first: a wrong host or token stops the run before any work
         registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
         _prefetch(registry, specs, settings)
-        catalog = OpenMetadataCatalog(settings)
         ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
         report = run(specs, ctx, on_done=on_done)
     report.invalid = [f for f in validation.files if not f.valid]

@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import REPO, write
+from tests.conftest import write
 
 SPEC = """\
 mlmeta: 1

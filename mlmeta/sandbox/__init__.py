@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mlmeta.sandbox.faults import FaultSettings, Faults
+from mlmeta.sandbox.faults import Faults, FaultSettings
 from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.server import Request, Response, SandboxApp, Server, serve, start_thread
 from mlmeta.sandbox.store import State, load_catalog

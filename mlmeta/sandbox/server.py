@@ -16,11 +16,12 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jsonpatch
@@ -199,7 +200,7 @@ def _fields(request: Request, model: str) -> set[str]:
 def _include_deleted(request: Request) -> bool:
     include = (request.param("include") or "non-deleted").lower()
     if include not in ("all", "deleted", "non-deleted"):
-        raise ApiError(400, f"query param include must be one of [all, deleted, non-deleted]")
+        raise ApiError(400, "query param include must be one of [all, deleted, non-deleted]")
     return include != "non-deleted"
 
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 from mlmeta.spec.convert import to_v1_yaml
 from mlmeta.spec.load import DEMO, V1, load_spec
 from tests.conftest import GOOD_SPEC, REPO, write
