@@ -289,6 +289,8 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     result.lineage_added = [s.fqn for s in desired.sources]
     result.status = "created"
     if ctx.options.dry_run:
+        if not ctx.options.create_service and ctx.catalog.reference("mlmodelService", desired.service) is None:
+            raise _Failed(_missing_service(loaded, desired.service))
         return True
     try:
         created = ctx.catalog.create_model(desired.create_request())
@@ -299,14 +301,18 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
             return False
         if error.status == 404 and "mlmodelService instance" in error.message:
             if not ctx.options.create_service:
-                loc = ("service",) if loaded.spec.service else ("name",)
-                raise _Failed(loaded.diagnostic(loc, "R008", f"ML model service {desired.service!r} not found in "
-                                                             "OpenMetadata; create it, or rerun with --create-service"))
+                raise _Failed(_missing_service(loaded, desired.service))
             ctx.catalog.create_service(desired.service, ctx.settings.mlflow_tracking_uri)
             return False
         raise _Failed(_server_diagnostic(loaded, error)) from None
     result.version_after = created.get("version")
     return True  # the server added the feature lineage itself
+
+
+def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:
+    loc = ("service",) if loaded.spec.service else ("name",)
+    return loaded.diagnostic(loc, "R008", f"ML model service {service!r} not found in OpenMetadata; create it, "
+                                          "or rerun with --create-service")
 
 
 def _restore_if_deleted(ctx: Context, model: str) -> None:

@@ -273,6 +273,8 @@ def test_a_missing_service_is_reported_or_created_on_request(cli, env, sandbox, 
     spec.write_text(SPEC.format(name=model, registered=model).replace("service: mlflow_models", "service: new_svc"))
     code, out = publish(cli, env, "--all")
     assert code == 1 and out["models"][0]["diagnostics"][0]["code"] == "R008"
+    planned = cli("plan", "--format", "json", env=env)
+    assert planned.exit_code == 1 and json.loads(planned.stdout)["models"][0]["diagnostics"][0]["code"] == "R008"
     code, out = publish(cli, env, "--all", "--create-service")
     assert code == 0 and out["models"][0]["model"] == f"new_svc.{model}"
 

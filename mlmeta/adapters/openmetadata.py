@@ -15,7 +15,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -62,6 +62,13 @@ def _wait(state: RetryCallState) -> float:
         except ValueError:
             pass
     return wait_exponential_jitter(multiplier=0.1, max=2.0)(state)
+
+
+def _without_credentials(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.username or parts.password:
+        return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
+    return uri
 
 
 def _token_subject(token: str) -> str | None:
@@ -260,8 +267,8 @@ class OpenMetadataCatalog:
 
         request: dict[str, Any] = {"name": name, "serviceType": "Mlflow"}
         if tracking_uri:
-            request["connection"] = {"config": {"type": "Mlflow", "trackingUri": tracking_uri,
-                                                "registryUri": tracking_uri}}
+            public = _without_credentials(tracking_uri)  # the catalog shows it to everyone
+            request["connection"] = {"config": {"type": "Mlflow", "trackingUri": public, "registryUri": public}}
         body = CreateMlModelServiceRequest.model_validate(request).model_dump_json(exclude_none=True, by_alias=True)
         self._request("put", "/services/mlmodelServices", data=body)
         with self._cache_lock:

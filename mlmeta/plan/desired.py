@@ -74,13 +74,14 @@ def model_fqn(spec: ModelSpec, default_service: str | None) -> str:
 def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | None, registry_uri: str | None) -> str:
     """32 hex characters over everything a publish reads besides the catalog (stored as sourceHash).
 
-    The spec (and its description file), which version is in Production and how, the spec's
-    commit, the registry's address and this mlmeta's rendering version. A model version's facts
+    The spec (its path and its description file too), which version is in Production and how,
+    the spec's commit, the registry's address and this mlmeta's rendering version. A model version's facts
     (run, parameters, signature) are treated as immutable, so while the fingerprint matches and
     nobody else wrote to the entity, an unchanged re-publish needs no MLflow facts and no
     look-ups: the references resolved last time are trusted from the entity.
     """
     payload = {"spec": loaded.spec.model_dump(mode="json"), "description": loaded.description,
+               "path": loaded.display_path,
                "production": asdict(promotion), "commit": spec_commit, "registry": registry_uri,
                "rendering": RENDERING_VERSION}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
