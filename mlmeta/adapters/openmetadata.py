@@ -196,6 +196,15 @@ class OpenMetadataCatalog:
             raise ConfigError("OPENMETADATA_JWT_TOKEN", "the server rejected the token (HTTP 401)")
         return CatalogError(int(status), str(error), transient=is_transient(error), retried=retried)
 
+    def _get_or_none(self, path: str) -> Any:
+        """GET an entity; None when the server answers 404."""
+        try:
+            return self._request("get", path)
+        except CatalogError as error:
+            if error.status == 404:
+                return None
+            raise
+
     def _cached(self, key: tuple[str, str], load: Callable[[], T]) -> T:
         with self._cache_lock:
             if key in self._cache:
@@ -208,12 +217,9 @@ class OpenMetadataCatalog:
 
     def table(self, fqn: str) -> TableInfo | None:
         def load() -> TableInfo | None:
-            try:
-                data = self._request("get", f"/tables/name/{quote(fqn, safe='')}?fields=columns&include=all")
-            except CatalogError as error:
-                if error.status == 404:
-                    return None
-                raise
+            data = self._get_or_none(f"/tables/name/{quote(fqn, safe='')}?fields=columns&include=all")
+            if data is None:
+                return None
             return TableInfo(id=data["id"], fqn=data["fullyQualifiedName"], name=data["name"],
                              deleted=bool(data.get("deleted")),
                              columns={c["name"]: c.get("dataType", "") for c in data.get("columns") or []})
@@ -227,12 +233,9 @@ class OpenMetadataCatalog:
                       "mlmodelService": "services/mlmodelServices"}[kind]
 
         def load() -> Ref | None:
-            try:
-                data = self._request("get", f"/{collection}/name/{quote(name, safe='')}")
-            except CatalogError as error:
-                if error.status == 404:
-                    return None
-                raise
+            data = self._get_or_none(f"/{collection}/name/{quote(name, safe='')}")
+            if data is None:
+                return None
             return Ref(id=data["id"], type=kind, name=data["name"], fqn=data["fullyQualifiedName"])
 
         return self._cached((kind, name), load)
@@ -241,12 +244,7 @@ class OpenMetadataCatalog:
 
     def model(self, fqn: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
         suffix = "&include=all" if include_deleted else ""
-        try:
-            return self._request("get", f"/mlmodels/name/{quote(fqn, safe='')}?fields={MODEL_FIELDS}{suffix}")
-        except CatalogError as error:
-            if error.status == 404:
-                return None
-            raise
+        return self._get_or_none(f"/mlmodels/name/{quote(fqn, safe='')}?fields={MODEL_FIELDS}{suffix}")
 
     def create_model(self, request: dict[str, Any]) -> dict[str, Any]:
         from metadata.generated.schema.api.data.createMlModel import CreateMlModelRequest
