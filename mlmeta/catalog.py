@@ -57,6 +57,7 @@ class Edge:
     from_type: str
     from_fqn: str
     details: dict[str, Any] | None
+    from_deleted: bool = False  # the source entity is soft-deleted (lineage reads include those)
 
 
 class CatalogError(Exception):

@@ -23,14 +23,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", metavar="text|json|github", help="Output format.",
+                                              case_sensitive=False)]
 PathsArgument = Annotated[
     Optional[list[Path]],
-    typer.Argument(help="Spec files or folders (default: spec_paths from mlmeta.toml / [tool.mlmeta], "
-                        "else model_specs/).", show_default=False),
+    typer.Argument(metavar="[PATHS]...", help="Spec files or folders (default: spec_paths from mlmeta.toml or "
+                                              "[tool.mlmeta] in pyproject.toml, else model_specs/).",
+                   show_default=False),
 ]
 ChangedSinceOption = Annotated[
     Optional[str],
@@ -38,17 +41,33 @@ ChangedSinceOption = Annotated[
 ]
 
 
-HostOption = Annotated[Optional[str], typer.Option("--host", help="OpenMetadata URL (else OPENMETADATA_HOST).",
+HostOption = Annotated[Optional[str], typer.Option("--host", metavar="URL", help="OpenMetadata URL (else "
+                                                                                 "OPENMETADATA_HOST).",
                                                    show_default=False)]
 TokenFileOption = Annotated[Optional[Path], typer.Option(
-    "--token-file", help="File with the OpenMetadata JWT (else OPENMETADATA_JWT_TOKEN[_FILE]).", show_default=False)]
-MlflowOption = Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (else MLFLOW_TRACKING_URI).",
+    "--token-file", metavar="FILE", help="File with the OpenMetadata JWT (else OPENMETADATA_JWT_TOKEN[_FILE]).",
+    show_default=False)]
+MlflowOption = Annotated[Optional[str], typer.Option("--mlflow-uri", metavar="URL",
+                                                     help="MLflow tracking server (else MLFLOW_TRACKING_URI).",
                                                      show_default=False)]
-CaBundleOption = Annotated[Optional[Path], typer.Option("--ca-bundle", help="CA bundle to verify OpenMetadata's TLS.",
+CaBundleOption = Annotated[Optional[Path], typer.Option("--ca-bundle", metavar="FILE",
+                                                        help="CA bundle to verify OpenMetadata's TLS.",
                                                         show_default=False)]
+TimeoutOption = Annotated[Optional[float], typer.Option(
+    "--timeout", metavar="SECONDS", help="Wait this long for one answer from a server (default 30).",
+    show_default=False)]
+DeadlineOption = Annotated[Optional[float], typer.Option(
+    "--deadline", metavar="SECONDS", help="Give up on a server that has not answered for this long (default 60).",
+    show_default=False)]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Also show debug lines and the libraries' "
+                                                                     "warnings (as MLMETA_DEBUG=1).")]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
 RegisteredModelOption = Annotated[Optional[str], typer.Option(
-    "--registered-model", help="Only the specs documenting this MLflow registered model.", show_default=False)]
+    "--registered-model", metavar="NAME", help="Only the specs documenting this MLflow registered model.",
+    show_default=False)]
+ConcurrencyOption = Annotated[Optional[int], typer.Option("--concurrency", metavar="N",
+                                                          help="Models handled at once (default 8).",
+                                                          show_default=False)]
 
 
 def _version(value: bool) -> None:
@@ -90,6 +109,9 @@ def validate(
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
     ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Check specs: YAML, schema, names and FQNs (offline), with file:line:col for every finding."""
 
@@ -98,7 +120,8 @@ def validate(
         from mlmeta.output import render_validation
         from mlmeta.validate import validate_files
 
-        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle) if online else None)
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
+                                 if online else None)
         report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
                                 strict=strict)
         if online:
@@ -108,12 +131,13 @@ def validate(
         render_validation(report, fmt)
         return report.exit_code
 
-    _exit(run("validate", fmt, body))
+    _exit(run("validate", fmt, body, verbose=verbose))
 
 
-def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency=None) -> dict:
+def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency=None) -> dict:
+    """The flags that say where the servers are and how long to wait (None: not given)."""
     return {"openmetadata_host": host, "token_file": token_file, "mlflow_tracking_uri": mlflow_uri,
-            "ca_bundle": ca_bundle, "concurrency": concurrency}
+            "ca_bundle": ca_bundle, "timeout": timeout, "deadline": deadline, "concurrency": concurrency}
 
 
 def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides) -> int:
@@ -144,12 +168,15 @@ def plan(
     strict: StrictOption = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Look up every table again, even for unchanged "
                                                             "sources.")] = False,
-    concurrency: Annotated[Optional[int], typer.Option(help="Models handled at once.", show_default=False)] = None,
+    concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
     ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Show, field by field, what publish would create or change. Writes nothing."""
@@ -159,9 +186,9 @@ def plan(
 
         return _publish("plan", paths, changed_since, all_specs, fmt,
                         Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model),
-                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency))
+                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency))
 
-    _exit(run("plan", fmt, body))
+    _exit(run("plan", fmt, body, verbose=verbose))
 
 
 @app.command()
@@ -177,13 +204,15 @@ def publish(
     strict: StrictOption = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Look up every table again, even for unchanged "
                                                             "sources.")] = False,
-    concurrency: Annotated[Optional[int], typer.Option(help="Models published at once (default 8).",
-                                                       show_default=False)] = None,
+    concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
     ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Create or update the OpenMetadata ML models of the specs, with their feature lineage."""
@@ -195,9 +224,9 @@ def publish(
         return _publish(mode, paths, changed_since, all_specs or (dry_run and not paths and not changed_since), fmt,
                         Options(dry_run=dry_run, create_service=create_service, require_production=require_production,
                                 strict=strict, refresh=refresh, registered_model=registered_model),
-                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, concurrency))
+                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency))
 
-    _exit(run("publish", fmt, body))
+    _exit(run("publish", fmt, body, verbose=verbose))
 
 
 @app.command()
@@ -214,6 +243,9 @@ def init(
     schema_ref: Annotated[str, typer.Option(help="$schema reference for editors; '' for none.")]
     = "../mlmeta.schema.json",
     mlflow_uri: MlflowOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Write a starter spec from a registered model: features from its signature, hyperparameters from its run."""
@@ -230,8 +262,8 @@ def init(
 
         if output is not None and output.exists():
             raise UsageError(f"{output} exists; mlmeta init never overwrites a spec")
-        settings = load_settings({"mlflow_tracking_uri": mlflow_uri})
-        registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
+        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
+        registry = MlflowRegistry.from_settings(settings)
         try:
             promotion = registry.promotion(from_mlflow, alias or settings.alias, stage) or registry.latest(from_mlflow)
             if promotion is None:
@@ -250,7 +282,7 @@ def init(
             console.out(text, end="")
         return 0
 
-    _exit(run("init", fmt, body))
+    _exit(run("init", fmt, body, verbose=verbose))
 
 
 @app.command()

@@ -41,7 +41,11 @@ FILE_KEYS: dict[str, tuple[type, str]] = {
     "mlflow_tracking_uri": (str, "MLflow tracking server"),
     "mlflow_registry_uri": (str, "MLflow registry, when not the tracking server"),
     "concurrency": (int, "models published at once"),
+    "timeout": (float, "seconds to wait for one answer from a server"),
+    "deadline": (float, "seconds to keep retrying a server that does not answer, in all"),
 }
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_DEADLINE = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Settings:
     mlflow_tracking_uri: str | None = None
     mlflow_registry_uri: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE
     project_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # setting -> where it came from
 
@@ -84,10 +90,29 @@ class Settings:
         return self.token
 
     def require_tracking_uri(self) -> str:
+        """The MLflow tracking server's http(s) URL, or a ConfigError naming the setting."""
+        from mlmeta.http import check_http_url
+
         if not self.mlflow_tracking_uri:
             raise ConfigError("MLFLOW_TRACKING_URI", "not set",
                               hint="export MLFLOW_TRACKING_URI=http://your-mlflow:5000 or pass --mlflow-uri")
-        return self.mlflow_tracking_uri
+        return check_http_url(self.mlflow_tracking_uri, self.where("mlflow_tracking_uri"),
+                              what="an MLflow tracking server")
+
+    def registry_uri(self) -> str:
+        """Where the model registry is: MLFLOW_REGISTRY_URI when set, else the tracking server."""
+        from mlmeta.http import check_http_url
+
+        if self.mlflow_registry_uri:
+            return check_http_url(self.mlflow_registry_uri, self.where("mlflow_registry_uri"),
+                                  what="an MLflow model registry")
+        return self.require_tracking_uri()
+
+    def limits(self):
+        """How long to wait for servers (mlmeta.http.Limits)."""
+        from mlmeta.http import Limits
+
+        return Limits(timeout=self.timeout, deadline=self.deadline)
 
 
 def normalize_host(host: str, setting: str) -> str:
@@ -138,7 +163,7 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
         kind = FILE_KEYS[key][0]
         if not _has_type(value, kind):
             expected = "a list of strings" if kind is list else {str: "a string", bool: "true or false",
-                                                                  int: "a whole number"}[kind]
+                                                                  int: "a whole number", float: "a number"}[kind]
             raise ConfigError(where, f"expected {expected}, got {value!r}")
         if key == "spec_paths":
             value = tuple(path.parent / v for v in value)
@@ -154,6 +179,8 @@ def _has_type(value: Any, kind: type) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
     return isinstance(value, kind)
 
 
@@ -176,6 +203,10 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
                      ("OPENMETADATA_JWT_TOKEN_FILE", "token_file")):
         if env.get(var):
             values[key] = Path(env[var]) if key in ("ca_bundle", "token_file") else env[var]
+            sources[key] = var
+    for var, key in (("MLMETA_TIMEOUT", "timeout"), ("MLMETA_DEADLINE", "deadline")):
+        if env.get(var):
+            values[key] = _parse_seconds(env[var], var)
             sources[key] = var
     if env.get("OPENMETADATA_VERIFY_SSL"):
         values["verify_tls"] = _parse_bool(env["OPENMETADATA_VERIFY_SSL"], "OPENMETADATA_VERIFY_SSL")
@@ -207,6 +238,13 @@ def _read_token(token_file: Path | None, where: str | None, env: dict[str, str])
     return token or None
 
 
+def _parse_seconds(text: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(where, f"expected a number of seconds, got {text!r}") from None
+
+
 def _parse_bool(text: str, where: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -221,3 +259,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError(settings.where("concurrency"), f"must be between 1 and 64, got {settings.concurrency}")
     if not settings.alias.strip():
         raise ConfigError(settings.where("alias"), "cannot be empty")
+    for key, low, high in (("timeout", 0.5, 600.0), ("deadline", 1.0, 3600.0)):
+        value = getattr(settings, key)
+        if not low <= value <= high:
+            raise ConfigError(settings.where(key), f"must be between {low:g} and {high:g} seconds, got {value:g}")

@@ -10,8 +10,11 @@ from mlmeta.errors import ExitCode, MlmetaError
 from mlmeta.output import Format, console
 
 
-def run(command: str, fmt: Format, body: Callable[[], int]) -> int:
+def run(command: str, fmt: Format, body: Callable[[], int], *, verbose: bool = False) -> int:
     """Run a command body and return its exit code; expected errors never show a traceback."""
+    from mlmeta.output import logs
+
+    logs.configure(verbose)
     try:
         return int(body())
     except MlmetaError as error:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
+from mlmeta.errors import ServerError
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.output import console
 from mlmeta.plan import signature
@@ -30,12 +32,20 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
     if settings.mlflow_tracking_uri:
         from mlmeta.adapters.mlflow import MlflowRegistry
 
-        registry = MlflowRegistry(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
+        registry = MlflowRegistry.from_settings(settings)
     else:
         console.err("mlmeta validate: MLflow checks skipped (MLFLOW_TRACKING_URI is not set)")
 
     def check(file: FileReport) -> None:
-        found = _catalog_findings(file.spec, catalog, settings) + _registry_findings(file.spec, registry, settings)
+        try:
+            found = _catalog_findings(file.spec, catalog, settings) + _registry_findings(file.spec, registry,
+                                                                                          settings)
+        except CatalogError as error:  # the server, not the spec: the check cannot be done
+            raise ServerError(f"OpenMetadata could not answer the checks: {error.message}",
+                              hint="rerun when the server is healthy; -v shows every retry") from None
+        except RegistryError as error:
+            raise ServerError(f"MLflow could not answer the checks: {error}",
+                              hint="rerun when the server is healthy; -v shows every retry") from None
         file.diagnostics += [d.promoted() if strict and d.severity is Severity.WARNING else d for d in found]
 
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
@@ -70,6 +80,8 @@ def _registry_findings(loaded: LoadedSpec, registry, settings: Settings) -> list
         facts = registry.production_version(spec.registered_model, spec.mlflow.alias or settings.alias,
                                             spec.mlflow.stage)
     except RegistryError as error:
+        if error.transient:
+            raise
         return [loaded.diagnostic(loc, error.code, str(error))]
     if facts is None:
         return [loaded.diagnostic(loc, "R005", f"no version of {spec.registered_model!r} is in production yet "

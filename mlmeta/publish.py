@@ -58,6 +58,7 @@ class ModelResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     message: str | None = None
     created_before_answer: bool = False  # our POST was retried and got 409: its first try had landed
+    patch_may_have_landed: bool = False  # our PATCH was retried and got 412: its first try may have landed
 
     def as_dict(self) -> dict[str, Any]:
         return {"spec": self.spec, "model": self.model, "status": self.status, "version_before": self.version_before,
@@ -122,9 +123,9 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
         catalog = OpenMetadataCatalog(settings)  # first: a wrong host or token stops the run before any work
-        registry = MlflowRegistry(settings.require_tracking_uri(), settings.mlflow_registry_uri)
-        _prefetch(registry, specs, settings)
+        registry = MlflowRegistry.from_settings(settings)
         ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
+        prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
     report.invalid = [f for f in validation.files if not f.valid]
     return report
@@ -135,16 +136,30 @@ def _wanted(spec: ModelSpec, settings: Settings) -> tuple[str, str | None, str |
     return spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage
 
 
-def _prefetch(registry: Any, specs: list[LoadedSpec], settings: Settings) -> None:
-    """Batch the registry reads of a whole run: promotions first, then versions and runs."""
-    registry.prefetch([s.spec.registered_model for s in specs])
-    promotions = []
+def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
+    """Batch a whole run's reads: the registered models' aliases and stages, the catalog's models of
+    every service involved (paged lists), then the MLflow facts of only those specs whose entity
+    is not already as published - an unchanged run reads no version, run or MLmodel file."""
+    ctx.registry.prefetch([s.spec.registered_model for s in specs])
+    ctx.catalog.prefetch_models(sorted({s.spec.service or ctx.settings.service for s in specs}
+                                       - {None, ""}))
+    stale = []
     for loaded in specs:
+        service = loaded.spec.service or ctx.settings.service
         try:
-            promotions.append(registry.promotion(*_wanted(loaded.spec, settings)))
+            promotion = ctx.registry.promotion(*_wanted(loaded.spec, ctx.settings))
         except RegistryError:
             continue  # reported by the spec's own pipeline
-    registry.prefetch_facts([p for p in promotions if p is not None])
+        if promotion is None or not service:
+            continue
+        current = ctx.catalog.model(model_fqn(loaded.spec, service))
+        if not _untouched(ctx, current, _stamp(ctx, loaded, promotion)):
+            stale.append(promotion)
+    ctx.registry.prefetch_facts(stale)
+
+
+def _stamp(ctx: Context, loaded: LoadedSpec, promotion: Promotion) -> str:
+    return fingerprint(loaded, promotion, ctx.commits.get(loaded.path.resolve()), ctx.settings.mlflow_tracking_uri)
 
 
 def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult], None] | None = None) -> Report:
@@ -227,10 +242,10 @@ def _facts(ctx: Context, loaded: LoadedSpec, promotion: Promotion, result: Model
 
 def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promotion, result: ModelResult) -> None:
     commit = ctx.commits.get(loaded.path.resolve())
-    stamp = fingerprint(loaded, promotion, commit, ctx.settings.mlflow_tracking_uri)
+    stamp = _stamp(ctx, loaded, promotion)
     facts: ProductionVersion | None = None
-    for _ in range(MAX_ATTEMPTS):
-        current = ctx.catalog.model(result.model)
+    for attempt in range(MAX_ATTEMPTS):
+        current = ctx.catalog.model(result.model, fresh=attempt > 0)
         if _untouched(ctx, current, stamp):
             _confirm(ctx, loaded, current, result)
             return
@@ -258,15 +273,23 @@ def _untouched(ctx: Context, current: dict[str, Any] | None, stamp: str) -> bool
 
 
 def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: ModelResult) -> None:
-    """The entity is what we wrote: only lineage may have drifted (edges change no entity)."""
-    resolution, _ = resolve(loaded, ctx.catalog, current, trusted=True)
-    result.version_before = result.version_after = current.get("version")
-    _settle(result, changed=_sync_lineage(ctx, resolution.tables(), current["id"], result))
+    """The entity is as we published it. Its lineage is trusted too (mlmeta drew it with that
+    publish; a hand-deleted edge is drift, for ``mlmeta drift`` or ``--refresh``) - unless our own
+    write landed in this very run with its answer lost, when the lineage step is still to do."""
+    result.version_after = current.get("version")
+    if result.version_before is None and not result.created_before_answer:
+        result.version_before = result.version_after
+    lineage_changed = False
+    if result.patch_may_have_landed:
+        resolution, _ = resolve(loaded, ctx.catalog, current, trusted=True)
+        lineage_changed = _sync_lineage(ctx, resolution.tables(), current["id"], result)
+    # only our own PATCH writes this stamp: finding it means the PATCH whose answer was lost landed
+    _settle(result, changed=result.patch_may_have_landed or lineage_changed)
 
 
 def _settle(result: ModelResult, *, changed: bool) -> None:
     result.status = "updated" if changed else "unchanged"
-    if result.created_before_answer and not changed:
+    if result.created_before_answer:
         result.status = "created"  # the answer to our POST was lost; the model found is the one it made
 
 
@@ -324,13 +347,17 @@ def _restore_if_deleted(ctx: Context, model: str) -> None:
 def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: Desired, result: ModelResult) -> bool:
     """True when done; False to start over (the entity changed or vanished since it was read)."""
     changes = diff(current, desired)
-    result.version_before = result.version_after = current.get("version")
+    if result.version_before is None:  # the version before this run, not before a retry
+        result.version_before = current.get("version")
+    result.version_after = current.get("version")
     result.changes = changes.changes
     if not changes.empty and not ctx.options.dry_run:
         try:
             updated = ctx.catalog.patch_model(current["id"], changes.operations, current["version"])
         except CatalogError as error:
             if error.status in (412, 404):
+                # a retried PATCH meeting 412: its first try may have landed (the answer was lost)
+                result.patch_may_have_landed |= error.status == 412 and error.retried
                 return False
             raise _Failed(_server_diagnostic(loaded, error)) from None
         result.version_after = updated.get("version")

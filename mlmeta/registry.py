@@ -68,7 +68,9 @@ class ProductionVersion:
 class RegistryError(Exception):
     """The registry said no (missing model, unreachable); the message says what and where."""
 
-    def __init__(self, message: str, *, code: str = "R004", transient: bool = False) -> None:
+    def __init__(self, message: str, *, code: str = "R004", transient: bool = False,
+                 error_code: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
-        self.transient = transient
+        self.code = code  # the finding code a spec gets for it
+        self.transient = transient  # the registry kept failing; the spec is not to blame
+        self.error_code = error_code  # MLflow's own code (RESOURCE_DOES_NOT_EXIST ...), when it answered

@@ -149,9 +149,25 @@ def test_republishing_unchanged_writes_nothing_and_keeps_the_version(cli, env, s
     code, out = publish(cli, env, "--all")
     assert code == 0 and out["summary"]["unchanged"] == 1
     assert writes(sandbox) == {}
-    assert sandbox.stats()["total"] <= 3  # version check, the model, its lineage
+    # the version handshake and one page of the service's models: no per-model read, no lineage read
+    assert sandbox.stats()["requests"] == {"GET /v1/system/version": 1, "GET /v1/mlmodels": 1}
     after = entity(sandbox, model)
     assert (after["version"], after["updatedAt"]) == (before["version"], before["updatedAt"])
+
+
+def test_an_update_whose_answer_was_lost_is_reported_as_updated(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(spec.read_text().replace("to arrive.", "to arrive at the door."))
+    # the first PATCH lands, then its connection drops: the retry meets 412, the re-read finds our write
+    sandbox.set_faults(drop_rate=1.0, phase="after", methods=["PATCH"], limit=1)
+    code, out = publish(cli, env, "--all")
+    assert code == 0, out
+    [result] = out["models"]
+    assert (result["status"], result["version_before"], result["version_after"]) == ("updated", 0.1, 0.2)
+    assert "at the door" in entity(sandbox, model)["description"]
+    assert sandbox.stats()["faulted"] == {"PATCH /v1/mlmodels/{key}": 1}
 
 
 def test_a_newly_promoted_version_updates_the_model_once(cli, env, sandbox, registry, model):

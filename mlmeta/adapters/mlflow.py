@@ -1,17 +1,23 @@
-"""The only module that imports mlflow (``mlflow-skinny`` suffices): find the version in
-Production and read what the registry and its run know about it.
+"""The MLflow Model Registry, as mlmeta needs it: which version is in Production, and what the
+registry and its run know about that version.
 
 Production is the version carrying the alias (default ``champion``), else the version in the
 stage (default ``Production``), both read from the registered model (its ``aliases`` and
 ``latest_versions``, never the deprecated ``get_latest_versions``), for many models at once with
-``search_registered_models``. Registries that only have aliases (``databricks-uc``) skip
-the stage look-up. The signature comes from the version's ``MLmodel`` file alone: the model
-itself is never downloaded.
+a paged ``registered-models/search``. The signature comes from the version's ``MLmodel`` file
+alone: the model itself is never downloaded.
+
+The reads go to the tracking server's REST API (``/api/2.0/mlflow/...``, the same calls
+``MlflowClient`` makes) through ``mlmeta.http``, which owns retries and what a failure means:
+importing ``mlflow`` costs about 2 s, more than a whole unchanged publish. ``mlflow`` (skinny) is
+imported only to download an ``MLmodel`` file from an artifact store the tracking server does
+not proxy (``s3://``, ``gs://``, a local path ...). MLflow's own client settings are honoured:
+``MLFLOW_TRACKING_TOKEN`` or ``MLFLOW_TRACKING_USERNAME``/``_PASSWORD``,
+``MLFLOW_TRACKING_SERVER_CERT_PATH``, ``MLFLOW_TRACKING_INSECURE_TLS``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -22,38 +28,113 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
+from mlmeta import secrets
+from mlmeta.errors import ConfigError
+from mlmeta.http import Answer, HttpClient, HttpFailure, Limits
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError, SignatureInput
 
 log = logging.getLogger("mlmeta.mlflow")
-PREFETCH_BATCH = 100
-_TRANSIENT_CODES = {"TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR", "REQUEST_LIMIT_EXCEEDED"}
+API = "/api/2.0/mlflow"
+ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
+BATCH = 100  # names in one IN (...) filter
+PAGE = 1000
+
+
+def _client_options() -> tuple[dict[str, str], tuple[str, str] | None, bool | str]:
+    """Headers, basic auth and TLS verification from MLflow's own environment variables."""
+    headers: dict[str, str] = {"Accept": "application/json"}
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    auth = None
+    if token:
+        secrets.register(token)
+        headers["Authorization"] = f"Bearer {token}"
+    elif os.environ.get("MLFLOW_TRACKING_USERNAME") and os.environ.get("MLFLOW_TRACKING_PASSWORD"):
+        secrets.register(os.environ["MLFLOW_TRACKING_PASSWORD"])
+        auth = (os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"])
+    verify: bool | str = True
+    if os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
+        verify = os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"]
+    elif os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("1", "true", "yes"):
+        verify = False
+    return headers, auth, verify
 
 
 class MlflowRegistry:
-    def __init__(self, tracking_uri: str, registry_uri: str | None = None) -> None:
-        # mlflow's own HTTP retries back off for minutes by default; keep a dead server a short wait
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # our output is ours
-        import mlflow
-        from mlflow import MlflowClient
+    """One tracking server (and its registry, when MLFLOW_REGISTRY_URI names another); thread-safe."""
 
-        self.tracking_uri = tracking_uri
-        self.registry_uri = registry_uri or tracking_uri
-        # the fluent artifact helpers read the process-wide URIs; keep them pointing at ours
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.registry_uri)
-        self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+    def __init__(self, tracking_uri: str, registry_uri: str | None = None, *, limits: Limits | None = None,
+                 tracking_setting: str = "MLFLOW_TRACKING_URI") -> None:
+        headers, auth, verify = _client_options()
+        self.tracking_uri = tracking_uri.rstrip("/")
+        self.registry_uri = (registry_uri or tracking_uri).rstrip("/")
+        self._tracking = HttpClient(self.tracking_uri, server="MLflow", setting=tracking_setting, limits=limits,
+                                    headers=headers, verify=verify, auth=auth)
+        self._registry = self._tracking if self.registry_uri == self.tracking_uri else HttpClient(
+            self.registry_uri, server="MLflow", setting="MLFLOW_REGISTRY_URI", limits=limits, headers=headers,
+            verify=verify, auth=auth)
         self._lock = threading.Lock()
-        self._known: dict[str, Any] = {}  # prefetched registered models by name
+        self._known: dict[str, dict[str, Any]] = {}  # prefetched registered models by name
         self._absent: set[str] = set()
-        self._versions: dict[tuple[str, str], Any] = {}  # prefetched model versions
-        self._runs: dict[str, Any] = {}  # prefetched runs by id
+        self._versions: dict[tuple[str, str], dict[str, Any]] = {}  # prefetched model versions
+        self._runs: dict[str, dict[str, Any]] = {}  # prefetched runs by id
         self._locations: dict[str, str] = {}  # prefetched logged-model artifact locations by model id
+        self._handshake()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> MlflowRegistry:
+        return cls(settings.require_tracking_uri(), settings.registry_uri(), limits=settings.limits(),
+                   tracking_setting=settings.where("mlflow_tracking_uri"))
 
     @property
-    def aliases_only(self) -> bool:
-        return self.registry_uri.startswith("databricks-uc")
+    def requests(self) -> int:
+        return self._tracking.requests + (self._registry.requests if self._registry is not self._tracking else 0)
+
+    # --- the wire ------------------------------------------------------------------------------
+
+    def _handshake(self) -> None:
+        """Is an MLflow tracking server there? One cheap registry search says so (or says what is)."""
+        self._call(self._registry, "GET", "/registered-models/search", params={"max_results": "1"})
+
+    def _call(self, client: HttpClient, method: str, path: str, *, params: dict[str, Any] | None = None,
+              body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One REST call: its JSON object, or RegistryError (``code`` = MLflow's error code)."""
+        try:
+            answer = client.request(method, API + path, params=params, json_body=body)
+        except HttpFailure as failure:
+            raise RegistryError(f"MLflow at {client.base_url}: {failure}", transient=True) from None
+        data = answer.json()
+        if answer.ok and isinstance(data, dict):
+            return data
+        if answer.status in (401, 403):
+            raise ConfigError("MLFLOW_TRACKING_TOKEN", f"MLflow at {client.base_url} refused the request "
+                                                       f"(HTTP {answer.status}: {answer.message()})",
+                              hint="set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and _PASSWORD")
+        if isinstance(data, dict) and data.get("error_code"):
+            raise RegistryError(str(data.get("message") or data["error_code"]), error_code=str(data["error_code"]))
+        raise self._not_mlflow(client, method, path, answer)
+
+    @staticmethod
+    def _not_mlflow(client: HttpClient, method: str, path: str, answer: Answer) -> ConfigError:
+        what = "an HTML page" if answer.looks_like_html() else f"HTTP {answer.status}" + (
+            "" if answer.json() is not None or not answer.text else " (not JSON)")
+        return ConfigError(client.setting, f"this is not an MLflow tracking server: {method} {client.base_url}{API}"
+                                           f"{path} answered {what}",
+                           hint="point it at the MLflow server's base URL, e.g. http://mlflow.example.com:5000")
+
+    def _pages(self, client: HttpClient, method: str, path: str, key: str, query: dict[str, Any]) -> list[dict]:
+        """Every item of a paged search (GET takes the query as parameters, POST as a JSON body)."""
+        items: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page_query = {**query, "max_results": PAGE, **({"page_token": token} if token else {})}
+            if method == "GET":
+                data = self._call(client, "GET", path, params={k: str(v) for k, v in page_query.items()})
+            else:
+                data = self._call(client, "POST", path, body=page_query)
+            items += data.get(key) or []
+            token = data.get("next_page_token")
+            if not token:
+                return items
 
     # --- look-ups -----------------------------------------------------------------------------
 
@@ -61,173 +142,241 @@ class MlflowRegistry:
         """Read the aliases and stages of many registered models in a few calls (batches of 100),
         so that finding each spec's Production version costs no request of its own."""
         wanted = sorted({n for n in names if "'" not in n})
-        for start in range(0, len(wanted), PREFETCH_BATCH):
-            batch = wanted[start:start + PREFETCH_BATCH]
+        for start in range(0, len(wanted), BATCH):
+            batch = wanted[start:start + BATCH]
             quoted = ", ".join(f"'{name}'" for name in batch)
-            try:
-                found = self.client.search_registered_models(filter_string=f"name IN ({quoted})",
-                                                             max_results=PREFETCH_BATCH)
-            except Exception:  # noqa: BLE001 - an optimisation only: per-model look-ups still work
-                return
+            found = self._pages(self._registry, "GET", "/registered-models/search", "registered_models",
+                                {"filter": f"name IN ({quoted})"})
             with self._lock:
                 for model in found:
-                    self._known[model.name] = model
-                self._absent.update(set(batch) - {m.name for m in found})
+                    self._known[model["name"]] = model
+                self._absent.update(set(batch) - {m["name"] for m in found})
+
+    def all_registered_models(self) -> list[dict[str, Any]]:
+        """Every registered model with its aliases and latest versions per stage (paged)."""
+        return self._pages(self._registry, "GET", "/registered-models/search", "registered_models", {})
 
     def prefetch_facts(self, promotions: list[Promotion]) -> None:
         """Read the versions and runs of many promotions in a few calls, so that ``facts`` is left
-        with two reads of its own (download location and MLmodel file) instead of four."""
+        with one read of its own (the MLmodel file) instead of four."""
         names = sorted({p.registered_model for p in promotions if "'" not in p.registered_model})
         wanted = {(p.registered_model, p.version) for p in promotions}
-        try:
-            for start in range(0, len(names), PREFETCH_BATCH):
-                quoted = ", ".join(f"'{n}'" for n in names[start:start + PREFETCH_BATCH])
-                for version in self._all(self.client.search_model_versions, f"name IN ({quoted})"):
-                    if (version.name, str(version.version)) in wanted:
-                        self._versions[(version.name, str(version.version))] = version
-            run_ids = sorted({v.run_id for v in self._versions.values() if v.run_id})
-            experiments = [e.experiment_id for e in self._all(self.client.search_experiments)]
-            for start in range(0, len(run_ids), PREFETCH_BATCH):
-                quoted = ", ".join(f"'{r}'" for r in run_ids[start:start + PREFETCH_BATCH])
-                for run in self._all(self.client.search_runs, f"attributes.run_id IN ({quoted})",
-                                     experiment_ids=experiments):
-                    self._runs[run.info.run_id] = run
-            # MLflow 3 versions point at a logged model (models:/m-...): its location is the download URI
-            model_ids = sorted({_logged_model_id(v) for v in self._versions.values()} - {None})
-            for start in range(0, len(model_ids), PREFETCH_BATCH):
-                quoted = ", ".join(f"'{m}'" for m in model_ids[start:start + PREFETCH_BATCH])
-                for model in self._all(self.client.search_logged_models, f"model_id IN ({quoted})",
-                                       experiment_ids=experiments):
-                    self._locations[model.model_id] = model.artifact_location
-        except Exception:  # noqa: BLE001 - an optimisation only: facts() reads what is missing
-            log.debug("prefetching MLflow facts failed", exc_info=True)
-
-    @staticmethod
-    def _all(search: Any, filter_string: str | None = None, **kwargs: Any) -> list[Any]:
-        """Every page of a paged MLflow search."""
-        results, token = [], None
-        while True:
-            page = search(filter_string=filter_string, page_token=token, max_results=1000, **kwargs) \
-                if filter_string is not None else search(page_token=token, max_results=1000, **kwargs)
-            results += list(page)
-            token = page.token
-            if not token:
-                return results
+        if not wanted:
+            return
+        for start in range(0, len(names), BATCH):
+            quoted = ", ".join(f"'{n}'" for n in names[start:start + BATCH])
+            for version in self._pages(self._registry, "GET", "/model-versions/search", "model_versions",
+                                       {"filter": f"name IN ({quoted})"}):
+                if (version["name"], str(version["version"])) in wanted:
+                    self._versions[(version["name"], str(version["version"]))] = version
+        run_ids = sorted({v["run_id"] for v in self._versions.values() if v.get("run_id")})
+        model_ids = sorted({_logged_model_id(v) for v in self._versions.values()} - {None})
+        if not run_ids and not model_ids:
+            return
+        experiments = [e["experiment_id"] for e in self._pages(self._tracking, "POST", "/experiments/search",
+                                                               "experiments", {"view_type": "ALL"})]
+        for start in range(0, len(run_ids), BATCH):
+            quoted = ", ".join(f"'{r}'" for r in run_ids[start:start + BATCH])
+            for run in self._pages(self._tracking, "POST", "/runs/search", "runs",
+                                   {"experiment_ids": experiments, "filter": f"attributes.run_id IN ({quoted})",
+                                    "run_view_type": "ALL"}):
+                self._runs[run["info"]["run_id"]] = run
+        # MLflow 3 versions point at a logged model (models:/m-...): its location is the download URI
+        for start in range(0, len(model_ids), BATCH):
+            quoted = ", ".join(f"'{m}'" for m in model_ids[start:start + BATCH])
+            for model in self._pages(self._tracking, "POST", "/logged-models/search", "models",
+                                     {"experiment_ids": experiments, "filter": f"model_id IN ({quoted})"}):
+                info = model.get("info") or {}
+                if info.get("model_id") and info.get("artifact_uri"):
+                    self._locations[info["model_id"]] = info["artifact_uri"]
 
     def registered_model_exists(self, name: str) -> bool:
         try:
-            self._registered_model(name)
-        except RegistryError:
-            return False
+            self.registered_model(name)
+        except RegistryError as error:
+            if error.code == "R004":
+                return False
+            raise
         return True
 
     def promotion(self, name: str, alias: str | None, stage: str | None) -> Promotion | None:
         """Which version is in Production: the alias's version, else the one in the stage."""
-        model = self._registered_model(name)
-        aliases = dict(getattr(model, "aliases", None) or {})
-        if alias and alias in aliases:
-            return Promotion(name, str(aliases[alias]), "alias", alias)
-        if stage and not self.aliases_only:
-            for version in model.latest_versions or []:
-                if version.current_stage == stage:
-                    return Promotion(name, str(version.version), "stage", stage)
-        return None
+        return promotion_of(self.registered_model(name), alias, stage)
 
     def latest(self, name: str) -> Promotion | None:
         """The highest version of a registered model, promoted or not (for ``mlmeta init``)."""
-        self._registered_model(name)
-        versions = self._all(self.client.search_model_versions, f"name = '{name}'") if "'" not in name else []
+        self.registered_model(name)
+        if "'" in name:
+            return None
+        versions = self._pages(self._registry, "GET", "/model-versions/search", "model_versions",
+                               {"filter": f"name = '{name}'"})
         if not versions:
             return None
-        newest = max(versions, key=lambda v: int(v.version))
-        return Promotion(name, str(newest.version), "latest", "latest")
+        newest = max(versions, key=lambda v: int(v["version"]))
+        return Promotion(name, str(newest["version"]), "latest", "latest")
 
     def production_version(self, name: str, alias: str | None, stage: str | None) -> ProductionVersion | None:
         promotion = self.promotion(name, alias, stage)
         return self.facts(promotion) if promotion else None
 
+    def model_version(self, name: str, version: str) -> dict[str, Any]:
+        """A model version as the registry has it (stage, aliases, run, status, tags ...)."""
+        cached = self._versions.get((name, version))
+        if cached is not None:
+            return cached
+        try:
+            return self._call(self._registry, "GET", "/model-versions/get",
+                              params={"name": name, "version": version})["model_version"]
+        except RegistryError as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise RegistryError(f"version {version} of registered model {name!r} not found in MLflow "
+                                    f"at {_safe_uri(self.registry_uri)}") from None
+            raise
+
     def facts(self, promotion: Promotion) -> ProductionVersion:
-        """Everything the registry knows about a promoted version (3-4 requests)."""
-        version = self._versions.get((promotion.registered_model, promotion.version))
-        if version is None:
-            try:
-                version = self.client.get_model_version(promotion.registered_model, promotion.version)
-            except Exception as error:  # noqa: BLE001
-                raise _registry_error(error, promotion.registered_model) from None
-        run = self._runs.get(version.run_id) or self._run(version.run_id)
+        """Everything the registry knows about a promoted version."""
+        version = self.model_version(promotion.registered_model, promotion.version)
+        run = self._runs.get(version.get("run_id") or "") or self._run(version.get("run_id"))
         artifact_uri = self._locations.get(_logged_model_id(version) or "") or self._download_uri(version)
         mlmodel = self._mlmodel(artifact_uri) if artifact_uri else {}
+        info, data = (run or {}).get("info") or {}, (run or {}).get("data") or {}
+        tags = _pairs(data.get("tags"))
         return ProductionVersion(
-            registered_model=version.name, version=str(version.version), recognised_by=promotion.recognised_by,
-            marker=promotion.marker, created_at=version.creation_timestamp, run_id=version.run_id,
-            run_name=run.info.run_name if run else None,
-            run_user=(run.info.user_id if run else None) or version.user_id or None,
-            run_started_at=run.info.start_time if run else None,
-            experiment_id=run.info.experiment_id if run else None,
-            params=dict(run.data.params) if run else {}, metrics=dict(run.data.metrics) if run else {},
+            registered_model=version["name"], version=str(version["version"]), recognised_by=promotion.recognised_by,
+            marker=promotion.marker, created_at=_int(version.get("creation_timestamp")), run_id=version.get("run_id"),
+            run_name=info.get("run_name") or tags.get("mlflow.runName"),
+            run_user=info.get("user_id") or version.get("user_id") or None,
+            run_started_at=_int(info.get("start_time")), experiment_id=info.get("experiment_id"),
+            params=_pairs(data.get("params")), metrics={k: float(v) for k, v in _pairs(data.get("metrics")).items()},
             signature=_signature(mlmodel), flavors=tuple((mlmodel.get("flavors") or {}).keys()),
-            estimator=(run.data.tags.get("estimator_name") if run else None),
-            artifact_uri=artifact_uri,
-            version_url=self._ui_url(f"#/models/{quote(version.name, safe='')}/versions/{version.version}"),
-            run_url=(self._ui_url(f"#/experiments/{run.info.experiment_id}/runs/{version.run_id}") if run else None),
+            estimator=tags.get("estimator_name"), artifact_uri=artifact_uri,
+            version_url=self._ui_url(f"#/models/{quote(version['name'], safe='')}/versions/{version['version']}"),
+            run_url=(self._ui_url(f"#/experiments/{info['experiment_id']}/runs/{version['run_id']}")
+                     if info.get("experiment_id") and version.get("run_id") else None),
         )
 
-    def _registered_model(self, name: str) -> Any:
+    def registered_model(self, name: str) -> dict[str, Any]:
         with self._lock:
             known, absent = self._known.get(name), name in self._absent
         if known is not None:
             return known
         if not absent:
             try:
-                return self.client.get_registered_model(name)
-            except Exception as error:  # noqa: BLE001 - mlflow raises RestException and friends
-                if _error_code(error) != "RESOURCE_DOES_NOT_EXIST":
-                    raise _registry_error(error, name) from None
+                return self._call(self._registry, "GET", "/registered-models/get",
+                                  params={"name": name})["registered_model"]
+            except RegistryError as error:
+                if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
         raise RegistryError(f"registered model {name!r} not found in MLflow at {_safe_uri(self.registry_uri)}")
 
-    def _run(self, run_id: str | None) -> Any:
+    def _run(self, run_id: str | None) -> dict[str, Any] | None:
         if not run_id:
             return None
         try:
-            return self.client.get_run(run_id)
-        except Exception as error:  # noqa: BLE001
-            if _error_code(error) == "RESOURCE_DOES_NOT_EXIST":
+            return self._call(self._tracking, "GET", "/runs/get", params={"run_id": run_id})["run"]
+        except RegistryError as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None  # a version may outlive its run
-            raise _registry_error(error, run_id) from None
+            raise
 
-    def _download_uri(self, version: Any) -> str | None:
-        try:
-            return self.client.get_model_version_download_uri(version.name, version.version)
-        except Exception as error:  # noqa: BLE001
-            raise _registry_error(error, version.name) from None
+    def _download_uri(self, version: dict[str, Any]) -> str | None:
+        data = self._call(self._registry, "GET", "/model-versions/get-download-uri",
+                          params={"name": version["name"], "version": str(version["version"])})
+        return data.get("artifact_uri")
+
+    # --- the MLmodel file ---------------------------------------------------------------------
 
     def _mlmodel(self, artifact_uri: str) -> dict[str, Any]:
         """Only the MLmodel file: flavors and signature, without the model's weights."""
+        location = artifact_uri.rstrip("/") + "/MLmodel"
+        proxied = self._proxied_artifact_url(location)
+        if proxied is not None:
+            try:
+                answer = self._tracking.request("GET", proxied)
+            except HttpFailure as failure:
+                raise RegistryError(f"MLflow at {self.tracking_uri}: {failure}", transient=True) from None
+            if answer.status == 404:
+                return {}  # a registered model that is not an MLflow model
+            if not answer.ok:
+                raise RegistryError(f"MLflow could not serve {location}: {answer.message()}")
+            return _yaml_mapping(answer.text)
+        return self._mlmodel_from_store(location)
+
+    def _proxied_artifact_url(self, location: str) -> str | None:
+        """The tracking server's artifact proxy URL for an ``mlflow-artifacts:`` location."""
+        parts = urlsplit(location)
+        if parts.scheme != "mlflow-artifacts":
+            return None
+        path = quote(parts.path.lstrip("/"))
+        if parts.netloc:
+            scheme = urlsplit(self.tracking_uri).scheme
+            return f"{scheme}://{parts.netloc}{ARTIFACTS_API}/{path}"
+        return f"{self.tracking_uri}{ARTIFACTS_API}/{path}"
+
+    def _mlmodel_from_store(self, location: str) -> dict[str, Any]:
+        """Download through mlflow's artifact repositories (S3, GCS, Azure, local paths ...)."""
+        os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # mlflow's log lines are not ours to print
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow.artifacts
 
         with tempfile.TemporaryDirectory(prefix="mlmeta-") as folder:
             try:
-                path = mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri.rstrip("/") + "/MLmodel",
-                                                           dst_path=folder, tracking_uri=self.tracking_uri)
-            except Exception as error:  # noqa: BLE001 - missing file: a registered non-MLflow model
-                if _error_code(error) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(error).lower():
+                path = mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=folder,
+                                                           tracking_uri=self.tracking_uri)
+            except Exception as error:  # noqa: BLE001 - each store raises its own errors
+                text = str(error).splitlines()[0] if str(error) else type(error).__name__
+                if "not found" in text.lower() or "no such file" in text.lower() or "does not exist" in text.lower():
                     return {}
-                raise _registry_error(error, artifact_uri) from None
-            return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+                raise RegistryError(f"cannot read {location}: {text}") from None
+            return _yaml_mapping(Path(path).read_text(encoding="utf-8"))
 
     def _ui_url(self, fragment: str) -> str | None:
         parts = urlsplit(self.tracking_uri)
-        if parts.scheme not in ("http", "https"):
-            return None
         return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path.rstrip('/')}/{fragment}"
 
 
-def _logged_model_id(version: Any) -> str | None:
-    source = getattr(version, "source", "") or ""
+def promotion_of(model: dict[str, Any], alias: str | None, stage: str | None) -> Promotion | None:
+    """Which version of a registered model (REST JSON) is in Production, and what says so."""
+    aliases = {a["alias"]: str(a["version"]) for a in model.get("aliases") or []}
+    if alias and alias in aliases:
+        return Promotion(model["name"], aliases[alias], "alias", alias)
+    if stage:
+        for version in model.get("latest_versions") or []:
+            if version.get("current_stage") == stage:
+                return Promotion(model["name"], str(version["version"]), "stage", stage)
+    return None
+
+
+def _pairs(items: list[dict[str, Any]] | None) -> dict[str, str]:
+    """MLflow's ``[{key, value}]`` lists (params, metrics, tags) as a mapping."""
+    return {item["key"]: item.get("value") for item in items or [] if "key" in item}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _yaml_mapping(text: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _logged_model_id(version: dict[str, Any]) -> str | None:
+    if version.get("model_id"):
+        return version["model_id"]
+    source = version.get("source") or ""
     return source[len("models:/"):] if source.startswith("models:/m-") else None
 
 
 def _signature(mlmodel: dict[str, Any]) -> tuple[SignatureInput, ...] | None:
+    import json
+
     inputs = (mlmodel.get("signature") or {}).get("inputs")
     if not inputs:
         return None
@@ -235,11 +384,8 @@ def _signature(mlmodel: dict[str, Any]) -> tuple[SignatureInput, ...] | None:
         columns = json.loads(inputs)
     except ValueError:
         return None
-    return tuple(SignatureInput(str(c.get("name")), str(c.get("type"))) for c in columns if c.get("name"))
-
-
-def _error_code(error: Exception) -> str | None:
-    return getattr(error, "error_code", None)
+    return tuple(SignatureInput(str(c.get("name")), str(c.get("type"))) for c in columns
+                 if isinstance(c, dict) and c.get("name"))
 
 
 def _safe_uri(uri: str) -> str:
@@ -249,10 +395,3 @@ def _safe_uri(uri: str) -> str:
         host = parts.hostname + (f":{parts.port}" if parts.port else "")
         return parts._replace(netloc=host).geturl()
     return uri
-
-
-def _registry_error(error: Exception, subject: str) -> RegistryError:
-    code = _error_code(error)
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    transient = code in _TRANSIENT_CODES or "connection" in text.lower() or "max retries" in text.lower()
-    return RegistryError(f"MLflow error for {subject!r}: {text}", transient=transient)

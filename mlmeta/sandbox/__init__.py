@@ -34,6 +34,9 @@ __all__ = ["Sandbox", "FaultSettings", "sdk_client"]
 def sdk_client(api_url: str, token: str, **client_config: Any) -> Any:
     """An official SDK client (``OpenMetadata``) for a sandbox; ``client_config`` goes to the SDK's
     REST ClientConfig (e.g. ``retry=0``)."""
+    from mlmeta.adapters import sdk
+
+    sdk.full_sdk()  # the client needs the whole package, not only the generated models
     from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
         AuthProvider,
         OpenMetadataConnection,

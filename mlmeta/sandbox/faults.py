@@ -30,6 +30,7 @@ class FaultSettings:
     phase: str = "before"
     methods: list[str] = field(default_factory=list)  # empty: every method
     path_pattern: str = ""  # regular expression on the path; empty: every path
+    limit: int = 0  # strike at most this many requests, then none (0: no limit)
     seed: int | None = None
 
     def check(self) -> None:
@@ -41,6 +42,8 @@ class FaultSettings:
         unknown = [s for s in self.statuses if s not in ALLOWED_STATUSES]
         if unknown:
             raise ValueError(f"statuses must be among {ALLOWED_STATUSES}, got {unknown}")
+        if self.limit < 0:
+            raise ValueError("limit cannot be negative")
         if self.phase not in PHASES:
             raise ValueError(f"phase must be one of {PHASES}")
         re.compile(self.path_pattern)
@@ -62,6 +65,7 @@ class Faults:
         with self._lock:
             self.settings = settings
             self._random = random.Random(settings.seed)
+            self._struck = 0
 
     def update(self, changes: dict[str, Any]) -> FaultSettings:
         merged = {**asdict(self.settings), **changes}
@@ -84,13 +88,17 @@ class Faults:
                 return None
             if s.path_pattern and not re.search(s.path_pattern, path):
                 return None
+            if s.limit and self._struck >= s.limit:
+                return None
             draw = self._random.random()
             phase = s.phase if s.phase != "either" else self._random.choice(("before", "after"))
+            fault = None
             if draw < s.drop_rate:
-                return Fault(phase, None)
-            if draw < s.drop_rate + s.failure_rate:
-                return Fault(phase, self._random.choice(s.statuses))
-        return None
+                fault = Fault(phase, None)
+            elif draw < s.drop_rate + s.failure_rate:
+                fault = Fault(phase, self._random.choice(s.statuses))
+            self._struck += fault is not None
+        return fault
 
 
 class Counters:

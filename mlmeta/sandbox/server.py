@@ -41,15 +41,14 @@ PUBLIC_PATHS = ("/api/v1/system/version",)
 
 @functools.lru_cache(maxsize=1)
 def sdk_models() -> dict[str, Any]:
-    """The SDK's generated models (importing them costs seconds: done once, on first use)."""
-    from metadata.generated.schema.api.data.createMlModel import CreateMlModelRequest
-    from metadata.generated.schema.api.lineage.addLineage import AddLineageRequest
-    from metadata.generated.schema.api.services.createMlModelService import CreateMlModelServiceRequest
-    from metadata.generated.schema.entity.data.mlmodel import MlModel
-    from metadata.generated.schema.entity.data.table import Table
+    """The SDK's generated models that validate request bodies (see ``mlmeta.adapters.sdk``)."""
+    from mlmeta.adapters import sdk
 
-    return {"CreateMlModel": CreateMlModelRequest, "AddLineage": AddLineageRequest, "MlModel": MlModel,
-            "CreateMlModelService": CreateMlModelServiceRequest, "Table": Table}
+    models = {name: sdk.model(name) for name in ("CreateMlModel", "AddLineage", "MlModel", "CreateMlModelService",
+                                                 "Table")}
+    # the models' first validation loads the SDK's name-transform table (seconds): pay it now
+    models["CreateMlModel"].model_validate({"name": "warm-up", "service": "warm-up"})
+    return models
 
 
 def installed_sdk_version() -> str:
@@ -153,6 +152,7 @@ class SandboxApp:
             if match and method == request.method:
                 if request.path not in PUBLIC_PATHS:
                     request.user = self.authenticate(request)
+                    _authorize(request)
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
                 return name, handler(self, request, params)
         if any(pattern.match(request.path) for _, pattern, _, _ in ROUTES):
@@ -165,6 +165,21 @@ class SandboxApp:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+READ_ONLY_ROLES = {"DataConsumer"}  # the server's default role: view, no create/edit/delete
+
+
+def _authorize(request: Request) -> None:
+    """A user whose roles only allow reading gets the server's 403 for any write."""
+    roles = {role["name"] for role in request.user.get("roles") or []}
+    if request.method == "GET" or not roles or not roles <= READ_ONLY_ROLES or request.user.get("isAdmin"):
+        return
+    operation = {"POST": "Create", "PATCH": "EditAll", "DELETE": "Delete"}.get(request.method, "EditAll")
+    if request.path.startswith("/api/v1/lineage"):
+        operation = "EditLineage"
+    raise ApiError(403, f"Principal: CatalogPrincipal{{name='{request.user['name']}'}} operations [{operation}] "
+                        "not allowed")
+
 
 
 def _validation_error(error: Any, java_class: str) -> ApiError:

@@ -140,8 +140,10 @@ class State:
     def seed(self, catalog: dict[str, Any]) -> None:
         """Add the entities a catalog file describes (see demo_catalog.yaml for the shape)."""
         for user in catalog.get("users", []):
+            roles = [{"type": "role", "name": role, "fullyQualifiedName": role} for role in user.get("roles", [])]
             self.add("user", user["name"], {"email": user.get("email", f"{user['name']}@example.com"),
-                                             "isBot": bool(user.get("isBot")), "isAdmin": bool(user.get("isAdmin"))})
+                                             "isBot": bool(user.get("isBot")), "isAdmin": bool(user.get("isAdmin")),
+                                             **({"roles": roles} if roles else {})})
         for team in catalog.get("teams", []):
             users = [self.reference("user", self.by_name("user", u)) for u in team.get("users", [])]
             self.add("team", team["name"], {"teamType": "Group", "users": users})

@@ -31,6 +31,10 @@ def _name(value: str) -> str:
         raise PydanticCustomError("name_whitespace", "cannot start or end with spaces")
     if '"' in value:
         raise PydanticCustomError("name_quote", "cannot contain double quotes")
+    if "::" in value:
+        raise PydanticCustomError("name_reserved", "cannot contain '::' (OpenMetadata reserves it)")
+    if any(c in value for c in "\n\r\t"):
+        raise PydanticCustomError("name_control", "cannot contain line breaks or tabs")
     return value
 
 
