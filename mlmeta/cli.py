@@ -123,7 +123,7 @@ def validate(
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
                                  if online else None)
         report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
-                                strict=strict)
+                                strict=strict, service_required=True)
         if online:
             from mlmeta.online import check_online
 

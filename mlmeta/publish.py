@@ -113,7 +113,8 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
     from mlmeta.discovery import last_commits
     from mlmeta.validate import validate_files
 
-    validation = validate_files(files, default_service=settings.service, strict=options.strict)
+    validation = validate_files(files, default_service=settings.service, strict=options.strict,
+                                service_required=True)
     specs = [s for s in validation.specs()
              if options.registered_model in (None, s.spec.registered_model)]
     mode = "plan" if options.dry_run else "publish"

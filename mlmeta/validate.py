@@ -43,11 +43,18 @@ class ValidationReport:
         return [f.spec for f in self.files if f.valid and f.spec is not None]
 
 
-def validate_files(files: list[Path], *, default_service: str | None = None, strict: bool = False) -> ValidationReport:
+def validate_files(files: list[Path], *, default_service: str | None = None, strict: bool = False,
+                   service_required: bool = False) -> ValidationReport:
+    """``service_required``: a spec without 'service' is an error unless there is a default (the
+    project's configuration) - every command that publishes needs one."""
     reports = []
     for path in files:
         result = load_spec(path, display_path(path))
         diagnostics = [d.promoted() if strict else d for d in result.diagnostics]
+        if service_required and result.spec is not None and not (result.spec.spec.service or default_service):
+            diagnostics.append(result.spec.diagnostic(
+                (), "S002", "missing key 'service': no ML model service is named here, and the project sets no "
+                            "default ('service' in mlmeta.toml or [tool.mlmeta] in pyproject.toml)"))
         reports.append(FileReport(display_path(path), result.spec.format if result.spec else None,
                                   diagnostics, result.spec))
     _check_unique_models(reports, default_service)

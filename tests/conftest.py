@@ -54,6 +54,7 @@ features:
     type: numerical
     sources:
       - column: svc.db.public.users.tenure
+service: ml_models
 """
 
 os.environ.setdefault("MLMETA_TESTING", "1")

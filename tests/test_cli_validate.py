@@ -103,3 +103,12 @@ def test_convert_of_an_invalid_file_shows_findings(cli, in_tmp):
     result = cli("convert", str(bad))
     assert result.exit_code == 1
     assert "demo.yaml:3:13: error S003 mlFeatures: expected a list, found a number (3)" in result.stdout
+
+
+def test_a_spec_without_a_service_is_reported_offline_unless_the_project_has_a_default(cli, in_tmp):
+    write(in_tmp / "model_specs" / "churn.yaml", GOOD_SPEC.replace("service: ml_models\n", ""))
+    result = cli("validate")
+    assert result.exit_code == 1
+    assert "model_specs/churn.yaml:1:1: error S002 missing key 'service'" in result.stdout
+    write(in_tmp / "mlmeta.toml", 'service = "ml_models"\n')
+    assert cli("validate").exit_code == 0

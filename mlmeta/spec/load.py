@@ -91,6 +91,8 @@ def _validate(path: Path, shown: str, document: Document) -> LoadResult:
     if conversion:  # found on the demo file's own paths
         diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, v1_path=False,
                                            named=not f.at_key) for f in conversion.findings]
+    diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, severity=f.severity,
+                                       named=not f.at_key) for f in rules.check(data, path.parent)]
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as error:
@@ -98,8 +100,6 @@ def _validate(path: Path, shown: str, document: Document) -> LoadResult:
             loc, code, message, at_key = _translate(err)
             diagnostics.append(locator.diagnostic(loc, code, message, at_key=at_key, named=code in _NAMED_CODES))
         return LoadResult(None, _sorted(diagnostics))
-    diagnostics += [locator.diagnostic(f.loc, f.code, f.message, at_key=f.at_key, severity=f.severity,
-                                       named=not f.at_key) for f in rules.check(spec, path.parent)]
     if any(d.is_error for d in diagnostics):
         return LoadResult(None, _sorted(diagnostics))
     description = spec.description

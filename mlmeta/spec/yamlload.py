@@ -115,6 +115,9 @@ def parse_yaml(text: str) -> Document:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
+        unclosed = _unclosed(error, text)
+        if unclosed is not None:
+            raise YamlProblem("Y001", *unclosed) from None
         position = _problem_position(error)
         raise YamlProblem("Y001", _yaml_message(error, _char_at(text, position)), position) from None
     except yaml.YAMLError as error:
@@ -124,6 +127,25 @@ def parse_yaml(text: str) -> Document:
     builder = _Builder()
     data = builder.build(root, (), depth=0)
     return Document(data, builder.spans)
+
+
+_OPENERS = {"while parsing a flow sequence": "'['", "while parsing a flow mapping": "'{'",
+            "while scanning a quoted scalar": "quote"}
+
+
+def _unclosed(error: yaml.MarkedYAMLError, text: str) -> tuple[str, Position] | None:
+    """A bracket or quote that is never closed: reported where it opened (as Python's parser does),
+    not where the parser gave up - often the end of the file, far below the mistake."""
+    opener = _OPENERS.get(error.context or "")
+    if opener is None or error.context_mark is None or error.problem_mark is None:
+        return None
+    opened, gave_up = _position(error.context_mark), _position(error.problem_mark)
+    if opener == "quote":
+        quote = _char_at(text, opened) or "quote"
+        opener = f"'{quote}'" if quote in "'\"" else opener
+    where = "the end of the file" if gave_up.line > len(text.splitlines()) or error.problem and "end of stream" in \
+        error.problem else f"line {gave_up.line}, column {gave_up.column}"
+    return f"YAML syntax error: this {opener} is never closed (the parser gave up at {where})", opened
 
 
 def _problem_position(error: yaml.MarkedYAMLError) -> Position | None:
