@@ -65,6 +65,10 @@ StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as 
 RegisteredModelOption = Annotated[Optional[str], typer.Option(
     "--registered-model", metavar="NAME", help="Only the specs documenting this MLflow registered model.",
     show_default=False)]
+SchemaRefOption = Annotated[Optional[str], typer.Option(
+    "--schema-ref", metavar="REF", help="$schema line for editors (default: the project's mlmeta.schema.json, "
+                                        "written by 'mlmeta schema -o', when there is one; '' for none).",
+    show_default=False)]
 ConcurrencyOption = Annotated[Optional[int], typer.Option("--concurrency", metavar="N",
                                                           help="Models handled at once (default 8).",
                                                           show_default=False)]
@@ -92,9 +96,50 @@ def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], setti
     from mlmeta import discovery
 
     roots = list(paths) if paths else list(settings.spec_paths)
+    if not paths:
+        _check_default_roots(roots, settings)
     if changed_since:
         return discovery.changed_since(changed_since, roots)
     return discovery.find_spec_files(roots)
+
+
+def _schema_ref(given: Optional[str], output: Optional[Path], settings) -> Optional[str]:
+    """The $schema reference a new spec gets: as given, else the project's schema file (relative to
+    where the spec goes) when it exists - never a path that is not there."""
+    import os
+
+    if given is not None:
+        return given or None
+    root = settings.project_file.parent if settings.project_file else Path.cwd()
+    schema = root / "mlmeta.schema.json"
+    if not schema.is_file():
+        return None
+    folder = (output.parent if output else (settings.spec_paths[0] if settings.spec_paths else root)).resolve()
+    return Path(os.path.relpath(schema.resolve(), folder)).as_posix()
+
+
+def _refuse_overwrite(output: Optional[Path], command: str) -> None:
+    from mlmeta.errors import UsageError
+
+    if output is not None and output.exists():
+        raise UsageError(f"{output} exists; mlmeta {command} never overwrites a spec",
+                         hint="choose another --output, or move the file away first")
+
+
+def _check_default_roots(roots: list[Path], settings) -> None:
+    """The configured spec folders exist, or a message that says where they were looked for."""
+    from mlmeta.errors import UsageError
+
+    missing = [root for root in roots if not root.exists()]
+    if not missing:
+        return
+    if settings.project_file is None:
+        raise UsageError(f"no spec folder {missing[0]}/ in {Path.cwd()} (and no mlmeta.toml or [tool.mlmeta] "
+                         "above it to say where the specs are)",
+                         hint="run mlmeta from the repository's root, set spec_paths in mlmeta.toml, or pass the "
+                              "spec files or folders")
+    raise UsageError(f"spec folder {missing[0]} not found (spec_paths in {settings.project_file})",
+                     hint="create it, or correct spec_paths")
 
 
 @app.command()
@@ -240,8 +285,7 @@ def init(
                                                         "configuration).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (refuses to "
                                                                           "overwrite).")] = None,
-    schema_ref: Annotated[str, typer.Option(help="$schema reference for editors; '' for none.")]
-    = "../mlmeta.schema.json",
+    schema_ref: SchemaRefOption = None,
     mlflow_uri: MlflowOption = None,
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
@@ -260,8 +304,7 @@ def init(
         from mlmeta.output import console
         from mlmeta.registry import RegistryError
 
-        if output is not None and output.exists():
-            raise UsageError(f"{output} exists; mlmeta init never overwrites a spec")
+        _refuse_overwrite(output, "init")
         settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         registry = MlflowRegistry.from_settings(settings)
         try:
@@ -271,7 +314,8 @@ def init(
             facts = registry.facts(promotion)
         except RegistryError as error:
             raise UsageError(str(error)) from None
-        text = starter_spec(facts, service=service or settings.service, schema_ref=schema_ref or None)
+        text = starter_spec(facts, service=service or settings.service,
+                            schema_ref=_schema_ref(schema_ref, output, settings))
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text, encoding="utf-8")
@@ -310,18 +354,22 @@ def schema(
 @app.command()
 def convert(
     file: Annotated[Path, typer.Argument(help="A spec in OpenMetadata's ML-model CI/CD demo format (or v1).")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the v1 spec here.")] = None,
-    schema_ref: Annotated[str, typer.Option(help="$schema reference for editors; '' for none.")]
-    = "../mlmeta.schema.json",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the v1 spec here (refuses to "
+                                                                          "overwrite).")] = None,
+    schema_ref: SchemaRefOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Rewrite a demo-format ML model YAML as a v1 spec (stdout, or --output)."""
 
     def body() -> int:
+        from mlmeta.config import load_settings
+        from mlmeta.discovery import find_spec_files
         from mlmeta.output import console, jsonfmt, render_validation
         from mlmeta.spec.convert import to_v1_yaml, v1_data
         from mlmeta.validate import validate_files
 
+        find_spec_files([file])  # a missing file is a usage error (exit 2), as for every command
+        _refuse_overwrite(output, "convert")
         report = validate_files([file])
         if report.exit_code:
             render_validation(report, fmt)
@@ -330,8 +378,9 @@ def convert(
         if fmt is Format.JSON:
             jsonfmt.dump({"command": "convert", "source_format": loaded.format, "spec": v1_data(loaded)})
             return 0
-        text = to_v1_yaml(loaded, schema_ref or None)
+        text = to_v1_yaml(loaded, _schema_ref(schema_ref, output, load_settings()))
         if output:
+            output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text, encoding="utf-8")
             console.err(f"wrote {output}")
         else:

@@ -32,8 +32,8 @@ def model_name(registered_model: str) -> str:
 
 def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: str | None) -> str:
     name = model_name(facts.registered_model)
-    promotion = {"alias": f"alias {facts.marker}", "stage": f"stage {facts.marker}"}.get(
-        facts.recognised_by, "its latest version (no version is in Production yet)")
+    promotion = {"alias": f"in Production by alias {facts.marker}", "stage": f"in Production by stage {facts.marker}"}.get(
+        facts.recognised_by, "the latest version; none is in Production yet")
     lines = []
     if schema_ref:
         lines.append(f"# yaml-language-server: $schema={schema_ref}")

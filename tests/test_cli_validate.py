@@ -77,7 +77,7 @@ def test_github_format_annotates_and_writes_the_step_summary(cli, in_tmp):
     assert ("::error file=model_specs/bad.yaml,line=5,col=11,title=mlmeta S004::features[0].type: invalid value "
             "'numeric'; expected 'numerical' or 'categorical'") in result.stdout.splitlines()
     markdown = summary.read_text()
-    assert markdown.startswith("### mlmeta validate: 1 of 1 specs invalid")
+    assert markdown.startswith("### mlmeta validate: 1 of 1 spec invalid")
     assert "| `model_specs/bad.yaml:5:11` | error | S004 |" in markdown
 
 
@@ -112,3 +112,20 @@ def test_a_spec_without_a_service_is_reported_offline_unless_the_project_has_a_d
     assert "model_specs/churn.yaml:1:1: error S002 missing key 'service'" in result.stdout
     write(in_tmp / "mlmeta.toml", 'service = "ml_models"\n')
     assert cli("validate").exit_code == 0
+
+
+def test_convert_follows_the_rules_of_every_command(cli, in_tmp, repo_root):
+    missing = cli("convert", "nowhere.yaml")
+    assert missing.exit_code == 2 and "path not found: nowhere.yaml" in missing.stderr
+    out = in_tmp / "model_specs" / "revenue.yaml"
+    source = str(repo_root / "examples" / "openmetadata-demo" / "ml_model.yaml")
+    assert cli("convert", source, "-o", str(out)).exit_code == 0
+    assert "$schema" not in out.read_text()  # no schema file in this project: no dangling reference
+    again = cli("convert", source, "-o", str(out))
+    assert again.exit_code == 2 and "never overwrites" in again.stderr
+
+
+def test_a_missing_default_spec_folder_says_where_it_looked(cli, in_tmp):
+    result = cli("validate")
+    assert result.exit_code == 2
+    assert f"no spec folder model_specs/ in {in_tmp}" in result.stderr and "hint:" in result.stderr

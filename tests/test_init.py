@@ -14,11 +14,12 @@ def test_init_writes_a_spec_from_the_production_version_that_validates(cli, mlfl
     registry.alias(name, registry.register(name))
     env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
     target = in_tmp / "model_specs" / f"{name}.yaml"
+    assert cli("schema", "-o", "mlmeta.schema.json").exit_code == 0  # what the README tells users to run
     result = cli("init", "--from-mlflow", name, "--service", "mlflow_models", "-o", str(target), env=env)
     assert result.exit_code == 0, result.stderr
     text = target.read_text()
     assert text.startswith("# yaml-language-server: $schema=../mlmeta.schema.json\n")
-    assert "TODO" in text and "(alias champion)" in text
+    assert "TODO" in text and "(in Production by alias champion)" in text
     spec = yaml.safe_load(text)
     assert spec["algorithm"] == "GradientBoostingRegressor"
     assert [(f["name"], f["type"]) for f in spec["features"]] == [
@@ -36,7 +37,8 @@ def test_init_starts_from_the_latest_version_when_nothing_is_promoted(cli, mlflo
     registry.register(name, run=1)
     result = cli("init", "--from-mlflow", name, env={"MLFLOW_TRACKING_URI": mlflow_server.url})
     assert result.exit_code == 0
-    assert "from version 2 (its latest version (no version is in Production yet))" in result.stdout
+    assert "from version 2 (the latest version; none is in Production yet)" in result.stdout
+    assert "$schema" not in result.stdout  # the project has no schema file: no reference to a missing one
     assert "mlflow:\n  registered_model:" in result.stdout and "alias:" not in result.stdout
 
 

@@ -362,6 +362,7 @@ def test_github_format_writes_annotations_summary_and_outputs(cli, env, sandbox,
     assert result.exit_code == 0
     assert outputs.read_text().splitlines() == ["created=1", "updated=0", "unchanged=0", "skipped=0", "failed=0"]
     assert f"| `mlflow_models.{model}` | created | 0.1 |" in summary.read_text()
+    assert summary.read_text().startswith("### mlmeta publish: 1 created, 0 updated, 0 unchanged, 0 skipped, 0 failed")
 
 
 def test_changed_since_publishes_only_changed_specs(cli, env, sandbox, registry, in_tmp):

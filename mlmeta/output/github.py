@@ -84,8 +84,8 @@ def render_validation(report) -> None:
     print_annotations(report.diagnostics)
     text.render_validation(report)
     invalid = [f for f in report.files if not f.valid]
-    heading = "### mlmeta validate: " + (f"{len(invalid)} of {len(report.files)} specs invalid"
-                                        if invalid else f"{len(report.files)} specs valid")
+    heading = "### mlmeta validate: " + (f"{len(invalid)} of {text.plural(len(report.files), 'spec')} invalid"
+                                        if invalid else f"{text.plural(len(report.files), 'spec')} valid")
     write_step_summary(heading + "\n\n" + diagnostics_table(report.diagnostics))
 
 
@@ -102,6 +102,6 @@ def render_publish(report) -> None:
         what = "<br>".join(markdown_cell(c.summary) for c in r.changes[:20]) or markdown_cell(r.message or "")
         rows.append(f"| `{markdown_cell(r.model)}` | {r.status} | {version} | {what} |")
     title = "mlmeta plan" if report.mode == "plan" else "mlmeta publish"
-    write_step_summary(f"### {title}: {text.summary_line(report)}\n\n" + "\n".join(rows) + "\n\n"
+    write_step_summary(f"### {title}: {text.summary_line(report, prefixed=False)}\n\n" + "\n".join(rows) + "\n\n"
                        + diagnostics_table(report.diagnostics))
     write_outputs(report.counts)

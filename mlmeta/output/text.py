@@ -27,7 +27,7 @@ def render_validation(report) -> None:
     console.out(summary + ("" if invalid else ": all valid"))
 
 
-_VERB = {"plan": {"created": "create", "updated": "update", "unchanged": "no change", "skipped": "skip",
+_VERB = {"plan": {"created": "create", "updated": "update", "unchanged": "unchanged", "skipped": "skip",
                   "failed": "failed"},
          "publish": {s: s for s in ("created", "updated", "unchanged", "skipped", "failed")}}
 
@@ -64,8 +64,10 @@ def _headline(mode: str, result) -> str:
     return f"{result.model} [{status}]{version}{production}{reason}  ({result.spec})"
 
 
-def summary_line(report) -> str:
+def summary_line(report, *, prefixed: bool = True) -> str:
+    """``publish: 1 created, ... (6 OpenMetadata requests)``; without the command word for headings."""
     counts = report.counts
     words = ", ".join(f"{counts[s]} {s}" for s in counts)
-    prefix = "plan: would be " if report.mode == "plan" else "publish: "
+    prefix = ("plan: " if prefixed else "") + "would be " if report.mode == "plan" else (
+        "publish: " if prefixed else "")
     return f"{prefix}{words} ({plural(report.requests, 'OpenMetadata request')})"
