@@ -26,8 +26,9 @@ def _sources(feature: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-def publish_all(client, spec_paths: list[Path]) -> None:
-    """``client``: an OpenMetadata SDK client (e.g. ``Sandbox.client()``)."""
+def publish_all(client, spec_paths: list[Path], default_service: str = "mlflow_models") -> None:
+    """``client``: an OpenMetadata SDK client (e.g. ``Sandbox.client()``); ``default_service`` for
+    specs that leave the service to the project's configuration (the demo's files always name it)."""
     from metadata.generated.schema.api.data.createMlModel import CreateMlModelRequest
     from metadata.generated.schema.entity.data.mlmodel import FeatureSource, MlFeature
     from metadata.generated.schema.entity.data.table import Table
@@ -46,8 +47,9 @@ def publish_all(client, spec_paths: list[Path]) -> None:
                 sources.append(FeatureSource(name=column, dataSource=reference))
             features.append(MlFeature(name=feature["name"], dataType=feature["type"],
                                       featureAlgorithm=feature.get("algorithm"), featureSources=sources))
-        client.get_by_name(MlModelService, spec["service"])
+        service = spec.get("service", default_service)
+        client.get_by_name(MlModelService, service)
         model = client.create_or_update(CreateMlModelRequest(
-            name=spec["name"], service=spec["service"], description=spec.get("description"),
+            name=spec["name"], service=service, description=spec.get("description"),
             target=spec.get("target"), algorithm="GradientBoostingRegressor", mlFeatures=features))
         client.add_mlmodel_lineage(model)

@@ -1,20 +1,28 @@
-"""mlmeta publish vs. OpenMetadata's ML-model CI/CD demo, against the sandbox with latency.
+"""mlmeta publish as users run it - whole processes - against the sandbox with latency, with the
+request pattern of OpenMetadata's ML-model CI/CD demo and the physical floor in the same run.
 
-    .venv/bin/python bench/bench_publish.py [--sizes 1,50,200] [--latency-ms 20] [--concurrency 8]
+    .venv/bin/python bench/bench_publish.py [--sizes 1,200,2000] [--latency-ms 20] [--runs 3]
+                                            [--baseline-max 200] [--json bench-publish.json]
 
-For each N: N demo-shaped specs (3 features, 4 column sources in 3 tables), each for its own
-registered model in a real MLflow server with a `champion` version. Measured per N, on a fresh
-sandbox that adds the latency to every request:
+For each N: N demo-shaped specs (3 features, 4 column sources in 3 tables) in a project folder,
+each for its own registered model with a ``champion`` version in a real MLflow server, and a
+fresh sandbox process adding the latency to every request. Measured, each as a separate
+``mlmeta`` process (Python start, imports, connections - all of it):
 
-* mlmeta first publish and unchanged re-publish (in-process: the SDK is imported once before the
-  clock starts), OpenMetadata requests per model from the sandbox's counters;
-* the baseline: what the demo's `mlmodel_cicd.py` does per model, sequentially, through the same
-  SDK - a `get_by_name(Table)` per source, the service look-up, `create_or_update`,
-  `add_mlmodel_lineage` (see bench/baseline_demo.py);
-* for the largest N, the unchanged re-publish as a whole `mlmeta publish` process too.
+* the first publish, then the unchanged re-publish (median of ``--runs``); wall time, peak
+  memory (the child's own maximum resident set, from ``wait4``), OpenMetadata requests (the
+  sandbox's counters) and MLflow requests (mlmeta's report) per model;
+* for N = 1, ``mlmeta validate --online`` too;
+* the baseline, for N <= ``--baseline-max``: what the demo's ``mlmodel_cicd.py`` does per model,
+  sequentially, through the official SDK (bench/baseline_demo.py), on its own fresh sandbox;
+* the floor of an unchanged run: one version handshake plus one page of models per 1,000 (the
+  page size mlmeta asks for) on the OpenMetadata side; the MLflow handshake plus one
+  registered-model search per 100 names.
 
-Targets (issue 4): first publish <= 6 requests per model, unchanged <= 3; at 200 specs >= 20x
-faster than the baseline; unchanged re-publish of 200 specs < 3 s.
+Targets (issue 14): unchanged 1 spec < 1.5 s, unchanged 200 < 3 s, first 200 < 5 s, validate
+--online 1 spec < 1.5 s, <= 1.05 OpenMetadata requests per model unchanged at 200, < 150 MB at
+200, 2,000 unchanged < 10 s with memory flat. Prints a table and, with --json, writes the rows.
+Compare figures from one run only: the machine's other load moves them all.
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,11 +44,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+MLMETA = [sys.executable, "-m", "mlmeta"]
+TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"  # GNU time (Debian: package time)
+PAGE_SIZE, NAME_BATCH = 1000, 100  # mlmeta.adapters: models per list page, registered models per search
 
 SPEC = """\
 mlmeta: 1
 name: {name}
-service: mlflow_models
 description: Estimates delivery time (benchmark copy {name}).
 target: expected_time
 features:
@@ -91,104 +104,126 @@ def register(tracking_uri: str, names: list[str], logged: tuple[str, str, str]) 
         list(pool.map(one, names))
 
 
-def write_specs(folder: Path, names: list[str]) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+def make_project(folder: Path, names: list[str]) -> Path:
+    """A repository-like folder: mlmeta.toml naming the service, one spec per model."""
+    (folder / "model_specs").mkdir(parents=True, exist_ok=True)
+    (folder / "mlmeta.toml").write_text('service = "mlflow_models"\n', encoding="utf-8")
     for name in names:
-        path = folder / f"{name}.yaml"
-        path.write_text(SPEC.format(name=name), encoding="utf-8")
-        paths.append(path)
-    return paths
+        (folder / "model_specs" / f"{name}.yaml").write_text(SPEC.format(name=name), encoding="utf-8")
+    return folder
 
 
-def mlmeta_publish(paths: list[Path], api_host: str, token: str, tracking_uri: str, concurrency: int):
-    from mlmeta.config import load_settings
-    from mlmeta.publish import Options, execute
+def run_command(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """(seconds, peak resident MB of that process alone, stdout) of one whole command.
 
-    settings = load_settings({"openmetadata_host": api_host, "mlflow_tracking_uri": tracking_uri,
-                              "concurrency": concurrency}, environ={"OPENMETADATA_JWT_TOKEN": token})
-    start = time.perf_counter()
-    report = execute(paths, settings, Options())
-    elapsed = time.perf_counter() - start
-    if report.counts["failed"]:
-        raise SystemExit(f"publish failed: {[r.message for r in report.results if r.status == 'failed']}")
-    return elapsed, report.counts
+    The peak comes from GNU time, which forks the command from its own small process: a child
+    forked from this (large) benchmark process would carry our resident set in its ru_maxrss."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        start = time.perf_counter()
+        done = subprocess.run([TIME, "-f", "%M", "-o", rss.name, *args], cwd=cwd, env=env, capture_output=True,
+                              text=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode:
+            raise SystemExit(f"{' '.join(map(str, args[2:]))} failed: {done.stderr[-2000:]}{done.stdout[-2000:]}")
+        return elapsed, int(rss.read().split()[-1]) / 1024, done.stdout
 
 
-def measure(size: int, names: list[str], work: Path, tracking_uri: str, latency: float, concurrency: int,
-            baseline: bool, whole_process: bool) -> dict:
-    """One row; the sandbox runs in its own process, as a real server would (no shared GIL)."""
+def publish(project: Path, env: dict[str, str], sandbox) -> dict:
+    sandbox.stats(reset=True)
+    seconds, peak, out = run_command([*MLMETA, "publish", "--all", "--format", "json"], project, env)
+    summary = json.loads(out)["summary"]
+    return {"s": seconds, "mb": peak, "om": sandbox.stats()["total"], "mlflow": summary["mlflow_requests"],
+            "summary": summary}
+
+
+def measure(size: int, names: list[str], work: Path, tracking_uri: str, latency: float, runs: int,
+            baseline: bool) -> dict:
+    from mlmeta.demo.services import SandboxProcess
+
+    project = make_project(work / f"project_{size}", names[:size])
+    faults = ["--latency-ms", str(latency)]
+    row: dict = {"specs": size}
+    with SandboxProcess(work / f"sandbox_{size}", extra_args=faults) as sandbox:
+        env = {**os.environ, "OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
+               "MLFLOW_TRACKING_URI": tracking_uri}
+        first = publish(project, env, sandbox)
+        assert first["summary"]["created"] == size, first["summary"]
+        row.update(first_s=first["s"], first_mb=first["mb"], first_om_per_model=first["om"] / size,
+                   first_mlflow=first["mlflow"])
+        again = [publish(project, env, sandbox) for _ in range(runs)]
+        assert all(a["summary"]["unchanged"] == size for a in again), [a["summary"] for a in again]
+        row.update(again_s=statistics.median(a["s"] for a in again), again_mb=max(a["mb"] for a in again),
+                   again_om=again[0]["om"], again_om_per_model=again[0]["om"] / size, again_mlflow=again[0]["mlflow"],
+                   floor_om=1 + math.ceil(size / PAGE_SIZE), floor_mlflow=1 + math.ceil(size / NAME_BATCH))
+        if size == 1:
+            online = [run_command([*MLMETA, "validate", "--online"], project, env)[0] for _ in range(runs)]
+            row["validate_online_s"] = statistics.median(online)
+    if baseline:
+        row.update(baseline_of(project, work, size, faults))
+    return row
+
+
+def baseline_of(project: Path, work: Path, size: int, faults: list[str]) -> dict:
     from mlmeta.demo.services import SandboxProcess
     from mlmeta.sandbox import sdk_client
 
     sys.path.insert(0, str(REPO / "bench"))
     import baseline_demo
 
-    paths = write_specs(work / f"specs_{size}", names[:size])
-    row: dict = {"specs": size}
-    faults = ["--latency-ms", str(latency)]
-    with SandboxProcess(work / f"sandbox_{size}", extra_args=faults) as sandbox:
-        token = sandbox.token()
-        elapsed, counts = mlmeta_publish(paths, sandbox.url, token, tracking_uri, concurrency)
-        assert counts["created"] == size, counts
-        row["first_s"], row["first_requests_per_model"] = elapsed, sandbox.stats(reset=True)["total"] / size
-        elapsed, counts = mlmeta_publish(paths, sandbox.url, token, tracking_uri, concurrency)
-        assert counts["unchanged"] == size, counts
-        row["again_s"], row["again_requests_per_model"] = elapsed, sandbox.stats()["total"] / size
-        if whole_process:
-            env = {**os.environ, "OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": token,
-                   "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONWARNINGS": "ignore"}
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "mlmeta", "publish", "--format", "json", "--concurrency",
-                            str(concurrency), *map(str, paths)], env=env, check=True, capture_output=True)
-            row["again_process_s"] = time.perf_counter() - start
-    if baseline:
-        with SandboxProcess(work / f"baseline_{size}", extra_args=faults) as sandbox:
-            start = time.perf_counter()  # like mlmeta's: the client's version check counts
-            baseline_demo.publish_all(sdk_client(sandbox.api_url, sandbox.token()), paths)
-            row["baseline_s"] = time.perf_counter() - start
-            row["baseline_requests_per_model"] = sandbox.stats()["total"] / size
-            row["speedup"] = row["baseline_s"] / row["first_s"]
-    return row
+    paths = sorted((project / "model_specs").glob("*.yaml"))
+    with SandboxProcess(work / f"baseline_{size}", extra_args=faults) as sandbox:
+        start = time.perf_counter()  # the client's own version check counts, as mlmeta's handshake does
+        baseline_demo.publish_all(sdk_client(sandbox.api_url, sandbox.token()), paths)
+        return {"baseline_s": time.perf_counter() - start, "baseline_om_per_model": sandbox.stats()["total"] / size}
+
+
+COLUMNS = [("specs", "specs", "{:d}"), ("first publish", "first_s", "{:.2f} s"), ("MB", "first_mb", "{:.0f}"),
+           ("OM req/model", "first_om_per_model", "{:.2f}"), ("unchanged", "again_s", "{:.2f} s"),
+           ("MB", "again_mb", "{:.0f}"), ("OM req/model", "again_om_per_model", "{:.3f}"),
+           ("OM floor", "floor_om", "{:d}"), ("MLflow req", "again_mlflow", "{:d}"),
+           ("MLflow floor", "floor_mlflow", "{:d}"), ("demo baseline", "baseline_s", "{:.2f} s"),
+           ("demo req/model", "baseline_om_per_model", "{:.2f}")]
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(title for title, _, _ in COLUMNS) + " |",
+             "| " + " | ".join("---:" for _ in COLUMNS) + " |"]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt.format(row[key]) if key in row else "-" for _, key, fmt in COLUMNS)
+                     + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1,50,200")
+    parser.add_argument("--sizes", default="1,200,2000")
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--mlflow-workers", type=int, default=4,
-                        help="workers of the MLflow server (first publishes read 4 things per version from it)")
-    parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="unchanged re-publishes per size (median)")
+    parser.add_argument("--baseline-max", type=int, default=200, help="run the demo baseline up to this size")
+    parser.add_argument("--mlflow-workers", type=int, default=4)
+    parser.add_argument("--json", type=Path, help="also write the rows here")
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
     warnings.simplefilter("ignore")
     from mlmeta.demo.services import MlflowServer
-    from mlmeta.sandbox.server import sdk_models
 
-    sdk_models()  # import the SDK before any clock starts (mlmeta's in-process runs)
     with tempfile.TemporaryDirectory() as tmp, MlflowServer(Path(tmp) / "mlflow",
-                                                                 workers=options.mlflow_workers) as mlflow_server:
+                                                             workers=options.mlflow_workers) as mlflow_server:
         work = Path(tmp)
-        names = [f"bench_{i:03d}" for i in range(max(sizes))]
+        names = [f"bench_{i:04d}" for i in range(max(sizes))]
+        started = time.perf_counter()
         register(mlflow_server.url, names, log_example_model(mlflow_server.url))
-        rows = [measure(size, names, work, mlflow_server.url, options.latency_ms, options.concurrency,
-                        not options.no_baseline, size == max(sizes)) for size in sizes]
+        print(f"registered {len(names)} models in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        rows = []
+        for size in sizes:
+            rows.append(measure(size, names, work, mlflow_server.url, options.latency_ms, options.runs,
+                                baseline=size <= options.baseline_max))
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, sandbox latency {options.latency_ms:g} ms"
+    print(f"mlmeta publish, whole processes ({machine}):\n")
+    print(table(rows))
     if options.json:
-        print(json.dumps(rows, indent=2))
-        return
-    print(f"latency {options.latency_ms:.0f} ms per OpenMetadata request, concurrency {options.concurrency}, "
-          f"MLflow server with {options.mlflow_workers} worker(s)")
-    print(f"{'specs':>5} {'first publish':>15} {'req/model':>9} {'re-publish':>11} {'req/model':>9} "
-          f"{'baseline':>10} {'req/model':>9} {'speed-up':>8}")
-    for r in rows:
-        print(f"{r['specs']:>5} {r['first_s']:>14.2f}s {r['first_requests_per_model']:>9.2f} {r['again_s']:>10.2f}s "
-              f"{r['again_requests_per_model']:>9.2f} {r.get('baseline_s', float('nan')):>9.2f}s "
-              f"{r.get('baseline_requests_per_model', float('nan')):>9.2f} {r.get('speedup', float('nan')):>7.1f}x")
-    last = rows[-1]
-    if "again_process_s" in last:
-        print(f"unchanged re-publish of {last['specs']} specs as a whole process: {last['again_process_s']:.2f} s")
+        options.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

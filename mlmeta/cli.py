@@ -398,7 +398,9 @@ def sandbox(
     catalog: Annotated[Optional[Path], typer.Option(help="Catalog YAML to seed (default: the demo catalog).")] = None,
     state: Annotated[Optional[Path], typer.Option(help="Keep state in this JSON file across restarts.")] = None,
     token_file: Annotated[Optional[Path], typer.Option(
-        help="Write tokens ({user: JWT}) for mlmeta-bot and admin to this file (mode 600).")] = None,
+        metavar="FILE", help="Write tokens ({user: JWT}) for mlmeta-bot and admin to this file (mode 600), and each "
+                             "user's token to USER.jwt beside it (default: ~/.cache/mlmeta/sandbox/tokens.json, "
+                             "outside any repository).", show_default=False)] = None,
     secret: Annotated[Optional[str], typer.Option(envvar="MLMETA_SANDBOX_SECRET", show_envvar=True,
                                                   help="HS256 secret for tokens (default: random, or the state's).")]
     = None,
@@ -439,15 +441,21 @@ def sandbox(
         from mlmeta.sandbox.server import sdk_models
 
         sdk_models()  # import the SDK's models (seconds) before saying we are ready, not on the first request
-        if token_file:
-            server.write_tokens(token_file)
-        info = {"url": server.url, "api_url": server.api_url, "token_file": str(token_file) if token_file else None}
+        from mlmeta.sandbox.tokens import default_token_file, keep_out_of_git
+
+        tokens = token_file or default_token_file()
+        bot_token = server.write_tokens(tokens)["mlmeta-bot"]
+        ignored = keep_out_of_git(tokens)
+        info = {"url": server.url, "api_url": server.api_url, "token_file": str(tokens),
+                "bot_token_file": str(bot_token)}
         if fmt is Format.JSON:
             console.out(json.dumps(info))
         else:
             console.out(f"OpenMetadata sandbox listening on {server.api_url}")
-            if token_file:
-                console.out(f"tokens (mlmeta-bot, admin) written to {token_file}")
+            console.out(f"tokens (mlmeta-bot, admin) written to {tokens}"
+                        + (f" (listed in {ignored}, so git ignores them)" if ignored else ""))
+            console.out("point mlmeta at it:")
+            console.out(f"  export OPENMETADATA_HOST={server.url} OPENMETADATA_JWT_TOKEN_FILE={bot_token}")
         if ready_file:
             ready_file.write_text(json.dumps(info), encoding="utf-8")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -74,6 +74,7 @@ class Report:
     results: list[ModelResult]
     invalid: list[FileReport] = field(default_factory=list)
     requests: int = 0  # OpenMetadata HTTP calls
+    mlflow_requests: int = 0  # MLflow HTTP calls
 
     @property
     def counts(self) -> dict[str, int]:
@@ -180,7 +181,7 @@ def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult
     order = {loaded.display_path: i for i, loaded in enumerate(specs)}
     results.sort(key=lambda r: order[r.spec])
     return Report("plan" if ctx.options.dry_run else "publish", results,
-                  requests=getattr(ctx.catalog, "requests", 0))
+                  requests=getattr(ctx.catalog, "requests", 0), mlflow_requests=getattr(ctx.registry, "requests", 0))
 
 
 def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:

@@ -280,7 +280,8 @@ def test_one_failing_spec_does_not_stop_the_others(cli, env, sandbox, registry, 
     code, out = publish(cli, env, "--all")
     assert code == 1
     assert out["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 2,
-                              "openmetadata_requests": out["summary"]["openmetadata_requests"]}
+                              "openmetadata_requests": out["summary"]["openmetadata_requests"],
+                              "mlflow_requests": out["summary"]["mlflow_requests"]}
 
 
 def test_a_missing_service_is_reported_or_created_on_request(cli, env, sandbox, registry, model, in_tmp):

@@ -7,14 +7,21 @@
 3. run ``mlmeta validate``, ``mlmeta plan`` and ``mlmeta publish`` on model_specs/;
 4. show the ML model the catalog now holds, and its lineage;
 5. publish again: nothing changes, nothing is written;
-6. stop what it started.
+6. stop what it started - or, with ``--keep`` (``make demo KEEP=1``), leave both servers running
+   and say how to use them (the README's walkthrough can start from there) and how to stop them
+   (``python -m mlmeta.demo --stop``).
+
+MLflow's own chatter (INFO lines, warnings about pickle) goes to log files under the work folder;
+the terminal shows mlmeta's story.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,15 +32,24 @@ from mlmeta.demo.services import MlflowServer, SandboxProcess
 
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / ".mlmeta-work" / "demo"
+KEPT = WORK / "services.json"  # what --keep left running
 
 
 def step(title: str) -> None:
     print(f"\n\033[1m==> {title}\033[0m" if sys.stdout.isatty() else f"\n==> {title}", flush=True)
 
 
-def run(*args: str, env: dict[str, str], check: bool = True) -> None:
-    print("$ " + " ".join(args), flush=True)
-    subprocess.run(args, env=env, cwd=REPO, check=check)
+def run(*args: str, env: dict[str, str], log: Path | None = None) -> None:
+    """Show and run a command; ``log``: its stderr goes there instead of the terminal."""
+    shown = [Path(a).name if a == sys.executable else a for a in args]
+    print("$ " + " ".join(shown), flush=True)
+    if log is None:
+        subprocess.run(args, env=env, cwd=REPO, check=True)
+        return
+    with log.open("a", encoding="utf-8") as handle:
+        done = subprocess.run(args, env=env, cwd=REPO, stderr=handle)
+    if done.returncode:
+        raise SystemExit(f"{shown[-1]} failed with exit code {done.returncode}; see {log}")
 
 
 def api(sandbox: SandboxProcess, path: str) -> dict:
@@ -60,31 +76,32 @@ def show_model(sandbox: SandboxProcess, fqn: str) -> None:
     print("  upstream lineage: " + ", ".join(n["fullyQualifiedName"] for n in lineage["nodes"]))
 
 
-def main() -> int:
+def main(keep: bool = False) -> int:
+    stop_kept()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    started = time.monotonic()
+    started = float(os.environ.get("MLMETA_DEMO_STARTED") or time.time())  # make demo: the install counts too
     step("Starting MLflow (sqlite) and the OpenMetadata sandbox")
-    with MlflowServer(WORK / "mlflow") as mlflow_server, SandboxProcess(WORK / "sandbox") as sandbox:
-        print(f"MLflow tracking server: {mlflow_server.url}")
-        print(f"OpenMetadata sandbox:   {sandbox.api_url}  (tokens in {sandbox.token_file})")
-        env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.url,
-               "OPENMETADATA_HOST": sandbox.url,
-               "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"), "PYTHONWARNINGS": "ignore"}
+    mlflow_server = MlflowServer(WORK / "mlflow").start()
+    sandbox = SandboxProcess(WORK / "sandbox").start()
+    try:
+        print(f"MLflow tracking server: {mlflow_server.url}  (log: {mlflow_server.log})")
+        print(f"OpenMetadata sandbox:   {sandbox.api_url}")
+        env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.url, "OPENMETADATA_HOST": sandbox.url,
+               "OPENMETADATA_JWT_TOKEN_FILE": str(sandbox.bot_token_file), "PYTHONWARNINGS": "ignore",
+               "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
         mlmeta = [sys.executable, "-m", "mlmeta"]
 
         step("Training the example model and promoting it to Production (alias champion)")
-        run(sys.executable, "examples/train.py", env=env)
-        run(sys.executable, "examples/promote.py", "delivery_time", "1", env=env)
+        run(sys.executable, "examples/train.py", env=env, log=WORK / "train.log")
+        run(sys.executable, "examples/promote.py", "delivery_time", "1", env=env, log=WORK / "train.log")
 
         step("mlmeta validate (offline, instant)")
         run(*mlmeta, "validate", env=env)
         step("mlmeta plan: what publishing would do")
         run(*mlmeta, "plan", "model_specs", env=env)
         step("mlmeta publish")
-        sandbox.stats(reset=True)
         run(*mlmeta, "publish", "model_specs", env=env)
-        print(f"OpenMetadata requests: {sandbox.stats()['total']}")
 
         step("The ML model in the catalog")
         show_model(sandbox, "mlflow_models.delivery_time")
@@ -93,11 +110,52 @@ def main() -> int:
         sandbox.stats(reset=True)
         run(*mlmeta, "publish", "model_specs", env=env)
         writes = {k: v for k, v in sandbox.stats()["requests"].items() if not k.startswith("GET ")}
-        print(f"OpenMetadata requests: {sandbox.stats()['total']}, of them writes: {sum(writes.values())}")
-        step("Stopping the services")
-    print(f"\nDemo finished in {time.monotonic() - started:.0f} s. Work folder: {WORK}")
+        print(f"of those requests, writes: {sum(writes.values())}")
+    except BaseException:
+        keep = False
+        raise
+    finally:
+        if keep:
+            keep_running(mlflow_server, sandbox)
+        else:
+            step("Stopping the services")
+            sandbox.stop()
+            mlflow_server.stop()
+    since = "since `make demo` started, installing included" if os.environ.get("MLMETA_DEMO_STARTED") else "in all"
+    print(f"\nDemo finished: {time.time() - started:.0f} s {since}. Logs and data: {WORK}")
     return 0
 
 
+def keep_running(mlflow_server: MlflowServer, sandbox: SandboxProcess) -> None:
+    KEPT.write_text(json.dumps({"mlflow": mlflow_server.process.pid, "sandbox": sandbox.process.pid}))
+    step("Both servers keep running")
+    print("use them from this shell:")
+    print(f"  export MLFLOW_TRACKING_URI={mlflow_server.url} OPENMETADATA_HOST={sandbox.url} "
+          f"OPENMETADATA_JWT_TOKEN_FILE={sandbox.bot_token_file}")
+    python = os.path.relpath(sys.executable, REPO) if sys.executable.startswith(str(REPO)) else sys.executable
+    print(f"stop them: {python} -m mlmeta.demo --stop  (the next make demo does too)")
+
+
+def stop_kept() -> bool:
+    """Stop the servers an earlier ``--keep`` left running (their process groups)."""
+    if not KEPT.exists():
+        return False
+    for pid in json.loads(KEPT.read_text()).values():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    KEPT.unlink()
+    return True
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = argparse.ArgumentParser(prog="python -m mlmeta.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", action="store_true", help="leave MLflow and the sandbox running afterwards")
+    parser.add_argument("--stop", action="store_true", help="stop the servers an earlier --keep left running")
+    options = parser.parse_args()
+    if options.stop:
+        print("stopped the demo's servers" if stop_kept() else "no demo servers were left running")
+        sys.exit(0)
+    sys.exit(main(keep=options.keep))

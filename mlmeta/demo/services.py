@@ -122,6 +122,11 @@ class SandboxProcess(_Process):
         return json.loads(self.token_file.read_text())[user]
 
     @property
+    def bot_token_file(self) -> Path:
+        """mlmeta-bot's token alone: what OPENMETADATA_JWT_TOKEN_FILE takes."""
+        return self.token_file.parent / "mlmeta-bot.jwt"
+
+    @property
     def url(self) -> str:
         return self.api_url.rsplit("/api", 1)[0]
 

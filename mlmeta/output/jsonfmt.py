@@ -38,5 +38,6 @@ def render_publish(report) -> None:
         "command": report.mode,
         "models": [r.as_dict() for r in report.results],
         "invalid": [{"path": f.path, "diagnostics": [d.as_dict() for d in f.diagnostics]} for f in report.invalid],
-        "summary": {**report.counts, "openmetadata_requests": report.requests},
+        "summary": {**report.counts, "openmetadata_requests": report.requests,
+                    "mlflow_requests": report.mlflow_requests},
     })

@@ -111,10 +111,21 @@ class Sandbox:
         """An official SDK client acting as ``user`` (see ``sdk_client``)."""
         return sdk_client(self.api_url, self.token(user), **client_config)
 
-    def write_tokens(self, path: Path, users: tuple[str, ...] = ("mlmeta-bot", "admin")) -> None:
-        """Write ``{user: token}`` to a file only its owner can read."""
-        path.write_text(json.dumps({u: self.token(u) for u in users}, indent=2) + "\n", encoding="utf-8")
-        os.chmod(path, 0o600)
+    def write_tokens(self, path: Path, users: tuple[str, ...] = ("mlmeta-bot", "admin")) -> dict[str, Path]:
+        """Write ``{user: token}`` to ``path``, and each user's token alone to ``USER.jwt`` beside it
+        (what OPENMETADATA_JWT_TOKEN_FILE takes) - files only their owner can read. Returns those."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tokens = {u: self.token(u) for u in users}
+        written = {}
+        for target, text in [(path, json.dumps(tokens, indent=2) + "\n")] + [
+                (path.parent / f"{user}.jwt", token + "\n") for user, token in tokens.items()]:
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(target, 0o600)
+        for user in users:
+            written[user] = path.parent / f"{user}.jwt"
+        return written
 
     def stats(self) -> dict[str, Any]:
         return self.app.counters.snapshot()

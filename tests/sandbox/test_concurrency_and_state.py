@@ -84,3 +84,38 @@ def test_the_cli_serves_writes_private_tokens_and_stops_on_sigterm(tmp_path):
 def test_the_cli_refuses_bad_fault_settings(cli):
     result = cli("sandbox", "--failure-rate", "2")
     assert result.exit_code == 2 and "rates must be between 0 and 1" in result.stderr
+
+
+def test_tokens_go_outside_the_repository_by_default_and_export_in_one_line(tmp_path):
+    ready, cache = tmp_path / "ready.json", tmp_path / "cache"
+    process = subprocess.Popen([sys.executable, "-m", "mlmeta", "sandbox", "--port", "0", "--ready-file", str(ready)],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    try:
+        deadline = time.time() + 60
+        while not ready.exists() and time.time() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        info = json.loads(ready.read_text())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    bot = cache / "mlmeta" / "sandbox" / "mlmeta-bot.jwt"
+    assert info["token_file"] == str(cache / "mlmeta" / "sandbox" / "tokens.json")
+    assert os.stat(bot).st_mode & 0o777 == 0o600
+    # the export line names the file, never the token: the variables mlmeta reads
+    assert f"export OPENMETADATA_HOST={info['url']} OPENMETADATA_JWT_TOKEN_FILE={bot}" in out
+    assert bot.read_text().strip() not in out + err
+    assert err == ""  # no SDK warnings on start
+
+
+def test_a_token_file_inside_a_git_repository_is_kept_out_of_git(tmp_path):
+    from mlmeta.sandbox.tokens import keep_out_of_git
+
+    (tmp_path / ".git" / "info").mkdir(parents=True)
+    target = tmp_path / "dev" / "tokens.json"
+    exclude = keep_out_of_git(target)
+    assert exclude == tmp_path / ".git" / "info" / "exclude"
+    assert exclude.read_text().splitlines()[-2:] == ["/dev/tokens.json", "/dev/*.jwt"]
+    keep_out_of_git(target)  # idempotent
+    assert exclude.read_text().count("/dev/tokens.json") == 1
+    assert keep_out_of_git(tmp_path.parent / "elsewhere" / "tokens.json") is None

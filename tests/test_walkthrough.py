@@ -1,0 +1,56 @@
+"""The README's "Adopting mlmeta in an afternoon", run as written: its ``bash`` blocks, in order,
+in one shell, in an empty folder - a fresh virtual environment installed from this checkout, a
+real MLflow server and the sandbox in the background. If the README stops telling the truth,
+this fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from mlmeta.demo.services import free_port
+from tests.conftest import REPO
+
+SECTION = re.compile(r"^## Adopting mlmeta in an afternoon\n(.*?)^\*\*9\. Let CI do it", re.S | re.M)
+BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
+
+
+def walkthrough_script() -> str:
+    section = SECTION.search((REPO / "README.md").read_text(encoding="utf-8"))
+    assert section, "the README lost its walkthrough section"
+    blocks = BASH_BLOCK.findall(section.group(1))
+    assert len(blocks) >= 8
+    # stop the background servers whatever happens; fail on the first failing command
+    return "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + "\n".join(blocks)
+
+
+def outer_pip_cache() -> str:
+    return subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_readme_walkthrough_runs_as_written(tmp_path):
+    env = {**os.environ, "MLMETA_SRC": str(REPO), "MLFLOW_PORT": str(free_port()), "OM_PORT": str(free_port()),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PIP_CACHE_DIR": outer_pip_cache(),
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "GIT_AUTHOR_NAME": "walkthrough", "GIT_AUTHOR_EMAIL": "w@example.com",
+           "GIT_COMMITTER_NAME": "walkthrough", "GIT_COMMITTER_EMAIL": "w@example.com"}
+    for variable in ("VIRTUAL_ENV", "OPENMETADATA_HOST", "OPENMETADATA_JWT_TOKEN", "MLFLOW_TRACKING_URI",
+                     "PYTHONPATH"):
+        env.pop(variable, None)
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(REPO)))
+    done = subprocess.run(["bash", "-c", walkthrough_script()], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=840)
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    assert "error S001 unknown key 'colum'; did you mean 'column'?" in out
+    assert "[create]" in out and "[created] (version 0.1)" in out and "[unchanged] (version 0.1)" in out
+    assert "[updated] (version 0.1 -> 0.2)" in out
+    assert "Document churn_eta with mlmeta" in out
+    token = (tmp_path / "cache" / "mlmeta" / "sandbox" / "mlmeta-bot.jwt").read_text().strip()
+    assert token not in out + done.stderr
