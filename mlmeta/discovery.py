@@ -58,10 +58,11 @@ def changed_since(ref: str, paths: list[Path]) -> list[Path]:
     return [f for f in find_spec_files(paths) if f.resolve() in changed]
 
 
-def display_path(path: Path) -> str:
-    """A path as users and GitHub annotations expect it: relative to the working directory."""
+def display_path(path: Path, cwd: str | None = None) -> str:
+    """A path as users and GitHub annotations expect it: relative to the working directory
+    (``cwd``: that directory, when the caller already knows it - many files, one look-up)."""
     try:
-        relative = os.path.relpath(path, Path.cwd())
+        relative = os.path.relpath(path, cwd or os.getcwd())
     except ValueError:  # another drive on Windows
         return str(path)
     return str(path) if relative.startswith("..") else relative

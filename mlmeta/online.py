@@ -54,15 +54,7 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
 
 def _catalog_findings(loaded: LoadedSpec, catalog, settings: Settings) -> list[Diagnostic]:
     spec = loaded.spec
-    _, findings = resolve(loaded, catalog, None)
-    labels = [(("tags", i), "tag", t) for i, t in enumerate(spec.tags or [])]
-    labels += [(("glossary_terms", i), "glossaryTerm", t) for i, t in enumerate(spec.glossary_terms or [])]
-    labels += [(("features", i, "tags", k), "tag", t) for i, f in enumerate(spec.features) for k, t in
-               enumerate(f.tags or [])]
-    for loc, kind, name in labels:
-        if catalog.reference(kind, name) is None:
-            what = "glossary term" if kind == "glossaryTerm" else kind
-            findings.append(loaded.diagnostic(loc, "R009", f"{what} {name!r} not found in OpenMetadata"))
+    _, findings = resolve(loaded, catalog, None)  # tables, columns, owners, dashboard, domain, tags, terms
     service = spec.service or settings.service
     if service and catalog.reference("mlmodelService", service) is None:
         findings.append(loaded.diagnostic(("service",) if spec.service else ("name",), "R008",

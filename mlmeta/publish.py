@@ -141,23 +141,38 @@ def _wanted(spec: ModelSpec, settings: Settings) -> tuple[str, str | None, str |
 def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
     """Batch a whole run's reads: the registered models' aliases and stages, the catalog's models of
     every service involved (paged lists), then the MLflow facts of only those specs whose entity
-    is not already as published - an unchanged run reads no version, run or MLmodel file."""
+    is not already as published - an unchanged run reads no version, run or MLmodel file.
+
+    Of the listed models, only the ones these specs document are kept, and of those already as
+    published only what the fast path reads: memory follows the work, not the catalog's size."""
     ctx.registry.prefetch([s.spec.registered_model for s in specs])
-    ctx.catalog.prefetch_models(sorted({s.spec.service or ctx.settings.service for s in specs}
-                                       - {None, ""}))
-    stale = []
+    stamps: dict[str, tuple[str, Promotion]] = {}
     for loaded in specs:
         service = loaded.spec.service or ctx.settings.service
         try:
             promotion = ctx.registry.promotion(*_wanted(loaded.spec, ctx.settings))
         except RegistryError:
             continue  # reported by the spec's own pipeline
-        if promotion is None or not service:
-            continue
-        current = ctx.catalog.model(model_fqn(loaded.spec, service))
-        if not _untouched(ctx, current, _stamp(ctx, loaded, promotion)):
-            stale.append(promotion)
+        if promotion is not None and service:
+            stamps[model_fqn(loaded.spec, service)] = (_stamp(ctx, loaded, promotion), promotion)
+    stale: list[Promotion] = []
+
+    def keep(entity: dict[str, Any]) -> dict[str, Any] | None:
+        wanted = stamps.pop(entity["fullyQualifiedName"], None)
+        if wanted is None:
+            return None  # not a model of these specs (or one that is not in production)
+        stamp, promotion = wanted
+        if _untouched(ctx, entity, stamp):
+            return {key: entity[key] for key in _FAST_PATH_FIELDS if key in entity}
+        stale.append(promotion)
+        return entity
+
+    ctx.catalog.prefetch_models(sorted({s.spec.service or ctx.settings.service for s in specs} - {None, ""}), keep)
+    stale += [promotion for _, promotion in stamps.values()]  # models the catalog does not have yet
     ctx.registry.prefetch_facts(stale)
+
+
+_FAST_PATH_FIELDS = ("id", "name", "fullyQualifiedName", "version", "sourceHash", "updatedBy", "updatedAt")
 
 
 def _stamp(ctx: Context, loaded: LoadedSpec, promotion: Promotion) -> str:

@@ -43,6 +43,8 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None
             found = _source(loaded, catalog, ("features", i, "sources", j), source, table_fqn, column, problems)
             if found is not None:
                 resolution.sources[(i, j)] = found
+    if not trusted:
+        problems += _missing_labels(loaded, catalog, current)
     if spec.owners is not None:
         resolution.owners = _owners(loaded, catalog, current, problems)
     if spec.dashboard is not None:
@@ -86,6 +88,38 @@ def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, ta
             return None
         data_type = data_type or SOURCE_TYPE_OF_COLUMN.get(table.columns[column].upper())
     return ResolvedSource(table.ref, column or table.name, data_type)
+
+
+def _missing_labels(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None) -> list[Diagnostic]:
+    """Every classification tag and glossary term the spec would write (model and features) must
+    exist - checked here, before any write, so a typo is a finding at its line whatever the
+    server's version does with unknown feature tags. Labels the entity already carries were
+    accepted by the server when they were written: they are not looked up again."""
+    spec = loaded.spec
+    wanted = [(("tags", i), "tag", t) for i, t in enumerate(spec.tags or [])]
+    wanted += [(("glossary_terms", i), "glossaryTerm", t) for i, t in enumerate(spec.glossary_terms or [])]
+    wanted += [(("features", i, "tags", k), "tag", t) for i, f in enumerate(spec.features) for k, t in
+               enumerate(f.tags or [])]
+    present = _present_labels(current)
+    problems = []
+    for loc, kind, name in wanted:
+        if fqn.normalize(name) in present or catalog.reference(kind, name) is not None:
+            continue
+        what = "glossary term" if kind == "glossaryTerm" else "tag"
+        problems.append(loaded.diagnostic(loc, "R009", f"{what} {name!r} not found in OpenMetadata"))
+    return problems
+
+
+def _present_labels(current: dict[str, Any] | None) -> set[str]:
+    labels = list((current or {}).get("tags") or [])
+    labels += [t for f in (current or {}).get("mlFeatures") or [] for t in f.get("tags") or []]
+    found = set()
+    for label in labels:
+        try:
+            found.add(fqn.normalize(label["tagFQN"]))
+        except (KeyError, fqn.FqnError):
+            continue
+    return found
 
 
 def _owners(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None,

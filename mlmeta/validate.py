@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,15 +49,16 @@ def validate_files(files: list[Path], *, default_service: str | None = None, str
     """``service_required``: a spec without 'service' is an error unless there is a default (the
     project's configuration) - every command that publishes needs one."""
     reports = []
+    cwd = os.getcwd()
     for path in files:
-        result = load_spec(path, display_path(path))
+        shown = display_path(path, cwd)
+        result = load_spec(path, shown)
         diagnostics = [d.promoted() if strict else d for d in result.diagnostics]
         if service_required and result.spec is not None and not (result.spec.spec.service or default_service):
             diagnostics.append(result.spec.diagnostic(
                 (), "S002", "missing key 'service': no ML model service is named here, and the project sets no "
                             "default ('service' in mlmeta.toml or [tool.mlmeta] in pyproject.toml)"))
-        reports.append(FileReport(display_path(path), result.spec.format if result.spec else None,
-                                  diagnostics, result.spec))
+        reports.append(FileReport(shown, result.spec.format if result.spec else None, diagnostics, result.spec))
     _check_unique_models(reports, default_service)
     return ValidationReport(reports)
 

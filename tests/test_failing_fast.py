@@ -8,15 +8,12 @@ server failing on every read. Times are asserted loosely (the benchmark measures
 
 from __future__ import annotations
 
-import http.server
 import json
-import socket
-import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 
+from mlmeta.demo.peers import silent_listener, web_server
 from mlmeta.demo.services import free_port
 from tests.conftest import write
 
@@ -31,62 +28,6 @@ features:
       - column: demo_pg.postgres.public.users.user_id
 """
 FAST = {"MLMETA_TIMEOUT": "1", "MLMETA_DEADLINE": "3"}
-
-
-@contextmanager
-def silent_listener():
-    """Accepts connections and never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held, stop = [], threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        for connection in held:
-            connection.close()
-        server.close()
-
-
-@contextmanager
-def web_server(status: int = 404, body: bytes = b"<html><body>Not Found</body></html>",
-               content_type: str = "text/html"):
-    """A plain HTTP server answering every request the same way (a web site, a proxy, a wrong port)."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = _answer
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -423,3 +423,75 @@ def test_two_publishers_at_once_leave_one_consistent_model(env, sandbox, registr
     listed = requests.get(f"{sandbox.api_url}/v1/mlmodels?service=mlflow_models", timeout=10,
                           headers={"Authorization": f"Bearer {sandbox.token()}"}).json()["data"]
     assert [m["name"] for m in listed] == [model]
+
+
+# --- what the server does that mlmeta must stand right under (issue: stand-in fidelity, round 2) --------
+
+
+def test_a_tag_typo_is_a_finding_at_its_line_and_nothing_is_written(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(SPEC.format(name=model, registered=model).replace(
+        "    algorithm: PCA\n", "    algorithm: PCA\n    tags: [PII.Sensitiv]\n"))
+    code, out = publish(cli, env, "--all")
+    assert code == 1
+    [finding] = [d for d in out["models"][0]["diagnostics"] if d["code"] == "R009"]
+    assert (finding["line"], finding["column"]) == (17, 12) and "tag 'PII.Sensitiv' not found" in finding["message"]
+    assert writes(sandbox) == {}
+
+
+def test_an_edge_someone_put_without_details_is_not_mlmetas(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    stored = entity(sandbox, model)
+    topic = requests.get(f"{sandbox.api_url}/v1/topics/name/kafka.order_events", timeout=10,
+                         headers={"Authorization": f"Bearer {sandbox.token('admin')}"}).json()
+    requests.put(f"{sandbox.api_url}/v1/lineage", timeout=10, headers={"Authorization": f"Bearer {sandbox.token('admin')}"},
+                 json={"edge": {"fromEntity": {"id": topic["id"], "type": "topic"},
+                                "toEntity": {"id": stored["id"], "type": "mlmodel"}}}).raise_for_status()
+    assert upstream(sandbox, model)["kafka.order_events"]["source"] == "Manual"  # the server filled details in
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(spec.read_text().replace("to arrive.", "to arrive at the door."))
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["models"][0]["lineage"]["removed"] == []
+    assert "kafka.order_events" in upstream(sandbox, model)
+
+
+def test_a_soft_deleted_source_fails_the_spec_until_it_drops_the_source(cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    admin = {"Authorization": f"Bearer {sandbox.token('admin')}"}
+    users = requests.get(f"{sandbox.api_url}/v1/tables/name/demo_pg.postgres.public.users", headers=admin,
+                         timeout=10).json()
+    requests.delete(f"{sandbox.api_url}/v1/tables/{users['id']}", headers=admin, timeout=10).raise_for_status()
+    assert "demo_pg.postgres.public.users" in upstream(sandbox, model)  # lineage reads still show it
+    sandbox.reset_stats()
+    code, out = publish(cli, env, "--all", "--refresh")
+    assert code == 1
+    [finding] = out["models"][0]["diagnostics"]
+    assert (finding["code"], finding["line"]) == ("R003", 25) and "is deleted" in finding["message"]
+    assert writes(sandbox) == {}
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(spec.read_text().replace("    sources:\n      - column: demo_pg.postgres.public.users.premium\n",
+                                             "    sources: []\n"))
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["models"][0]["lineage"]["removed"] == ["demo_pg.postgres.public.users"]
+    assert "demo_pg.postgres.public.users" not in upstream(sandbox, model)
+
+
+def test_a_change_that_only_moves_the_fingerprint_keeps_the_version_and_then_costs_nothing(
+        cli, env, sandbox, registry, model, in_tmp):
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    # the default alias, now said explicitly: the same model, but the spec (and its fingerprint) changed
+    spec.write_text(spec.read_text().replace("  registered_model:", "  alias: champion\n  registered_model:"))
+    sandbox.reset_stats()
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["models"][0]["changes"] == []  # mlmeta's bookkeeping is not shown as a change
+    assert writes(sandbox) == {"PATCH /v1/mlmodels/{key}": 1}
+    stored = entity(sandbox, model)
+    assert (stored["version"], stored["updatedBy"]) == (0.1, "mlmeta-bot")  # stamped, not bumped
+    sandbox.reset_stats()
+    code, out = publish(cli, env, "--all")
+    assert out["summary"]["unchanged"] == 1 and writes(sandbox) == {}

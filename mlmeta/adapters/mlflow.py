@@ -78,6 +78,7 @@ class MlflowRegistry:
         self._versions: dict[tuple[str, str], dict[str, Any]] = {}  # prefetched model versions
         self._runs: dict[str, dict[str, Any]] = {}  # prefetched runs by id
         self._locations: dict[str, str] = {}  # prefetched logged-model artifact locations by model id
+        self._mlmodels: dict[str, dict[str, Any]] = {}  # MLmodel files read in this run, by location
         self._handshake()
 
     @classmethod
@@ -287,8 +288,17 @@ class MlflowRegistry:
     # --- the MLmodel file ---------------------------------------------------------------------
 
     def _mlmodel(self, artifact_uri: str) -> dict[str, Any]:
-        """Only the MLmodel file: flavors and signature, without the model's weights."""
+        """Only the MLmodel file: flavors and signature, without the model's weights (read once per
+        location and run: versions registered from one logged model share it)."""
         location = artifact_uri.rstrip("/") + "/MLmodel"
+        with self._lock:
+            if location in self._mlmodels:
+                return self._mlmodels[location]
+        mlmodel = self._read_mlmodel(location)
+        with self._lock:
+            return self._mlmodels.setdefault(location, mlmodel)
+
+    def _read_mlmodel(self, location: str) -> dict[str, Any]:
         proxied = self._proxied_artifact_url(location)
         if proxied is not None:
             try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -30,7 +30,9 @@ from mlmeta.http import Answer, HttpClient, HttpFailure
 T = TypeVar("T")
 log = logging.getLogger("mlmeta.openmetadata")
 MODEL_FIELDS = "owners,tags,domains,dashboard,sourceHash"
-PAGE_SIZE = 1000  # list pages; the server allows up to 1,000,000 per page, this keeps answers small
+# models per list page: the server allows up to 1,000,000; 250 keeps a page's parsed JSON (the
+# peak memory of an unchanged run) small, for one request per 250 models
+PAGE_SIZE = 250
 _COLLECTIONS = {"user": "users", "team": "teams", "dashboard": "dashboards", "domain": "domains", "tag": "tags",
                 "glossaryTerm": "glossaryTerms", "mlmodelService": "services/mlmodelServices"}
 
@@ -162,10 +164,9 @@ class OpenMetadataCatalog:
 
     # --- ML models ----------------------------------------------------------------------------
 
-    def list_models(self, service: str) -> dict[str, dict[str, Any]]:
-        """Every (non-deleted) ML model of a service, by FQN, in pages of PAGE_SIZE; {} when the
+    def iter_models(self, service: str) -> Iterator[dict[str, Any]]:
+        """Every (non-deleted) ML model of a service, page by page (PAGE_SIZE each); nothing when the
         service does not exist."""
-        models: dict[str, dict[str, Any]] = {}
         after: str | None = None
         while True:
             params = {"service": service, "fields": MODEL_FIELDS, "limit": str(PAGE_SIZE)}
@@ -175,20 +176,26 @@ class OpenMetadataCatalog:
                 page = self._request("GET", "/v1/mlmodels", params=params)
             except CatalogError as error:
                 if error.status == 404:
-                    return {}
+                    return
                 raise
-            for entity in page.get("data") or []:
-                models[entity["fullyQualifiedName"]] = entity
+            yield from page.get("data") or []
             after = (page.get("paging") or {}).get("after")
             if not after:
-                return models
+                return
 
-    def prefetch_models(self, services: list[str]) -> None:
-        """Read the models of these services in bulk: ``model()`` then answers from memory."""
+    def prefetch_models(self, services: list[str],
+                        keep: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda entity: entity) -> None:
+        """Read the models of these services in bulk; ``model()`` then answers from memory. ``keep``
+        says what to hold of each (the entity, a smaller stub, or None for a model this run does not
+        touch), so that memory follows the work to do, not the size of the catalog."""
         for service in sorted(set(services)):
-            listed = self.list_models(service)
+            kept = {}
+            for entity in self.iter_models(service):
+                value = keep(entity)
+                if value is not None:
+                    kept[entity["fullyQualifiedName"]] = value
             with self._lock:
-                self._listed[service] = listed
+                self._listed[service] = kept
 
     def model(self, model_fqn: str, *, fresh: bool = False, include_deleted: bool = False) -> dict[str, Any] | None:
         """The model as the server has it: from the service's bulk read when there was one, unless

@@ -1,9 +1,10 @@
 """Lineage as the server keeps it: one UPSTREAM edge per (from, to) pair, with optional details.
 
-``PUT /v1/lineage`` upserts an edge after checking both ends exist and are not deleted; a GET
-walks upstream and downstream to the asked depth (0 to 3) and answers ``{entity, nodes,
-upstreamEdges, downstreamEdges}`` with edges keyed by entity ids; DELETE removes an edge or
-answers 404.
+``PUT /v1/lineage`` upserts an edge after checking both ends exist and are not deleted, always
+storing details (source ``Manual`` when none are sent; created/updated stamps reset on every
+PUT); a GET walks upstream and downstream to the asked depth (0 to 3) and answers ``{entity,
+nodes, upstreamEdges, downstreamEdges}`` with edges keyed by entity ids, soft-deleted neighbours
+included (marked ``deleted``); DELETE removes an edge or answers 404.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ def add_edge(state: State, edge: dict[str, Any], user: dict[str, Any]) -> None:
         except NotFound as error:
             raise not_found(error) from None
     key = f"{ends[0]['id']}:{ends[1]['id']}"
-    details = edge.get("lineageDetails")
-    if details is not None:
-        previous = (state.edges.get(key) or {}).get("details") or {}
-        details = {**details, "source": details.get("source") or "Manual",
-                   "createdAt": previous.get("createdAt", now_ms()), "createdBy": previous.get("createdBy", user["name"]),
-                   "updatedAt": now_ms(), "updatedBy": user["name"]}
+    # the server always stores details on a PUT (an empty LineageDetails when none were sent, whose
+    # source defaults to Manual) and stamps created*/updated* anew each time, so only the edges
+    # drawn by a model's create have none
+    now = now_ms()
+    details = {**(edge.get("lineageDetails") or {}), "createdAt": now, "createdBy": user["name"], "updatedAt": now,
+               "updatedBy": user["name"]}
+    details["source"] = details.get("source") or "Manual"
     state.edges[key] = {"fromType": edge["fromEntity"]["type"], "toType": edge["toEntity"]["type"], "details": details}
 
 
@@ -64,8 +66,10 @@ def _walk(state: State, start: str, depth: int, nodes: dict, edges: list, *, tow
             if here not in frontier:
                 continue
             found = state.find_any(there)
-            if found is None or found[1].get("deleted"):
+            if found is None:  # hard-deleted: its edges went with it
                 continue
+            # soft-deleted neighbours still come back (the server reads them with Include.ALL),
+            # marked deleted in their reference
             edge = {"fromEntity": from_id, "toEntity": to_id}
             if stored["details"] is not None:
                 edge["lineageDetails"] = stored["details"]

@@ -1,6 +1,7 @@
 """How the OpenMetadata server creates and updates ML models, restated in Python.
 
-Modelled on the server's ``EntityRepository.EntityUpdater`` and ``MlModelRepository`` (2.0.x):
+Modelled on the server's ``EntityRepository.EntityUpdater`` and ``MlModelRepository`` (the newest
+stored sources; see the README for what could not be checked against a 2.0.x server):
 
 * create: service, dashboard, owners, tags, domains and every feature source's dataSource must
   exist and not be deleted (404 otherwise); FQNs are computed (``service.model``,
@@ -8,10 +9,12 @@ Modelled on the server's ``EntityRepository.EntityUpdater`` and ``MlModelReposit
   feature source's entity to the model, without lineage details (on create only);
 * update (PUT and PATCH): each field is compared and recorded as added/updated/deleted; no
   change keeps version, updatedAt and updatedBy; a change bumps the version by 0.1, a change of
-  algorithm, server or target by 1.0; sourceHash is stored without a bump; features and
-  hyperparameters compare as unordered lists of deep-equal items;
-* PUT by a bot keeps a non-empty description (model and feature) and non-empty domains; PUT
-  merges tags and never removes owners; PATCH has none of these limits;
+  algorithm, server or target by 1.0; a sourceHash or lifeCycle change is stored without a bump
+  but stamps updatedAt/updatedBy; features and hyperparameters compare as unordered lists of
+  deep-equal items; a write's answer carries that request's own changeDescription;
+* PUT by a bot keeps a non-empty description (model and feature), non-empty domains, extension
+  and dataProducts; PUT merges tags and keeps owners when it sends none; PATCH has none of these
+  limits;
 * PATCHes by the same user within the session timeout (10 minutes) consolidate into one
   version, unless the request carried If-Match (optimistic locking).
 
@@ -65,8 +68,18 @@ def same(left: Any, right: Any) -> bool:
     return canonical(left) == canonical(right)
 
 
+def _without_nulls(value: Any) -> Any:
+    """Nulls dropped, empty lists kept: how two list items compare inside the server's lists."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def _json(value: Any) -> Any:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    """A FieldChange value as the server writes it: strings and booleans as they are, the rest as JSON text."""
+    return value if isinstance(value, (str, bool)) else json.dumps(value, sort_keys=True)
 
 
 @dataclass
@@ -92,9 +105,23 @@ class Changes:
         self._note(major, bump)
         return True
 
+    def record_refs(self, name: str, old: list | None, new: list | None) -> bool:
+        """A list of entity references: the added and removed ones, as full references."""
+        old_ids, new_ids = set(_ids(old)), set(_ids(new))
+        added = [r for r in new or [] if r and r["id"] not in old_ids]
+        deleted = [r for r in old or [] if r and r["id"] not in new_ids]
+        if added:
+            self.added.append({"name": name, "newValue": _json(added)})
+        if deleted:
+            self.deleted.append({"name": name, "oldValue": _json(deleted)})
+        if added or deleted:
+            self._note(False, True)
+        return bool(added or deleted)
+
     def record_list(self, name: str, old: list | None, new: list | None) -> bool:
-        old_items = [canonical(x) for x in old or []]
-        new_items = [canonical(x) for x in new or []]
+        """Unordered lists of deep-equal items; inside an item, [] and absent differ (Java equals)."""
+        old_items = [_without_nulls(x) for x in old or []]
+        new_items = [_without_nulls(x) for x in new or []]
         added = [x for x in new_items if x not in old_items]
         deleted = [x for x in old_items if x not in new_items]
         if added:
@@ -170,6 +197,19 @@ def resolve_name(state: State, kind: str, name: str | None) -> dict | None:
 def prepare(state: State, model: dict[str, Any]) -> None:
     """Validate references and compute FQNs, as the server's ``prepare`` does before any write."""
     try:
+        _prepare(state, model)
+    except fqn.FqnError:  # a name that cannot round-trip through an FQN (validateFqnName)
+        raise ApiError(400, f"Invalid name {_bad_name(model)}") from None
+
+
+def _bad_name(model: dict[str, Any]) -> str:
+    names = [model.get("name")] + [f.get("name") for f in model.get("mlFeatures") or []] + [
+        s.get("name") for f in model.get("mlFeatures") or [] for s in f.get("featureSources") or []]
+    return next((n for n in names if isinstance(n, str) and '"' in n), str(model.get("name")))
+
+
+def _prepare(state: State, model: dict[str, Any]) -> None:
+    try:
         service = state.by_name("mlmodelService", model["service"]["fullyQualifiedName"])
     except NotFound as error:
         raise not_found(error) from None
@@ -240,8 +280,10 @@ class Update:
         return self.operation == "PUT" and bool(self.user.get("isBot"))
 
 
-def update(state: State, original: dict[str, Any], updated: dict[str, Any], how: Update) -> tuple[dict, str]:
-    """Apply ``updated`` over ``original``; returns the stored entity and the change type header."""
+def update(state: State, original: dict[str, Any], updated: dict[str, Any], how: Update
+           ) -> tuple[dict, str, dict]:
+    """Apply ``updated`` over ``original``: the stored entity, the change type header, and this
+    request's own (incremental) changeDescription, which a PUT or PATCH answer carries."""
     now = now_ms()
     base = original
     if _consolidates(state, original, updated, how, now):
@@ -253,22 +295,34 @@ def update(state: State, original: dict[str, Any], updated: dict[str, Any], how:
             result[key] = copy.deepcopy(original[key])
     _update_common(base, result, how, changes)
     _update_mlmodel(base, result, how, changes)
+    incremental = _incremental(original, updated, how)
     if not changes.stored:
         if base is not original:  # consolidation found the PATCH undoes the last version
-            return _revert_to(state, original, base), "entityUpdated"
-        return original, "entityNoChange"
+            return _revert_to(state, original, base), "entityUpdated", incremental
+        return original, "entityNoChange", incremental
     version = next_version(base["version"], changes)
-    if version == base["version"]:  # only sourceHash-like changes: stored without a new version
-        result.update(version=original["version"], updatedAt=original["updatedAt"],
-                      updatedBy=original["updatedBy"], changeDescription=original.get("changeDescription"))
+    if version == base["version"]:
+        # only changes that move no version (sourceHash, lifeCycle): stored, and the entity counts
+        # as changed - a new updatedAt and updatedBy - under the same version
+        result.update(version=original["version"], updatedAt=now, updatedBy=how.user["name"],
+                      changeDescription=original.get("changeDescription"))
         state.put("mlmodel", result)
-        return result, "entityNoChange"
+        return result, "entityUpdated", incremental
     if base is original:
         state.history.setdefault(original["id"], []).append(copy.deepcopy(original))
     result.update(version=version, updatedAt=now, updatedBy=how.user["name"],
                   changeDescription=changes.description(base["version"]))
     state.put("mlmodel", result)
-    return result, "entityUpdated"
+    return result, "entityUpdated", incremental
+
+
+def _incremental(original: dict, updated: dict, how: Update) -> dict:
+    """What this one request changed, against the entity it found (not a consolidated base)."""
+    changes = Changes()
+    probe = copy.deepcopy(updated)
+    _update_common(original, probe, how, changes)
+    _update_mlmodel(original, probe, how, changes)
+    return changes.description(original["version"])
 
 
 def _consolidates(state: State, original: dict, updated: dict, how: Update, now: int) -> bool:
@@ -301,16 +355,20 @@ def _update_common(original: dict, updated: dict, how: Update, changes: Changes)
     changes.record("displayName", original.get("displayName"), updated.get("displayName"))
     if how.operation == "PUT" and original.get("owners") and not updated.get("owners"):
         updated["owners"] = original["owners"]  # PUT never removes owners
-    changes.record("owners", _ids(original.get("owners")), _ids(updated.get("owners")))
+    changes.record_refs("owners", original.get("owners"), updated.get("owners"))
     if how.operation == "PUT":
         updated["tags"] = _merge_tags(original.get("tags"), updated.get("tags"))
     changes.record_list("tags", original.get("tags"), updated.get("tags"))
     if how.operation == "PUT" and original.get("domains") and (how.bot_put or not updated.get("domains")):
         updated["domains"] = original["domains"]
-    changes.record("domains", _ids(original.get("domains")), _ids(updated.get("domains")))
+    changes.record_refs("domains", original.get("domains"), updated.get("domains"))
+    if how.bot_put:  # a bot's PUT keeps what people curated there
+        for key in ("extension", "dataProducts"):
+            if original.get(key):
+                updated[key] = original[key]
     changes.record("extension", original.get("extension"), updated.get("extension"))
-    changes.record("dataProducts", _ids(original.get("dataProducts")), _ids(updated.get("dataProducts")))
-    changes.record("lifeCycle", original.get("lifeCycle"), updated.get("lifeCycle"))
+    changes.record_refs("dataProducts", original.get("dataProducts"), updated.get("dataProducts"))
+    changes.record("lifeCycle", original.get("lifeCycle"), updated.get("lifeCycle"), bump=False)
 
 
 def _update_mlmodel(original: dict, updated: dict, how: Update, changes: Changes) -> None:

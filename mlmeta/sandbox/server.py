@@ -7,6 +7,7 @@ parse. Errors are ``{"code": N, "message": "..."}`` as the server sends them.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import hashlib
@@ -199,24 +200,41 @@ def _parse(model: str, data: Any, java_class: str) -> dict[str, Any]:
         parsed = sdk_models()[model].model_validate(data)
     except ValidationError as error:
         raise _validation_error(error, java_class) from None
-    return parsed.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return _names_as_sent(parsed.model_dump(mode="json", exclude_none=True, by_alias=True), data)
+
+
+def _names_as_sent(parsed: Any, sent: Any) -> Any:
+    """The SDK's models rename entity names on validation (reserved characters such as '"' become
+    placeholders) - a client-side convenience the server does not have: keep every name as sent."""
+    if isinstance(parsed, dict) and isinstance(sent, dict):
+        for key, value in parsed.items():
+            if key == "name" and isinstance(sent.get("name"), str):
+                parsed["name"] = sent["name"]
+            elif key in sent:
+                parsed[key] = _names_as_sent(value, sent[key])
+    elif isinstance(parsed, list) and isinstance(sent, list) and len(parsed) == len(sent):
+        return [_names_as_sent(p, s) for p, s in zip(parsed, sent)]
+    return parsed
 
 
 def _fields(request: Request, model: str) -> set[str]:
     text = request.param("fields") or ""
     requested = {f.strip() for f in text.split(",") if f.strip()}
     allowed = set(sdk_models()[model].model_fields)
+    if "*" in requested:  # every field the entity has
+        return allowed
     for name in sorted(requested):
         if name not in allowed:
             raise ApiError(400, f"Invalid field name {name}")
     return requested
 
 
-def _include_deleted(request: Request) -> bool:
+def _include(request: Request) -> str:
+    """``non-deleted`` (default), ``deleted`` (only soft-deleted ones) or ``all``."""
     include = (request.param("include") or "non-deleted").lower()
     if include not in ("all", "deleted", "non-deleted"):
         raise ApiError(400, "query param include must be one of [all, deleted, non-deleted]")
-    return include != "non-deleted"
+    return include
 
 
 def strong_etag(entity: dict[str, Any]) -> str:
@@ -243,13 +261,15 @@ def _entity_response(status: int, entity: dict[str, Any], change: str | None = N
     return Response(status, entity, headers)
 
 
-def _lookup(app: SandboxApp, kind: str, key: str, by: str, include_deleted: bool = False) -> dict[str, Any]:
+def _lookup(app: SandboxApp, kind: str, key: str, by: str, include: str = "non-deleted") -> dict[str, Any]:
     try:
-        if by == "name":
-            return app.state.by_name(kind, key, include_deleted=include_deleted)
-        return app.state.by_id(kind, key, include_deleted=include_deleted)
+        find = app.state.by_name if by == "name" else app.state.by_id
+        entity = find(kind, key, include_deleted=include != "non-deleted")
     except NotFound as error:
         raise semantics.not_found(error) from None
+    if include == "deleted" and not entity.get("deleted"):
+        raise semantics.not_found(NotFound(kind, key))
+    return entity
 
 
 def _generic_view(entity: dict[str, Any], fields: set[str]) -> dict[str, Any]:
@@ -269,7 +289,7 @@ def _catalog_get(kind: str) -> Callable:
         fields = _fields(request, "Table") if kind == "table" else {
             f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
         with app.state.lock:
-            entity = _lookup(app, kind, key, by, _include_deleted(request))
+            entity = _lookup(app, kind, key, by, _include(request))
             return _entity_response(200, _generic_view(copy.deepcopy(entity), fields))
 
     return handler
@@ -281,7 +301,7 @@ def _catalog_delete(kind: str) -> Handler:
     def handler(app: SandboxApp, request: Request, params: dict) -> Response:
         hard = (request.param("hardDelete") or "false").lower() == "true"
         with app.state.lock:
-            entity = _lookup(app, kind, params["key"], "id", include_deleted=hard)
+            entity = _lookup(app, kind, params["key"], "id", "all" if hard else "non-deleted")
             if hard:
                 app.state.remove(kind, entity)
             else:
@@ -309,12 +329,25 @@ def _create_service(app: SandboxApp, request: Request, *, upsert: bool) -> Respo
         if existing is not None:
             if not upsert:
                 raise ApiError(409, "Entity already exists")
-            return _entity_response(200, existing, "entityNoChange")
+            return _update_service(app, existing, body, request.user)
         service = app.state.add("mlmodelService", body["name"], {
             "serviceType": body["serviceType"], "description": body.get("description"),
             "connection": body.get("connection"), "updatedBy": request.user["name"]})
         app.persist()
         return _entity_response(201, service, "entityCreated")
+
+
+def _update_service(app: SandboxApp, existing: dict[str, Any], body: dict[str, Any], user: dict[str, Any]) -> Response:
+    """PUT of an existing service updates what the request says (and restores a deleted one)."""
+    changed = {key: body.get(key) for key in ("serviceType", "description", "connection")
+               if body.get(key) is not None and existing.get(key) != body.get(key)}
+    if not changed and not existing.get("deleted"):
+        return _entity_response(200, existing, "entityNoChange")
+    updated = {**existing, **changed, "deleted": False, "updatedAt": now_ms(), "updatedBy": user["name"],
+               "version": round(existing.get("version", 0.1) + 0.1, 1)}
+    app.state.put("mlmodelService", updated)
+    app.persist()
+    return _entity_response(200, updated, "entityUpdated")
 
 
 @route("PUT", "/v1/services/mlmodelServices")
@@ -337,18 +370,44 @@ def _model_view(app: SandboxApp, request: Request, entity: dict[str, Any]) -> Re
 @route_by_key("GET", "/v1/mlmodels")
 def get_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
     with app.state.lock:
-        return _model_view(app, request, _lookup(app, "mlmodel", key, by, _include_deleted(request)))
+        return _model_view(app, request, _lookup(app, "mlmodel", key, by, _include(request)))
 
 
 @route("GET", "/v1/mlmodels")
 def list_models(app: SandboxApp, request: Request, params: dict) -> Response:
+    """A service's models (or all), ordered by name, paged as the server pages: ``limit`` (default
+    10) and an opaque ``after`` cursor, with ``paging.after`` set while more remain."""
     service = request.param("service")
     fields = _fields(request, "MlModel")
+    try:
+        limit = int(request.param("limit", "10"))
+    except ValueError:
+        raise ApiError(400, "query param limit must be a number") from None
+    if not 0 <= limit <= 1_000_000:
+        raise ApiError(400, "query param limit must be between 0 and 1000000")
+    after = _cursor_name(request.param("after"))
     with app.state.lock:
-        models = [m for m in app.state.entities["mlmodel"].values()
-                  if not m.get("deleted") and (service is None or m["service"]["name"] == service)]
-        data = [semantics.view(copy.deepcopy(m), fields) for m in sorted(models, key=lambda m: m["name"])]
-    return Response(200, {"data": data, "paging": {"total": len(data)}})
+        models = sorted((m for m in app.state.entities["mlmodel"].values()
+                         if not m.get("deleted") and (service is None or m["service"]["name"] == service)),
+                        key=lambda m: m["name"])
+        total = len(models)
+        if after is not None:
+            models = [m for m in models if m["name"] > after]
+        page, more = models[:limit], len(models) > limit
+        data = [semantics.view(copy.deepcopy(m), fields) for m in page]
+    paging: dict[str, Any] = {"total": total}
+    if more and page:
+        paging["after"] = base64.b64encode(page[-1]["name"].encode()).decode()
+    return Response(200, {"data": data, "paging": paging})
+
+
+def _cursor_name(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.b64decode(cursor.encode(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid cursor in query param after") from None
 
 
 def _write_model(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
@@ -358,7 +417,10 @@ def _write_model(app: SandboxApp, request: Request, *, upsert: bool) -> Response
             service = app.state.by_name("mlmodelService", body["service"])
         except NotFound as error:
             raise semantics.not_found(error) from None
-        model_fqn = fqn.join(service["fullyQualifiedName"], body["name"])
+        try:
+            model_fqn = fqn.join(service["fullyQualifiedName"], body["name"])
+        except fqn.FqnError:
+            raise ApiError(400, f"Invalid name {body['name']}") from None
         try:
             original = app.state.by_name("mlmodel", model_fqn, include_deleted=True)
         except NotFound:
@@ -372,10 +434,11 @@ def _write_model(app: SandboxApp, request: Request, *, upsert: bool) -> Response
         updated = semantics.from_create_request(app.state, body)
         updated.update(id=original["id"])
         semantics.prepare(app.state, updated)
-        how = semantics.Update("PUT", request.user, optimistic=_check_if_match(request, original))
-        result, change = semantics.update(app.state, original, updated, how)
+        # the server's createOrUpdate (PUT) never reads If-Match: last write wins
+        how = semantics.Update("PUT", request.user)
+        result, change, incremental = semantics.update(app.state, original, updated, how)
         app.persist()
-        return _entity_response(200, result, change)
+        return _entity_response(200, {**result, "changeDescription": incremental}, change)
 
 
 @route("PUT", "/v1/mlmodels")
@@ -411,15 +474,15 @@ def patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Respons
         _parse("MlModel", patched, "org.openmetadata.schema.entity.data.MlModel")
         semantics.prepare(app.state, patched)
         how = semantics.Update("PATCH", request.user, optimistic=optimistic)
-        result, change = semantics.update(app.state, original, patched, how)
+        result, change, incremental = semantics.update(app.state, original, patched, how)
         app.persist()
-        return _entity_response(200, result, change)
+        return _entity_response(200, {**result, "changeDescription": incremental}, change)
 
 
 @route("GET", "/v1/mlmodels/{id}/versions")
 def list_versions(app: SandboxApp, request: Request, params: dict) -> Response:
     with app.state.lock:
-        current = _lookup(app, "mlmodel", params["id"], "id", include_deleted=True)
+        current = _lookup(app, "mlmodel", params["id"], "id", "all")
         history = [current, *reversed(app.state.history.get(current["id"], []))]
         return Response(200, {"entityType": "mlmodel", "versions": [json.dumps(v) for v in history]})
 
@@ -427,7 +490,7 @@ def list_versions(app: SandboxApp, request: Request, params: dict) -> Response:
 @route("GET", "/v1/mlmodels/{id}/versions/{version}")
 def get_version(app: SandboxApp, request: Request, params: dict) -> Response:
     with app.state.lock:
-        current = _lookup(app, "mlmodel", params["id"], "id", include_deleted=True)
+        current = _lookup(app, "mlmodel", params["id"], "id", "all")
         for candidate in [current, *app.state.history.get(current["id"], [])]:
             if str(candidate["version"]) == params["version"]:
                 return _entity_response(200, candidate)
@@ -438,7 +501,9 @@ def get_version(app: SandboxApp, request: Request, params: dict) -> Response:
 def delete_model(app: SandboxApp, request: Request, key: str, by: str) -> Response:
     hard = (request.param("hardDelete") or "false").lower() == "true"
     with app.state.lock:
-        entity = _lookup(app, "mlmodel", key, by, include_deleted=hard)
+        entity = _lookup(app, "mlmodel", key, by, include="all")
+        if not hard and entity.get("deleted"):
+            return _entity_response(200, entity, None)  # already soft-deleted: nothing to do
         if hard:
             app.state.remove("mlmodel", entity)
             app.persist()
@@ -463,7 +528,7 @@ def restore_model(app: SandboxApp, request: Request, params: dict) -> Response:
     if not isinstance(body, dict) or "id" not in body:
         raise ApiError(400, "[id must not be null]")
     with app.state.lock:
-        entity = _lookup(app, "mlmodel", str(body["id"]), "id", include_deleted=True)
+        entity = _lookup(app, "mlmodel", str(body["id"]), "id", include="all")
         if not entity.get("deleted"):
             raise ApiError(400, f"mlmodel instance for {entity['id']} is not deleted")
         restored = _flip_deleted(app, entity, False, request.user)

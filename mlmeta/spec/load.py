@@ -29,14 +29,28 @@ class Locator:
     """Turns a path inside the spec into a Diagnostic at the right line and column."""
 
     display_path: str
-    document: Document
+    document: Document | None  # None once a valid spec let go of its positions (see forget_positions)
     conversion: demo.Conversion | None = None  # set for demo-format files: v1 paths -> demo paths
+    path: Path | None = None
+
+    def forget_positions(self, path: Path) -> None:
+        """A valid spec rarely needs its positions again (a missing table, a server's refusal), and
+        a run over thousands of specs should not hold them all: drop them, re-read on demand."""
+        self.document, self.path = None, path
+
+    def _positions(self) -> Document:
+        if self.document is None:
+            try:
+                self.document = parse_yaml(read_text(self.path))
+            except YamlProblem:  # the file changed under us: point at its top
+                self.document = Document(None, {})
+        return self.document
 
     def diagnostic(self, loc: tuple, code: str, message: str, *, at_key: bool = False,
                    severity: Severity = Severity.ERROR, v1_path: bool = True, named: bool = True) -> Diagnostic:
         """A finding at ``loc``; ``named`` prefixes the message with the key path as written in the file."""
         doc_loc = self.conversion.origin(loc) if (self.conversion and v1_path) else loc
-        start = self.document.locate(doc_loc, at_key=at_key).start
+        start = self._positions().locate(doc_loc, at_key=at_key).start
         if named and doc_loc:
             message = f"{dotted(doc_loc)}: {message}"
         return Diagnostic(self.display_path, start.line, start.column, code, message, severity)
@@ -106,6 +120,7 @@ def _validate(path: Path, shown: str, document: Document) -> LoadResult:
     if spec.description_file is not None:
         description = (path.parent / spec.description_file).read_text(encoding="utf-8", errors="replace")
     loaded = LoadedSpec(path, DEMO if conversion else V1, spec, description, locator, _sorted(diagnostics))
+    locator.forget_positions(path)
     return LoadResult(loaded, loaded.warnings)
 
 
