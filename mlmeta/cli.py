@@ -31,7 +31,7 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", metavar="text|js
                                               case_sensitive=False)]
 PathsArgument = Annotated[
     Optional[list[Path]],
-    typer.Argument(metavar="[PATHS]...", help="Spec files or folders (default: spec_paths from mlmeta.toml or "
+    typer.Argument(metavar="PATHS", help="Spec files or folders (default: spec_paths from mlmeta.toml or "
                                               "[tool.mlmeta] in pyproject.toml, else model_specs/).",
                    show_default=False),
 ]
@@ -69,6 +69,16 @@ SchemaRefOption = Annotated[Optional[str], typer.Option(
     "--schema-ref", metavar="REF", help="$schema line for editors (default: the project's mlmeta.schema.json, "
                                         "written by 'mlmeta schema -o', when there is one; '' for none).",
     show_default=False)]
+SinkOption = Annotated[Optional[list[str]], typer.Option(
+    "--sink", metavar="SINK", help="Where events go (repeatable): -, jsonl:FILE, http(s)://..., "
+                                   "kafka://host:port/topic (default for watch and webhook: stdout).",
+    show_default=False)]
+SpoolOption = Annotated[Optional[Path], typer.Option(
+    "--spool", metavar="FILE", help="Events a sink could not take wait here and are sent first next time "
+                                    "(default: beside the checkpoint, or .mlmeta-events-spool.jsonl).",
+    show_default=False)]
+
+
 ConcurrencyOption = Annotated[Optional[int], typer.Option("--concurrency", metavar="N",
                                                           help="Models handled at once (default 8).",
                                                           show_default=False)]
@@ -185,7 +195,7 @@ def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, dead
             "ca_bundle": ca_bundle, "timeout": timeout, "deadline": deadline, "concurrency": concurrency}
 
 
-def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides) -> int:
+def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides, events=None) -> int:
     from mlmeta.config import load_settings
     from mlmeta.errors import UsageError
     from mlmeta.output import render_publish
@@ -198,10 +208,31 @@ def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides
         raise UsageError("--all publishes every spec: leave out PATHS and --changed-since")
     settings = load_settings(overrides)
     files = _spec_files(paths, changed_since, settings)
+    emitter = _emitter(events[0], events[1], settings, None) if events is not None else None
+    if emitter is not None and not emitter.sinks:
+        raise UsageError("--emit-events needs somewhere to send them: --sink, or event_sinks in the project file")
     with progress(len(files), mode, fmt is Format.TEXT) as advance:
         report = execute(files, settings, options, on_done=advance)
     render_publish(report, fmt)
-    return report.exit_code
+    if emitter is None:
+        return report.exit_code
+    return max(report.exit_code, _emit_report_events(report, settings, emitter))
+
+
+def _emit_report_events(report, settings, emitter) -> int:
+    """The events of a publish; 1 when one could not be delivered (it waits in the spool)."""
+    from mlmeta.adapters.mlflow import MlflowRegistry
+    from mlmeta.output import console
+    from mlmeta.triggers.promotions import events_of_report
+
+    try:
+        events = events_of_report(report, MlflowRegistry.from_settings(settings)) if report.results else []
+        problems = emitter.emit(events)
+    finally:
+        emitter.close()
+    for problem in problems:
+        console.err(f"mlmeta publish: events: {problem}")
+    return 1 if emitter.spooled else 0
 
 
 @app.command()
@@ -251,6 +282,11 @@ def publish(
                                                             "sources.")] = False,
     concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
+    emit_events: Annotated[bool, typer.Option("--emit-events", help="Emit a promotion event for each model "
+                                                                   "created, updated or failed (see --sink).")]
+    = False,
+    sink: SinkOption = None,
+    spool: SpoolOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -269,9 +305,187 @@ def publish(
         return _publish(mode, paths, changed_since, all_specs or (dry_run and not paths and not changed_since), fmt,
                         Options(dry_run=dry_run, create_service=create_service, require_production=require_production,
                                 strict=strict, refresh=refresh, registered_model=registered_model),
-                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency))
+                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
+                        events=(sink, spool or Path(".mlmeta/events-spool.jsonl")) if emit_events and not dry_run
+                        else None)
 
     _exit(run("publish", fmt, body, verbose=verbose))
+
+
+def _emitter(sinks: Optional[list[str]], spool: Optional[Path], settings, default: str | None):
+    from mlmeta.config import event_sinks
+    from mlmeta.events.sinks import Emitter, parse_sink
+
+    names = list(sinks or []) or event_sinks(settings) or ([default] if default else [])
+    return Emitter([parse_sink(name, settings.limits()) for name in names], spool)
+
+
+def _progress(fmt: Format):
+    from mlmeta.output import console
+
+    def show(line: str) -> None:
+        if fmt is Format.JSON:
+            import json
+
+            console.err(json.dumps({"progress": line}))
+        else:
+            console.err(line)
+
+    return show
+
+
+@app.command()
+def watch(
+    paths: PathsArgument = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron and CI).")] = False,
+    interval: Annotated[float, typer.Option("--interval", metavar="SECONDS", help="Time between passes.")] = 30.0,
+    jitter: Annotated[float, typer.Option("--jitter", metavar="SHARE",
+                                          help="Random spread of the interval, as a share of it.")] = 0.1,
+    max_backoff: Annotated[float, typer.Option("--max-backoff", metavar="SECONDS",
+                                               help="Longest wait after server errors.")] = 300.0,
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", metavar="FILE",
+                                             help="What was seen and published (kept across restarts).")]
+    = Path(".mlmeta/watch-checkpoint.json"),
+    all_models: Annotated[bool, typer.Option("--all-models", help="Every registered model, not only the specs' "
+                                                                  "(events for models without a spec too).")]
+    = False,
+    sink: SinkOption = None,
+    spool: SpoolOption = None,
+    create_service: Annotated[bool, typer.Option("--create-service",
+                                                 help="Create the ML model service if it is missing.")] = False,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Poll MLflow; publish what reaches Production; emit one event per promotion."""
+
+    def body() -> int:
+        from mlmeta.config import load_settings
+        from mlmeta.errors import UsageError
+        from mlmeta.triggers.watch import Watcher, WatchOptions
+
+        if interval <= 0 or not 0 <= jitter < 1 or max_backoff < interval:
+            raise UsageError("--interval must be positive, --jitter between 0 and 1, --max-backoff >= --interval")
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + "-spool.jsonl"), settings, "-")
+        watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
+                                                 max_backoff=max_backoff, once=once, all_models=all_models,
+                                                 paths=list(paths) if paths else None,
+                                                 create_service=create_service), emitter, _progress(fmt))
+        try:
+            with watcher.signals_stop_it():
+                return watcher.run()
+        finally:
+            emitter.close()
+
+    _exit(run("watch", fmt, body, verbose=verbose))
+
+
+webhook_app = typer.Typer(help="Receive MLflow webhooks and publish the promotions they announce.",
+                          no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("serve")
+def webhook_serve(
+    bind: Annotated[str, typer.Option("--host", metavar="ADDRESS",
+                                      help="Address to bind; keep 127.0.0.1 unless a proxy or MLflow needs "
+                                           "another.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8686,
+    path: Annotated[str, typer.Option("--path", help="URL path MLflow posts to.")] = "/",
+    secret_env: Annotated[str, typer.Option("--secret-env", metavar="NAME",
+                                            help="Environment variable holding the webhook's secret.")]
+    = "MLMETA_WEBHOOK_SECRET",
+    event: Annotated[Optional[list[str]], typer.Option(
+        "--event", metavar="EVENT", help="Also act on model_version.created or model_version_tag.set "
+                                         "(model_version_alias.created always).", show_default=False)] = None,
+    max_age: Annotated[float, typer.Option("--max-age", metavar="SECONDS",
+                                           help="Refuse deliveries whose timestamp is further off.")] = 300.0,
+    queue_size: Annotated[int, typer.Option("--queue-size", help="Deliveries waiting at most; then 503.")] = 100,
+    forward: Annotated[Optional[str], typer.Option(
+        "--forward", metavar="github-dispatch", help="Send a repository_dispatch instead of publishing here.",
+        show_default=False)] = None,
+    github_repository: Annotated[Optional[str], typer.Option(
+        "--github-repository", metavar="OWNER/NAME", help="Repository receiving the dispatch.",
+        show_default=False)] = None,
+    github_event_type: Annotated[str, typer.Option("--github-event-type", metavar="TYPE",
+                                                   help="The dispatch's event_type.")] = "mlflow-promotion",
+    github_api_url: Annotated[str, typer.Option("--github-api-url", metavar="URL",
+                                                help="GitHub's API (GitHub Enterprise: your server's).")]
+    = "https://api.github.com",
+    sink: SinkOption = None,
+    spool: SpoolOption = None,
+    ready_file: Annotated[Optional[Path], typer.Option("--ready-file", metavar="FILE",
+                                                       help="Write {url} here once listening.")] = None,
+    create_service: Annotated[bool, typer.Option("--create-service",
+                                                 help="Create the ML model service if it is missing.")] = False,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Serve an endpoint for MLflow webhooks (>= 3.3) until interrupted."""
+
+    def body() -> int:
+        import json
+        import os
+        import signal
+        import threading
+
+        from mlmeta import secrets
+        from mlmeta.config import load_settings
+        from mlmeta.errors import ConfigError, UsageError
+        from mlmeta.triggers.webhook import ALWAYS, OPTIONAL, Receiver, WebhookOptions
+
+        secret = os.environ.get(secret_env, "")
+        if not secret:
+            raise ConfigError(secret_env, "not set: the webhook's secret (the one given to MLflow) is needed to "
+                                          "check every delivery's signature")
+        secrets.register(secret)
+        unknown = [e for e in event or [] if e not in OPTIONAL + ALWAYS]
+        if unknown:
+            raise UsageError(f"--event {unknown[0]}: mlmeta acts on {', '.join(ALWAYS + OPTIONAL)}")
+        github_token = None
+        if forward is not None:
+            if forward != "github-dispatch" or not github_repository:
+                raise UsageError("--forward takes github-dispatch, with --github-repository OWNER/NAME")
+            github_token = os.environ.get("GITHUB_TOKEN", "")
+            if not github_token:
+                raise ConfigError("GITHUB_TOKEN", "not set: a token allowed to create repository dispatches")
+            secrets.register(github_token)
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        settings.require_tracking_uri()
+        emitter = _emitter(sink, spool or Path(".mlmeta/webhook-spool.jsonl"), settings, "-")
+        options = WebhookOptions(secret=secret, host=bind, port=port, path=path,
+                                 events=tuple(dict.fromkeys(ALWAYS + tuple(event or ()))), max_age=max_age,
+                                 queue_size=queue_size, forward=forward, github_repository=github_repository,
+                                 github_token=github_token, github_api_url=github_api_url.rstrip("/"),
+                                 github_event_type=github_event_type, create_service=create_service)
+        try:
+            receiver = Receiver(settings, options, emitter, _progress(fmt)).start()
+        except OSError as error:
+            raise UsageError(f"cannot listen on {bind}:{port}: {error.strerror or error}") from None
+        _progress(fmt)(f"webhook: listening on {receiver.url}")
+        if ready_file:
+            ready_file.write_text(json.dumps({"url": receiver.url}), encoding="utf-8")
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+        receiver.stop()
+        emitter.close()
+        return 0
+
+    _exit(run("webhook serve", fmt, body, verbose=verbose))
 
 
 @app.command()

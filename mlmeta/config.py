@@ -43,6 +43,7 @@ FILE_KEYS: dict[str, tuple[type, str]] = {
     "concurrency": (int, "models published at once"),
     "timeout": (float, "seconds to wait for one answer from a server"),
     "deadline": (float, "seconds to keep retrying a server that does not answer, in all"),
+    "event_sinks": (list, "where promotion events go: -, jsonl:FILE, http(s)://..., kafka://host:port/topic"),
 }
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_DEADLINE = 60.0
@@ -62,6 +63,7 @@ class Settings:
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
     deadline: float = DEFAULT_DEADLINE
+    event_sinks: tuple[str, ...] = ()
     project_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # setting -> where it came from
 
@@ -113,6 +115,11 @@ class Settings:
         from mlmeta.http import Limits
 
         return Limits(timeout=self.timeout, deadline=self.deadline)
+
+
+def event_sinks(settings: Settings) -> list[str]:
+    """The configured event sinks (flags aside): MLMETA_EVENT_SINKS, else event_sinks in the project file."""
+    return list(settings.event_sinks)
 
 
 def normalize_host(host: str, setting: str) -> str:
@@ -167,6 +174,8 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
             raise ConfigError(where, f"expected {expected}, got {value!r}")
         if key == "spec_paths":
             value = tuple(path.parent / v for v in value)
+        elif key == "event_sinks":
+            value = tuple(value)
         elif key in ("ca_bundle", "token_file"):
             value = path.parent / value
         values[key] = value
@@ -204,6 +213,9 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
         if env.get(var):
             values[key] = Path(env[var]) if key in ("ca_bundle", "token_file") else env[var]
             sources[key] = var
+    if env.get("MLMETA_EVENT_SINKS"):
+        values["event_sinks"] = tuple(part.strip() for part in env["MLMETA_EVENT_SINKS"].split(",") if part.strip())
+        sources["event_sinks"] = "MLMETA_EVENT_SINKS"
     for var, key in (("MLMETA_TIMEOUT", "timeout"), ("MLMETA_DEADLINE", "deadline")):
         if env.get(var):
             values[key] = _parse_seconds(env[var], var)

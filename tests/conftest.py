@@ -93,7 +93,7 @@ def om(sandbox):
 def mlflow_server(tmp_path_factory):
     from mlmeta.demo.services import MlflowServer
 
-    with MlflowServer(tmp_path_factory.mktemp("mlflow")) as server:
+    with MlflowServer(tmp_path_factory.mktemp("mlflow"), local_webhooks=True) as server:
         yield server
 
 
@@ -153,3 +153,14 @@ class Registry:
 @pytest.fixture
 def registry(mlflow_server, logged_models):
     return Registry(mlflow_server.url, logged_models)
+
+
+# --- Apache Kafka's own broker (KRaft), for the Kafka event sink ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    from mlmeta.demo.services import KafkaBroker
+
+    with KafkaBroker(tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker

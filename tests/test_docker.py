@@ -54,6 +54,7 @@ def test_the_mlmeta_image_is_slim_non_root_and_constrained():
     dockerfile = (DOCKER / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in dockerfile
     assert "-c constraints.txt" in dockerfile
+    assert "'.[kafka]'" in dockerfile  # the README's service example sends events to Kafka
     users = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert users and users[-1] not in ("root", "0")
     assert 'ENTRYPOINT ["mlmeta"]' in dockerfile

@@ -153,6 +153,16 @@ class MlflowRegistry:
                     self._known[model["name"]] = model
                 self._absent.update(set(batch) - {m["name"] for m in found})
 
+    def known_models(self) -> list[dict[str, Any]]:
+        """The registered models read by ``prefetch`` (those that exist)."""
+        with self._lock:
+            return list(self._known.values())
+
+    @property
+    def public_uri(self) -> str:
+        """Where the registry is, fit to print and to put in an event (no credentials)."""
+        return _safe_uri(self.registry_uri)
+
     def all_registered_models(self) -> list[dict[str, Any]]:
         """Every registered model with its aliases and latest versions per stage (paged)."""
         return self._pages(self._registry, "GET", "/registered-models/search", "registered_models", {})

@@ -1,5 +1,6 @@
-"""Local services for the demo, the tests and the benchmarks: a real MLflow tracking server and
-the OpenMetadata sandbox, each in its own process group, stopped with what they started.
+"""Local services for the demo, the tests and the benchmarks: a real MLflow tracking server, the
+OpenMetadata sandbox and Apache Kafka's broker, each in its own process group, stopped with what
+they started.
 
 Running an MLflow *server* needs the full ``mlflow`` package (a development extra); mlmeta
 itself only talks to it through ``mlflow-skinny``.
@@ -7,8 +8,10 @@ itself only talks to it through ``mlflow-skinny``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -74,10 +77,12 @@ class MlflowServer(_Process):
 
     name = "mlflow"
 
-    def __init__(self, workdir: Path, port: int | None = None, workers: int = 1) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, workers: int = 1,
+                 local_webhooks: bool = False) -> None:
         super().__init__(workdir)
         self.port = port or free_port()
         self.workers = workers
+        self.local_webhooks = local_webhooks  # deliver webhooks to http:// and private addresses (tests)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> MlflowServer:
@@ -85,7 +90,11 @@ class MlflowServer(_Process):
                      "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
                      "--artifacts-destination", str(self.workdir / "artifacts"),
                      "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
-                    env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+                    env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+                         # MLflow caches each event's webhooks for 60 s: a webhook registered meanwhile
+                         # would miss deliveries, so tests keep that cache to a second
+                         **({"MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+                             "MLFLOW_WEBHOOK_CACHE_TTL": "1"} if self.local_webhooks else {})})
         self._wait(self._healthy, timeout)
         return self
 
@@ -138,3 +147,84 @@ class SandboxProcess(_Process):
             urllib.request.urlopen(urllib.request.Request(f"{self.url}/_sandbox/stats", method="DELETE"),
                                    timeout=10).close()
         return counters
+
+
+class KafkaBroker(_Process):
+    """Apache Kafka's own broker (KRaft: broker and controller in one process, no ZooKeeper) on
+    127.0.0.1, from Maven Central. The jars are fetched once with Maven into a cache folder
+    (``MLMETA_CACHE``, default ``~/.cache/mlmeta``) and reused by later runs; each broker gets a
+    fresh log folder under ``workdir`` and free ports."""
+
+    name = "kafka"
+    VERSION = "4.1.1"  # runs on Java 17, the machine's default
+    POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.mlmeta</groupId><artifactId>kafka-broker</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>{version}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>1.7.36</version></dependency>
+  </dependencies>
+</project>
+"""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        super().__init__(workdir)
+        self.port = port or free_port()
+        self.controller_port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def libraries(cls) -> Path:
+        """The broker's jars, fetched with Maven the first time (about 20 s, 43 MB)."""
+        pom = cls.POM.format(version=cls.VERSION)
+        digest = hashlib.sha256(pom.encode()).hexdigest()[:8]  # a changed dependency list is fetched anew
+        cache = Path(os.environ.get("MLMETA_CACHE") or Path.home() / ".cache" / "mlmeta") / f"kafka-{cls.VERSION}-{digest}"
+        libs = cache / "libs"
+        if (cache / ".complete").exists():
+            return libs
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "pom.xml").write_text(pom, encoding="utf-8")
+        maven = shutil.which("mvn")
+        if maven is None:
+            raise RuntimeError("Maven (mvn) is needed to fetch Apache Kafka's jars from Maven Central")
+        done = subprocess.run([maven, "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={libs}"],
+                              cwd=cache, capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            raise RuntimeError(f"fetching Apache Kafka {cls.VERSION} with Maven failed: {done.stdout[-1500:]}")
+        (cache / ".complete").touch()
+        return libs
+
+    def start(self, timeout: float = 120) -> KafkaBroker:
+        java = shutil.which("java")
+        if java is None:
+            raise RuntimeError("a Java runtime (17 or newer) is needed to run Apache Kafka")
+        classpath = f"{self.libraries()}/*"
+        logs = self.workdir / "data"
+        config = self.workdir / "server.properties"
+        config.write_text("\n".join([
+            "process.roles=broker,controller", "node.id=1",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}", "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT", f"log.dirs={logs}",
+            "num.partitions=3", "offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1", "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=true",
+        ]) + "\n", encoding="utf-8")
+        small_heap = {"KAFKA_HEAP_OPTS": "-Xmx512m"}
+        formatted = subprocess.run([java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
+                                    "--standalone", "-t", "mlmeta-test-cluster-01", "-c", str(config)],
+                                   capture_output=True, text=True, timeout=120)
+        if formatted.returncode:
+            raise RuntimeError(f"formatting Kafka's storage failed: {formatted.stderr[-1500:]}")
+        self._spawn([java, "-Xmx512m", "-Xms128m", "-cp", classpath, "kafka.Kafka", str(config)], env=small_heap)
+        self._wait(self._listening, timeout)
+        return self
+
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                pass
+        except OSError:
+            return False
+        return "Kafka Server started" in self.log.read_text(errors="replace") or \
+            "[KafkaRaftServer nodeId=1] Kafka Server started" in self.log.read_text(errors="replace")

@@ -1,0 +1,132 @@
+"""What is in Production now, for which specs, and acting on it: shared by ``watch`` and
+``webhook serve``.
+
+A *watch key* is one registered model under one definition of Production (alias, stage) - the
+specs documenting a model normally agree on it; when two disagree, each gets its own key.
+``current`` reads the registry once (one paged search) and answers, per key, the promotion in
+effect and the specs it concerns; ``act`` publishes those specs through ``publish.execute`` and
+builds one event per promotion from the results and the registry's record of the version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlmeta.config import Settings
+from mlmeta.events import CatalogOutcome, PromotionEvent
+from mlmeta.registry import Promotion
+from mlmeta.spec.load import LoadedSpec
+from mlmeta.spec.model import DEFAULT_STAGE
+
+
+@dataclass
+class Watched:
+    """One registered model under one definition of Production, and the specs that document it."""
+
+    registered_model: str
+    alias: str | None
+    stage: str | None
+    specs: list[LoadedSpec] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.registered_model}|alias={self.alias or ''}|stage={self.stage or ''}"
+
+    def spec_digest(self) -> str:
+        """Changes when a spec of this model changes: a failed publish is retried after a fix."""
+        digest = hashlib.sha256()
+        for loaded in sorted(self.specs, key=lambda s: str(s.path)):
+            digest.update(str(loaded.path).encode())
+            digest.update(loaded.spec.model_dump_json().encode())
+            digest.update((loaded.description or "").encode())
+        return digest.hexdigest()[:16]
+
+
+def watched(specs: list[LoadedSpec], settings: Settings, extra_models: list[str] = ()) -> dict[str, Watched]:
+    """Watch keys for the valid specs (and, for ``--all-models``, every other registered model
+    under the default definition of Production)."""
+    keys: dict[str, Watched] = {}
+    for loaded in specs:
+        item = Watched(loaded.spec.registered_model, loaded.spec.mlflow.alias or settings.alias, loaded.spec.mlflow.stage)
+        keys.setdefault(item.key, item).specs.append(loaded)
+    documented = {w.registered_model for w in keys.values()}
+    for name in extra_models:
+        if name not in documented:
+            item = Watched(name, settings.alias, DEFAULT_STAGE)
+            keys.setdefault(item.key, item)
+    return keys
+
+
+def current(registry: Any, keys: dict[str, Watched], models: dict[str, dict[str, Any]]) -> dict[str, Promotion]:
+    """The promotion in effect per watch key (keys whose model has none are left out)."""
+    from mlmeta.adapters.mlflow import promotion_of
+
+    found = {}
+    for key, item in keys.items():
+        model = models.get(item.registered_model)
+        promotion = promotion_of(model, item.alias, item.stage) if model else None
+        if promotion is not None:
+            found[key] = promotion
+    return found
+
+
+def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, registry: Any, trigger: str,
+        create_service: bool = False) -> list[PromotionEvent]:
+    """Publish the specs of these promotions (one pipeline run) and describe each as an event."""
+    from mlmeta.publish import Options, execute
+
+    files = sorted({loaded.path for item, _ in promoted for loaded in item.specs})
+    results = {}
+    if files:
+        report = execute(files, settings, Options(create_service=create_service))
+        results = {r.spec: r for r in report.results}
+        for invalid in report.invalid:  # a spec that stopped validating since it was read
+            results[invalid.path] = None
+    events = []
+    for item, promotion in promoted:
+        outcomes = []
+        for loaded in item.specs:
+            result = results.get(loaded.display_path)
+            if result is None:
+                outcomes.append(CatalogOutcome("failed", spec=loaded.display_path, message="the spec is invalid"))
+            else:
+                outcomes.append(CatalogOutcome(result.status, result.model, result.version_after, result.spec,
+                                               result.message))
+        if not item.specs:
+            outcomes.append(CatalogOutcome("skipped", message="no spec documents this registered model"))
+        events.append(PromotionEvent(
+            registered_model=promotion.registered_model, version=promotion.version,
+            recognised_by=promotion.recognised_by, marker=promotion.marker,
+            model_version=registry.model_version(promotion.registered_model, promotion.version),
+            outcomes=tuple(outcomes), trigger=trigger, source=registry.public_uri))
+    return events
+
+
+def events_of_report(report: Any, registry: Any, trigger: str = "publish") -> list[PromotionEvent]:
+    """One event per promotion a publish acted on (created, updated or failed - not unchanged or
+    skipped: nothing happened for those), the specs of one promotion together."""
+    grouped: dict[tuple, list[CatalogOutcome]] = {}
+    for result in report.results:
+        if result.status not in ("created", "updated", "failed") or not result.production:
+            continue
+        p = result.production
+        key = (p["registered_model"], p["version"], p["recognised_by"], p["marker"])
+        grouped.setdefault(key, []).append(CatalogOutcome(result.status, result.model, result.version_after,
+                                                          result.spec, result.message))
+    return [PromotionEvent(registered_model=name, version=version, recognised_by=by, marker=marker,
+                           model_version=registry.model_version(name, version), outcomes=tuple(outcomes),
+                           trigger=trigger, source=registry.public_uri)
+            for (name, version, by, marker), outcomes in grouped.items()]
+
+
+def failed(event: PromotionEvent) -> bool:
+    return any(o.action == "failed" for o in event.outcomes)
+
+
+def spec_files(settings: Settings, paths: list[Path] | None) -> list[Path]:
+    from mlmeta.discovery import find_spec_files
+
+    return find_spec_files(list(paths) if paths else list(settings.spec_paths))

@@ -1,0 +1,159 @@
+"""``mlmeta webhook serve``: a real MLflow webhook delivery publishes the promoted version; bad
+signatures, stale timestamps and replays are refused with nothing published; the GitHub
+dispatch it forwards is checked on a local HTTP server that records it."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from mlmeta.config import load_settings
+from mlmeta.events.sinks import Emitter, JsonLinesSink
+from mlmeta.triggers.webhook import Receiver, WebhookOptions, signature
+from tests.conftest import write
+from tests.test_publish import SPEC, entity
+
+pytestmark = pytest.mark.slow
+SECRET = "a-webhook-secret-for-tests"
+
+
+@pytest.fixture
+def project(in_tmp, registry, sandbox, mlflow_server, monkeypatch):
+    name = f"hooked_{uuid.uuid4().hex[:8]}"
+    write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
+    registry.register(name)
+    for key, value in {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
+                       "MLFLOW_TRACKING_URI": mlflow_server.url}.items():
+        monkeypatch.setenv(key, value)
+    return name
+
+
+@pytest.fixture
+def receiver(project, tmp_path):
+    options = WebhookOptions(secret=SECRET, port=0)
+    started = Receiver(load_settings(), options, Emitter([JsonLinesSink(str(tmp_path / "events.jsonl"))], None)).start()
+    yield started
+    started.stop()
+
+
+def deliver(receiver, payload: dict, *, secret: str = SECRET, timestamp: float | None = None,
+            delivery_id: str | None = None) -> requests.Response:
+    body = json.dumps(payload).encode()
+    delivery_id = delivery_id or uuid.uuid4().hex
+    stamp = str(int(timestamp if timestamp is not None else time.time()))
+    return requests.post(receiver.url, data=body, timeout=10, headers={
+        "Content-Type": "application/json", "X-MLflow-Delivery-Id": delivery_id, "X-MLflow-Timestamp": stamp,
+        "X-MLflow-Signature": signature(secret, delivery_id, stamp, body)})
+
+
+def alias_event(name: str, version: str = "1") -> dict:
+    return {"entity": "model_version_alias", "action": "created", "timestamp": "2026-11-28T00:00:00Z",
+            "data": {"name": name, "alias": "champion", "version": version}}
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert condition()
+
+
+def test_a_real_mlflow_webhook_publishes_the_promoted_version(project, receiver, registry, sandbox, tmp_path):
+    registry.client.create_webhook(name=f"mlmeta-{project}", url=receiver.url,
+                                   events=["model_version_alias.created"], secret=SECRET)
+    time.sleep(1.5)  # MLflow caches each event's webhooks (1 s on the test server, 60 s by default)
+    try:
+        registry.alias(project, "1")  # MLflow delivers model_version_alias.created to the receiver
+        wait_for(lambda: receiver.handled >= 1)
+        assert entity(sandbox, project)["version"] == 0.1
+        [event] = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+        assert event["data"]["trigger"] == "webhook" and event["data"]["catalog"][0]["action"] == "created"
+    finally:
+        for hook in registry.client.list_webhooks():
+            if hook.name == f"mlmeta-{project}":
+                registry.client.delete_webhook(hook.webhook_id)
+
+
+@pytest.mark.parametrize("problem", ["bad signature", "stale", "replayed", "unsigned", "too large"])
+def test_a_delivery_that_is_not_authentic_fresh_and_new_is_refused(problem, project, receiver, registry, sandbox):
+    registry.alias(project, "1")
+    if problem == "replayed":
+        assert deliver(receiver, alias_event(project), delivery_id="d-1").status_code == 202
+        wait_for(lambda: receiver.handled >= 1)
+        sandbox.reset_stats()
+        answer = deliver(receiver, alias_event(project), delivery_id="d-1")
+        assert answer.status_code == 409 and answer.json()["error"] == "replayed delivery id"
+    elif problem == "bad signature":
+        answer = deliver(receiver, alias_event(project), secret="not-the-secret")
+        assert answer.status_code == 401 and answer.json()["error"] == "bad signature"
+    elif problem == "stale":
+        answer = deliver(receiver, alias_event(project), timestamp=time.time() - 3600)
+        assert answer.status_code == 401 and "stale" in answer.json()["error"]
+    elif problem == "unsigned":
+        answer = requests.post(receiver.url, json=alias_event(project), timeout=10)
+        assert answer.status_code == 400
+    else:
+        answer = requests.post(receiver.url, data=b"x" * (65 * 1024), timeout=10)
+        assert answer.status_code == 413
+    time.sleep(0.5)
+    assert not any(k.startswith(("PUT", "POST", "PATCH")) for k in sandbox.stats()["requests"])
+    if problem != "replayed":
+        assert receiver.handled == 0
+
+
+def test_events_mlmeta_does_not_listen_to_are_acknowledged_and_ignored(project, receiver):
+    answer = deliver(receiver, {"entity": "registered_model", "action": "created", "data": {"name": project}})
+    assert answer.status_code == 200 and answer.json() == {"ignored": "registered_model.created"}
+
+
+def test_a_full_queue_answers_503_so_mlflow_retries(project, tmp_path):
+    options = WebhookOptions(secret=SECRET, port=0, queue_size=1)
+    receiver = Receiver(load_settings(), options, Emitter([], None))  # not started: nobody empties the queue
+    try:
+        threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
+        assert deliver(receiver, alias_event(project)).status_code == 202
+        full = deliver(receiver, alias_event(project))
+        assert full.status_code == 503 and full.headers["Retry-After"] == "10"
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, registry, sandbox):
+    received: list[tuple[str, dict, dict]] = []
+
+    class GitHub(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.path, dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    github = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GitHub)
+    threading.Thread(target=github.serve_forever, daemon=True).start()
+    options = WebhookOptions(secret=SECRET, port=0, forward="github-dispatch", github_repository="acme/models",
+                             github_token="ghp_test_token_value", github_api_url=f"http://127.0.0.1:{github.server_address[1]}")
+    receiver = Receiver(load_settings(), options, Emitter([], None)).start()
+    try:
+        registry.alias(project, "1")
+        assert deliver(receiver, alias_event(project)).status_code == 202
+        wait_for(lambda: received)
+        path, headers, body = received[0]
+        assert path == "/repos/acme/models/dispatches"
+        assert headers["Authorization"] == "Bearer ghp_test_token_value"
+        assert body == {"event_type": "mlflow-promotion", "client_payload": {
+            "registered_model": project, "version": "1", "recognised_by": "alias", "marker": "champion"}}
+        assert not any(k.startswith(("PUT", "POST", "PATCH")) for k in sandbox.stats()["requests"])
+    finally:
+        receiver.stop()
+        github.shutdown()
+        github.server_close()
