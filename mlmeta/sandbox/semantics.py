@@ -108,22 +108,17 @@ class Changes:
     def record_refs(self, name: str, old: list | None, new: list | None) -> bool:
         """A list of entity references: the added and removed ones, as full references."""
         old_ids, new_ids = set(_ids(old)), set(_ids(new))
-        added = [r for r in new or [] if r and r["id"] not in old_ids]
-        deleted = [r for r in old or [] if r and r["id"] not in new_ids]
-        if added:
-            self.added.append({"name": name, "newValue": _json(added)})
-        if deleted:
-            self.deleted.append({"name": name, "oldValue": _json(deleted)})
-        if added or deleted:
-            self._note(False, True)
-        return bool(added or deleted)
+        return self._record_items(name, [r for r in new or [] if r and r["id"] not in old_ids],
+                                  [r for r in old or [] if r and r["id"] not in new_ids])
 
     def record_list(self, name: str, old: list | None, new: list | None) -> bool:
         """Unordered lists of deep-equal items; inside an item, [] and absent differ (Java equals)."""
         old_items = [_without_nulls(x) for x in old or []]
         new_items = [_without_nulls(x) for x in new or []]
-        added = [x for x in new_items if x not in old_items]
-        deleted = [x for x in old_items if x not in new_items]
+        return self._record_items(name, [x for x in new_items if x not in old_items],
+                                  [x for x in old_items if x not in new_items])
+
+    def _record_items(self, name: str, added: list, deleted: list) -> bool:
         if added:
             self.added.append({"name": name, "newValue": _json(added)})
         if deleted:

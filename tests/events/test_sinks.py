@@ -100,15 +100,20 @@ def consume(broker, topic: str, count: int) -> list:
     return messages
 
 
-@pytest.mark.slow
-def test_publish_emits_events_to_a_real_kafka_topic_with_every_field(kafka_broker, cli, sandbox, mlflow_server,
-                                                                    registry, in_tmp):
+@pytest.fixture
+def promoted(sandbox, mlflow_server, registry, in_tmp):
+    """(registered model in Production with a spec, a fresh topic name, the environment mlmeta reads)."""
     name = f"kafka_{uuid.uuid4().hex[:8]}"
     write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
     registry.alias(name, registry.register(name))
-    topic = f"promotions-{uuid.uuid4().hex[:6]}"
     env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
-           "MLFLOW_TRACKING_URI": mlflow_server.url}
+           "MLFLOW_TRACKING_URI": mlflow_server.url, "MLMETA_TIMEOUT": "2"}
+    return name, f"promotions-{uuid.uuid4().hex[:6]}", env
+
+
+@pytest.mark.slow
+def test_publish_emits_events_to_a_real_kafka_topic_with_every_field(kafka_broker, cli, promoted):
+    name, topic, env = promoted
     result = cli("publish", "--all", "--emit-events", "--sink", f"kafka://{kafka_broker.bootstrap}/{topic}", env=env)
     assert result.exit_code == 0, result.stdout + result.stderr
     [message] = consume(kafka_broker, topic, 1)
@@ -124,14 +129,8 @@ def test_publish_emits_events_to_a_real_kafka_topic_with_every_field(kafka_broke
 
 
 @pytest.mark.slow
-def test_a_broker_that_is_down_fails_the_publish_and_loses_nothing(kafka_broker, cli, sandbox, mlflow_server,
-                                                                   registry, in_tmp):
-    name = f"kafka_{uuid.uuid4().hex[:8]}"
-    write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
-    registry.alias(name, registry.register(name))
-    topic = f"promotions-{uuid.uuid4().hex[:6]}"
-    env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
-           "MLFLOW_TRACKING_URI": mlflow_server.url, "MLMETA_TIMEOUT": "2"}
+def test_a_broker_that_is_down_fails_the_publish_and_loses_nothing(kafka_broker, cli, promoted, in_tmp):
+    name, topic, env = promoted
     down = f"kafka://127.0.0.1:{free_port()}/{topic}"
     result = cli("publish", "--all", "--emit-events", "--sink", down, env=env)
     assert result.exit_code == 1  # published, but an event could not be delivered: the run says so

@@ -18,23 +18,15 @@ import pytest
 from mlmeta.config import load_settings
 from mlmeta.events.sinks import Emitter, JsonLinesSink
 from mlmeta.triggers.watch import Watcher, WatchOptions
-from tests.conftest import REPO, write
-from tests.test_publish import SPEC, entity
+from tests.test_publish import entity
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def project(in_tmp, registry, sandbox, mlflow_server, monkeypatch):
+def project(project_factory):
     """Two specs (two registered models) and the environment mlmeta reads."""
-    names = [f"watched_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    for name in names:
-        write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
-        registry.register(name)
-    for key, value in {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
-                       "MLFLOW_TRACKING_URI": mlflow_server.url}.items():
-        monkeypatch.setenv(key, value)
-    return names
+    return project_factory("watched", 2)
 
 
 def watcher(tmp_path, **options) -> tuple[Watcher, list[str]]:

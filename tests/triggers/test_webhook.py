@@ -16,22 +16,15 @@ import requests
 from mlmeta.config import load_settings
 from mlmeta.events.sinks import Emitter, JsonLinesSink
 from mlmeta.triggers.webhook import Receiver, WebhookOptions, signature
-from tests.conftest import write
-from tests.test_publish import SPEC, entity
+from tests.test_publish import entity
 
 pytestmark = pytest.mark.slow
 SECRET = "a-webhook-secret-for-tests"
 
 
 @pytest.fixture
-def project(in_tmp, registry, sandbox, mlflow_server, monkeypatch):
-    name = f"hooked_{uuid.uuid4().hex[:8]}"
-    write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
-    registry.register(name)
-    for key, value in {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
-                       "MLFLOW_TRACKING_URI": mlflow_server.url}.items():
-        monkeypatch.setenv(key, value)
-    return name
+def project(project_factory):
+    return project_factory("hooked", 1)[0]
 
 
 @pytest.fixture
