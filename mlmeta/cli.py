@@ -268,6 +268,37 @@ def plan(
 
 
 @app.command()
+def drift(
+    paths: PathsArgument = None,
+    changed_since: ChangedSinceOption = None,
+    registered_model: RegisteredModelOption = None,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Compare the catalog with the specs and the registry; report every difference. Writes nothing."""
+
+    def body() -> int:
+        from mlmeta.config import load_settings
+        from mlmeta.drift import detect
+        from mlmeta.output import render_drift
+
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        files = _spec_files(paths, changed_since, settings)
+        report = detect(files, settings, registered_model=registered_model,
+                        complete=not (paths or changed_since))
+        render_drift(report, fmt)
+        return report.exit_code
+
+    _exit(run("drift", fmt, body, verbose=verbose))
+
+
+@app.command()
 def publish(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,

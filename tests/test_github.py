@@ -23,7 +23,7 @@ def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess:
 
 def test_there_are_workflows_for_ci_pull_requests_and_publishing():
     names = {p.name for p in WORKFLOWS}
-    assert {"ci.yml", "specs.yml", "mlmeta-pull-request.yml", "mlmeta-publish.yml"} <= names
+    assert {"ci.yml", "specs.yml", "mlmeta-pull-request.yml", "mlmeta-publish.yml", "mlmeta-drift.yml"} <= names
 
 
 def test_workflows_are_valid():

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the mlmeta command line from the action's inputs (passed as environment variables, never
 # pasted into the script: no input can inject shell) and run it with GitHub annotations.
-#   MLMETA_COMMAND        validate | plan | publish
+#   MLMETA_COMMAND        validate | plan | publish | drift
 #   MLMETA_PATHS          spec files/folders, space or newline separated
 #   MLMETA_CHANGED_SINCE  git ref
 #   MLMETA_ALL            "true" for publish --all
@@ -10,8 +10,8 @@
 set -euo pipefail
 
 case "${MLMETA_COMMAND:-validate}" in
-  validate|plan|publish) ;;
-  *) echo "::error title=mlmeta::unknown command '${MLMETA_COMMAND}': use validate, plan or publish"; exit 2 ;;
+  validate|plan|publish|drift) ;;
+  *) echo "::error title=mlmeta::unknown command '${MLMETA_COMMAND}': use validate, plan, publish or drift"; exit 2 ;;
 esac
 
 args=("${MLMETA_COMMAND:-validate}" --format github)

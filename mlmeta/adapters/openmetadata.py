@@ -208,6 +208,11 @@ class OpenMetadataCatalog:
         suffix = "&include=all" if include_deleted else ""
         return self._get_or_none(f"/v1/mlmodels/name/{quote(model_fqn, safe='')}?fields={MODEL_FIELDS}{suffix}")
 
+    def versions(self, model_id: str) -> list[dict[str, Any]]:
+        """The model's version history, newest first (the server answers each as JSON text)."""
+        history = self._request("GET", f"/v1/mlmodels/{model_id}/versions")
+        return [json.loads(v) if isinstance(v, str) else v for v in (history or {}).get("versions") or []]
+
     def create_model(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/v1/mlmodels", json_body=request)
 

@@ -38,6 +38,7 @@ _MODELS = {
     "AddLineage": ("metadata.generated.schema.api.lineage.addLineage", "AddLineageRequest"),
     "MlModel": ("metadata.generated.schema.entity.data.mlmodel", "MlModel"),
     "Table": ("metadata.generated.schema.entity.data.table", "Table"),
+    "CreateTable": ("metadata.generated.schema.api.data.createTable", "CreateTableRequest"),
 }
 
 

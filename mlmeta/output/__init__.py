@@ -23,3 +23,7 @@ def render_validation(report, fmt: Format) -> None:
 
 def render_publish(report, fmt: Format) -> None:
     _renderer(fmt).render_publish(report)
+
+
+def render_drift(report, fmt: Format) -> None:
+    _renderer(fmt).render_drift(report)

@@ -105,3 +105,17 @@ def render_publish(report) -> None:
     write_step_summary(f"### {title}: {text.summary_line(report, prefixed=False)}\n\n" + "\n".join(rows) + "\n\n"
                        + diagnostics_table(report.diagnostics))
     write_outputs(report.counts)
+
+
+def render_drift(report) -> None:
+    from mlmeta.output import text
+
+    print_annotations(report.diagnostics)
+    for orphan in report.orphans:
+        console.out(f"::warning title=mlmeta drift::{escape_data(orphan['model'] + ': ' + orphan['message'])}")
+    text.render_drift(report)
+    rows = [f"| `{markdown_cell(o['model'])}` | {markdown_cell(o['message'])} |" for o in report.orphans]
+    orphans = ("\n\n| Orphaned model | |\n| --- | --- |\n" + "\n".join(rows)) if rows else ""
+    heading = (f"### mlmeta drift: {text.plural(report.drifted, 'model')} drifted of {report.checked} checked"
+               if report.findings or report.orphans else f"### mlmeta drift: {report.checked} checked, all in sync")
+    write_step_summary(heading + "\n\n" + diagnostics_table(report.diagnostics) + orphans)

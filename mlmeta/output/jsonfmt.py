@@ -41,3 +41,10 @@ def render_publish(report) -> None:
         "summary": {**report.counts, "openmetadata_requests": report.requests,
                     "mlflow_requests": report.mlflow_requests},
     })
+
+
+def render_drift(report) -> None:
+    dump({"command": "drift", "diagnostics": [d.as_dict() for d in report.diagnostics],
+          "orphans": report.orphans,
+          "summary": {"checked": report.checked, "drifted": report.drifted,
+                      "findings": len(report.findings) + len(report.orphans), "invalid": len(report.invalid)}})

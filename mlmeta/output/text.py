@@ -71,3 +71,15 @@ def summary_line(report, *, prefixed: bool = True) -> str:
     prefix = ("plan: " if prefixed else "") + "would be " if report.mode == "plan" else (
         "publish: " if prefixed else "")
     return f"{prefix}{words} ({plural(report.requests, 'OpenMetadata request')})"
+
+
+def render_drift(report) -> None:
+    for d in report.diagnostics:
+        console.out(diagnostic_line(d))
+    for orphan in report.orphans:
+        console.out(f"{orphan['model']}: warning {orphan['message']}")
+    if report.findings or report.orphans:
+        console.out(f"drift: {plural(report.drifted, 'model')} drifted of {report.checked} checked "
+                    f"({plural(len(report.findings) + len(report.orphans), 'finding')})")
+    else:
+        console.out(f"drift: {plural(report.checked, 'model')} checked, all in sync")

@@ -21,7 +21,8 @@ from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import Feature, ModelSpec
 
 LINEAGE_MARKER = "managed by mlmeta"
-RENDERING_VERSION = 1  # bump when the desired entity for the same inputs changes shape
+RENDERING_VERSION = 2  # bump when the desired entity for the same inputs changes shape (2: the mlmeta: mark)
+MARK = "mlmeta:"  # how every fingerprint starts: the durable sign that an entity is mlmeta's
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,15 @@ def model_fqn(spec: ModelSpec, default_service: str | None) -> str:
     return fqn.join(spec.service or default_service or "", spec.name)
 
 
+def is_mlmetas(entity: dict[str, Any] | None) -> bool:
+    """Whether mlmeta published this entity: its sourceHash carries mlmeta's mark. Retirement (prune,
+    mark, delete) never touches an entity without it - other tools write sourceHash too."""
+    return bool(entity) and str(entity.get("sourceHash") or "").startswith(MARK)
+
+
 def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | None, registry_uri: str | None) -> str:
-    """32 hex characters over everything a publish reads besides the catalog (stored as sourceHash).
+    """``mlmeta:`` and 25 hex characters over everything a publish reads besides the catalog
+    (stored as sourceHash, at most 32 characters: the mark makes the entity recognisably mlmeta's).
 
     The spec (its path and its description file too), which version is in Production and how,
     the spec's commit, the registry's address and this mlmeta's rendering version. A model version's facts
@@ -84,7 +92,7 @@ def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | Non
                "path": loaded.display_path,
                "production": asdict(promotion), "commit": spec_commit, "registry": registry_uri,
                "rendering": RENDERING_VERSION}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+    return MARK + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32 - len(MARK)]
 
 
 def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def sdk_models() -> dict[str, Any]:
     from mlmeta.adapters import sdk
 
     models = {name: sdk.model(name) for name in ("CreateMlModel", "AddLineage", "MlModel", "CreateMlModelService",
-                                                 "Table")}
+                                                 "Table", "CreateTable")}
     # the models' first validation loads the SDK's name-transform table (seconds): pay it now
     models["CreateMlModel"].model_validate({"name": "warm-up", "service": "warm-up"})
     return models
@@ -317,6 +317,35 @@ def _catalog_delete(kind: str) -> Handler:
 for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels"}):
     route_by_key("GET", f"/v1/{_collection}")(_catalog_get(TYPE_OF_COLLECTION[_collection]))
     route("DELETE", f"/v1/{_collection}/{{key}}")(_catalog_delete(TYPE_OF_COLLECTION[_collection]))
+
+
+@route("PUT", "/v1/tables")
+def put_table(app: SandboxApp, request: Request, params: dict) -> Response:
+    """Create or update a table (what an ingestion does when a schema changes): columns are
+    replaced by the request's, a soft-deleted table comes back."""
+    body = _parse("CreateTable", request.json(), "org.openmetadata.schema.api.data.CreateTable")
+    with app.state.lock:
+        schema = _lookup(app, "databaseSchema", body["databaseSchema"], "name")
+        table_fqn = fqn.join(*fqn.split(schema["fullyQualifiedName"]), body["name"])
+        columns = [app.state.column(table_fqn, c) for c in body.get("columns") or []]
+        try:
+            existing = app.state.by_name("table", table_fqn, include_deleted=True)
+        except NotFound:
+            existing = None
+        if existing is None:
+            created = app.state.add("table", body["name"], {
+                "tableType": body.get("tableType", "Regular"), "columns": columns, "service": schema["service"],
+                "database": schema["database"], "databaseSchema": app.state.reference("databaseSchema", schema),
+                "updatedBy": request.user["name"]}, schema)
+            app.persist()
+            return _entity_response(201, created, "entityCreated")
+        if existing["columns"] == columns and not existing.get("deleted"):
+            return _entity_response(200, existing, "entityNoChange")
+        updated = {**existing, "columns": columns, "deleted": False, "updatedAt": now_ms(),
+                   "updatedBy": request.user["name"], "version": round(existing["version"] + 0.1, 1)}
+        app.state.put("table", updated)
+        app.persist()
+        return _entity_response(200, updated, "entityUpdated")
 
 
 def _create_service(app: SandboxApp, request: Request, *, upsert: bool) -> Response:

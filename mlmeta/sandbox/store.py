@@ -187,14 +187,15 @@ class State:
                 sch_ref = self.reference("databaseSchema", sch)
                 for table in schema.get("tables", []):
                     table_fqn = fqn.join(*fqn.split(sch["fullyQualifiedName"]), table["name"])
-                    columns = [self._column(table_fqn, c) for c in table.get("columns", [])]
+                    columns = [self.column(table_fqn, c) for c in table.get("columns", [])]
                     self.add("table", table["name"], {
                         "tableType": table.get("tableType", "Regular"), "columns": columns, "service": svc_ref,
                         "database": db_ref, "databaseSchema": sch_ref, "serviceType": service["serviceType"],
                         "deleted": bool(table.get("deleted"))}, sch)
 
     @staticmethod
-    def _column(table_fqn: str, column: dict[str, Any]) -> dict[str, Any]:
+    def column(table_fqn: str, column: dict[str, Any]) -> dict[str, Any]:
+        """A column as the server returns it (its FQN, its type also for display)."""
         data_type = column["dataType"].upper()
         result = {"name": column["name"], "dataType": data_type, "dataTypeDisplay": data_type.lower(),
                   "fullyQualifiedName": f"{table_fqn}.{fqn.quote(column['name'])}", "tags": [],

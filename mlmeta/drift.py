@@ -1,0 +1,236 @@
+"""``mlmeta drift``: what the catalog holds against what the specs and the registry say. Reads only.
+
+Per spec, each difference becomes a finding at the spec's line that causes it:
+
+| code | kind |
+| --- | --- |
+| D001 | a managed field edited in the catalog since mlmeta's last write (who, when: the entity's versions) |
+| D002 | a source table deleted, or not in the catalog at all |
+| D003 | a source column dropped |
+| D004 | a source column retyped (the column's type no longer matches what the model records) |
+| D005 | a lineage edge from one of the spec's sources missing |
+| D006 | a lineage edge nobody manages added (not mlmeta's, from no source of the spec) |
+| D007 | a Production version not published yet |
+| D008 | the model has no Production version any more, but the catalog still shows one |
+| D009 | a model mlmeta published whose spec is gone (orphans: only when every spec is checked) |
+| D010 | the spec changed since the last publish |
+
+Unlike ``publish``, drift never trusts the fast path: every table is looked up and the lineage is
+read, because that is exactly what may have moved.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mlmeta import fqn
+from mlmeta.catalog import SOURCE_TYPE_OF_COLUMN, CatalogError
+from mlmeta.config import Settings
+from mlmeta.diagnostics import Diagnostic, Severity
+from mlmeta.errors import ExitCode
+from mlmeta.plan import lineage
+from mlmeta.plan.desired import fingerprint, is_mlmetas, model_fqn
+from mlmeta.registry import RegistryError
+from mlmeta.resolve import resolve
+from mlmeta.spec.load import LoadedSpec
+from mlmeta.spec.rules import source_identity
+from mlmeta.validate import FileReport
+
+# catalog field -> where the spec says it (the finding's line)
+_FIELD_LOC = {"description": ("description",), "displayName": ("display_name",), "algorithm": ("algorithm",),
+              "target": ("target",), "server": ("server",), "mlFeatures": ("features",),
+              "mlHyperParameters": ("hyperparameters",), "mlStore": ("ml_store",), "owners": ("owners",),
+              "tags": ("tags",), "dashboard": ("dashboard",), "domains": ("domain",)}
+_VERSION_IN_URL = re.compile(r"/versions/(\d+)$")
+
+
+@dataclass
+class DriftReport:
+    checked: int = 0
+    findings: list[Diagnostic] = field(default_factory=list)
+    orphans: list[dict[str, str]] = field(default_factory=list)  # {"model", "message"}: no spec to point at
+    invalid: list[FileReport] = field(default_factory=list)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for f in self.invalid for d in f.diagnostics] + self.findings
+
+    @property
+    def drifted(self) -> int:
+        return len({d.file for d in self.findings}) + len(self.orphans)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FINDINGS if (self.findings or self.orphans or self.invalid) else ExitCode.OK
+
+
+def detect(files: list[Path], settings: Settings, *, registered_model: str | None = None,
+           complete: bool = True) -> DriftReport:
+    """``complete``: the files are every spec of the project, so a published model without one is
+    an orphan (not with --changed-since or explicit paths)."""
+    from mlmeta.adapters.mlflow import MlflowRegistry
+    from mlmeta.adapters.openmetadata import OpenMetadataCatalog
+    from mlmeta.validate import validate_files
+
+    validation = validate_files(files, default_service=settings.service, service_required=True)
+    specs = [s for s in validation.specs() if registered_model in (None, s.spec.registered_model)]
+    report = DriftReport(invalid=[f for f in validation.files if not f.valid])
+    if not specs:
+        return report
+    catalog = OpenMetadataCatalog(settings)
+    registry = MlflowRegistry.from_settings(settings)
+    registry.prefetch([s.spec.registered_model for s in specs])
+    services = sorted({s.spec.service or settings.service for s in specs})
+    catalog.prefetch_models(services)
+    from mlmeta.discovery import last_commits
+
+    commits = last_commits([s.path for s in specs])
+    for loaded in specs:
+        report.checked += 1
+        report.findings += _spec_drift(loaded, settings, catalog, registry, commits.get(loaded.path.resolve()))
+    if complete and registered_model is None:
+        documented = {model_fqn(s.spec, settings.service) for s in specs}
+        for service in services:
+            for entity in catalog.iter_models(service):
+                if is_mlmetas(entity) and entity["fullyQualifiedName"] not in documented:
+                    report.orphans.append({"model": entity["fullyQualifiedName"], "message": (
+                        f"D009 published by mlmeta, but no spec documents it any more (last written by "
+                        f"{entity.get('updatedBy')} at {_when(entity.get('updatedAt'))}); publish --prune "
+                        "soft-deletes it")})
+    return report
+
+
+def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: Any,
+                commit: str | None) -> list[Diagnostic]:
+    spec = loaded.spec
+    service = spec.service or settings.service
+    name = model_fqn(spec, service)
+    found: list[Diagnostic] = []
+
+    def finding(loc: tuple, code: str, message: str) -> None:
+        found.append(loaded.diagnostic(loc, code, message, severity=Severity.WARNING))
+
+    try:
+        promotion = registry.promotion(spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage)
+    except RegistryError as error:
+        return [loaded.diagnostic(("name",), error.code, str(error))]
+    current = catalog.model(name)
+    if current is None:
+        if promotion is not None:
+            finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
+                                       f"({promotion.recognised_by} {promotion.marker}) but {name} is not in the "
+                                       "catalog; publish creates it")
+        return found
+    shown = _published_version(current)
+    if promotion is None:
+        finding(("mlflow",) if "mlflow" in spec.model_fields_set else ("name",), "D008",
+                f"no version of {spec.registered_model!r} is in Production any more, but {name} still shows "
+                f"version {shown or '?'}")
+    elif shown != promotion.version:
+        finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
+                                   f"({promotion.recognised_by} {promotion.marker}); the catalog shows version "
+                                   f"{shown or '?'}; publish updates it")
+    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri) and \
+            is_mlmetas(current):
+        finding(("name",), "D010", "the spec changed since it was last published; plan shows what publish would do")
+    found += _edited_in_catalog(loaded, current, catalog)
+    found += _source_drift(loaded, current, catalog, name)
+    return found
+
+
+def _published_version(entity: dict[str, Any]) -> str | None:
+    match = _VERSION_IN_URL.search(str(entity.get("sourceUrl") or ""))
+    return match.group(1) if match else None
+
+
+def _edited_in_catalog(loaded: LoadedSpec, current: dict[str, Any], catalog: Any) -> list[Diagnostic]:
+    """Managed fields changed by someone else since mlmeta last wrote the entity."""
+    if current.get("updatedBy") in (None, catalog.user):
+        return []
+    managed = _managed_fields(loaded)
+    edits: dict[str, tuple[str, Any]] = {}  # field -> (who, when), the newest edit first
+    for version in catalog.versions(current["id"]):
+        if version.get("updatedBy") == catalog.user:
+            break  # mlmeta's last write: older edits were overwritten by it
+        changes = version.get("changeDescription") or {}
+        for change in changes.get("fieldsAdded", []) + changes.get("fieldsUpdated", []) + \
+                changes.get("fieldsDeleted", []):
+            root = str(change.get("name", "")).split(".")[0]
+            if root in managed:
+                edits.setdefault(root, (version.get("updatedBy"), version.get("updatedAt")))
+    return [loaded.diagnostic(_field_loc(loaded, root), "D001",
+                              f"{root} edited in the catalog by {who} at {_when(when)}, after mlmeta's last "
+                              "publish; publish puts the spec's back, mlmeta pull takes the catalog's",
+                              severity=Severity.WARNING)
+            for root, (who, when) in edits.items()]
+
+
+def _field_loc(loaded: LoadedSpec, root: str) -> tuple:
+    """The spec's key for an entity field, when the spec writes it; else the model's name."""
+    loc = _FIELD_LOC.get(root)
+    return loc if loc and loc[0] in loaded.spec.model_fields_set else ("name",)
+
+
+def _managed_fields(loaded: LoadedSpec) -> set[str]:
+    """The entity fields a publish writes for this spec (the rest is left to the catalog's people)."""
+    spec_keys = loaded.spec.model_fields_set
+    managed = {"description", "algorithm", "mlHyperParameters", "mlStore", "sourceUrl"}
+    for key, entity_key in (("display_name", "displayName"), ("target", "target"), ("server", "server"),
+                            ("features", "mlFeatures"), ("owners", "owners"), ("tags", "tags"),
+                            ("glossary_terms", "tags"), ("dashboard", "dashboard"), ("domain", "domains")):
+        if key in spec_keys:
+            managed.add(entity_key)
+    return managed
+
+
+def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, name: str) -> list[Diagnostic]:
+    """Sources deleted, dropped or retyped since they were recorded, and lineage out of step."""
+    resolution, problems = resolve(loaded, catalog, current)
+    found = []
+    kinds = {"R001": "D002", "R003": "D002", "R002": "D003"}
+    for problem in problems:
+        if problem.code in kinds:
+            found.append(Diagnostic(problem.file, problem.line, problem.column, kinds[problem.code], problem.message,
+                                    Severity.WARNING))
+    recorded = {(f["name"], s.get("name")): s.get("dataType") for f in current.get("mlFeatures") or []
+                for s in f.get("featureSources") or []}
+    for (i, j), source in resolution.sources.items():
+        feature = loaded.spec.features[i]
+        table_fqn, column = source_identity(feature.sources[j])
+        if column is None or feature.sources[j].data_type is not None:
+            continue  # a whole table, or a type the spec sets itself
+        before = recorded.get((feature.name, source.name))
+        if before is not None and source.data_type is not None and before != source.data_type:
+            column_type = catalog.table(table_fqn).columns.get(column, "?")
+            found.append(loaded.diagnostic(("features", i, "sources", j), "D004",
+                                           f"column {fqn.join(table_fqn, column)} is now {column_type} "
+                                           f"({source.data_type}); the model records {before}",
+                                           severity=Severity.WARNING))
+    try:
+        edges = catalog.upstream_edges(name)
+    except CatalogError:
+        return found
+    plan = lineage.plan(resolution.tables(), edges)
+    for source in plan.add:
+        found.append(loaded.diagnostic(("features",), "D005", f"lineage from {source.fqn} to {name} is missing; "
+                                                              "publish --refresh draws it", severity=Severity.WARNING))
+    wanted = {s.id for s in resolution.tables()}
+    for edge in edges:
+        if not lineage.owned(edge) and edge.from_id not in wanted:
+            who = (edge.details or {}).get("createdBy")
+            found.append(loaded.diagnostic(("features",), "D006", f"lineage from {edge.from_fqn} to {name} was added "
+                                                                  f"by {who or 'someone else'}; no source of the spec "
+                                                                  "names it (mlmeta leaves it alone)",
+                                           severity=Severity.WARNING))
+    return found
+
+
+def _when(epoch_ms: Any) -> str:
+    try:
+        return datetime.fromtimestamp(int(epoch_ms) / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return "?"
