@@ -79,6 +79,9 @@ SpoolOption = Annotated[Optional[Path], typer.Option(
     show_default=False)]
 
 
+PruneOption = Annotated[bool, typer.Option(
+    "--prune", help="Also soft-delete the models mlmeta published whose spec is gone (with --all, or the specs "
+                    "deleted since --changed-since).")]
 ConcurrencyOption = Annotated[Optional[int], typer.Option("--concurrency", metavar="N",
                                                           help="Models handled at once (default 8).",
                                                           show_default=False)]
@@ -195,6 +198,19 @@ def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, dead
             "ca_bundle": ca_bundle, "timeout": timeout, "deadline": deadline, "concurrency": concurrency}
 
 
+def _prune_scope(options, paths, changed_since, settings) -> None:
+    """--prune needs every spec (--all) or the deletions since a ref: never a hand-picked subset."""
+    from mlmeta.discovery import deleted_since
+    from mlmeta.errors import UsageError
+
+    if not options.prune:
+        return
+    if paths:
+        raise UsageError("--prune decides from every spec: use it with --all or --changed-since, not with PATHS")
+    if changed_since:
+        options.deleted_specs = deleted_since(changed_since, list(settings.spec_paths))
+
+
 def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides, events=None) -> int:
     from mlmeta.config import load_settings
     from mlmeta.errors import UsageError
@@ -208,6 +224,7 @@ def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides
         raise UsageError("--all publishes every spec: leave out PATHS and --changed-since")
     settings = load_settings(overrides)
     files = _spec_files(paths, changed_since, settings)
+    _prune_scope(options, paths, changed_since, settings)
     emitter = _emitter(events[0], events[1], settings, None) if events is not None else None
     if emitter is not None and not emitter.sinks:
         raise UsageError("--emit-events needs somewhere to send them: --sink, or event_sinks in the project file")
@@ -246,6 +263,7 @@ def plan(
                                                             "sources.")] = False,
     concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
+    prune: PruneOption = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -261,7 +279,8 @@ def plan(
         from mlmeta.publish import Options
 
         return _publish("plan", paths, changed_since, all_specs, fmt,
-                        Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model),
+                        Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model,
+                                prune=prune),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency))
 
     _exit(run("plan", fmt, body, verbose=verbose))
@@ -313,6 +332,7 @@ def publish(
                                                             "sources.")] = False,
     concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
+    prune: PruneOption = False,
     emit_events: Annotated[bool, typer.Option("--emit-events", help="Emit a promotion event for each model "
                                                                    "created, updated or failed (see --sink).")]
     = False,
@@ -335,7 +355,7 @@ def publish(
         mode = "plan" if dry_run else "publish"
         return _publish(mode, paths, changed_since, all_specs or (dry_run and not paths and not changed_since), fmt,
                         Options(dry_run=dry_run, create_service=create_service, require_production=require_production,
-                                strict=strict, refresh=refresh, registered_model=registered_model),
+                                strict=strict, refresh=refresh, registered_model=registered_model, prune=prune),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
                         events=(sink, spool or Path(".mlmeta/events-spool.jsonl")) if emit_events and not dry_run
                         else None)

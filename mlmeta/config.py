@@ -44,7 +44,10 @@ FILE_KEYS: dict[str, tuple[type, str]] = {
     "timeout": (float, "seconds to wait for one answer from a server"),
     "deadline": (float, "seconds to keep retrying a server that does not answer, in all"),
     "event_sinks": (list, "where promotion events go: -, jsonl:FILE, http(s)://..., kafka://host:port/topic"),
+    "when_not_in_production": (str, "keep, mark or delete the catalog's model once nothing is in Production"),
+    "not_in_production_tag": (str, "the tag 'mark' adds while a model is not in Production (Classification.Tag)"),
 }
+NOT_IN_PRODUCTION_POLICIES = ("keep", "mark", "delete")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_DEADLINE = 60.0
 
@@ -64,6 +67,8 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     deadline: float = DEFAULT_DEADLINE
     event_sinks: tuple[str, ...] = ()
+    when_not_in_production: str = "keep"
+    not_in_production_tag: str | None = None
     project_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # setting -> where it came from
 
@@ -271,6 +276,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError(settings.where("concurrency"), f"must be between 1 and 64, got {settings.concurrency}")
     if not settings.alias.strip():
         raise ConfigError(settings.where("alias"), "cannot be empty")
+    if settings.when_not_in_production not in NOT_IN_PRODUCTION_POLICIES:
+        raise ConfigError(settings.where("when_not_in_production"),
+                          f"must be one of {', '.join(NOT_IN_PRODUCTION_POLICIES)}, got {settings.when_not_in_production!r}")
     for key, low, high in (("timeout", 0.5, 600.0), ("deadline", 1.0, 3600.0)):
         value = getattr(settings, key)
         if not low <= value <= high:

@@ -36,6 +36,29 @@ def changed_since(ref: str, paths: list[Path]) -> list[Path]:
     the same flag works in a pull request (``origin/main``) and before a local commit. Deleted
     files are left out: there is nothing left to validate or publish.
     """
+    repo, base = _merge_base(ref)
+    top = Path(repo.working_tree_dir).resolve()
+    names = repo.git.diff("--name-only", "--no-renames", "--diff-filter=d", base).splitlines()
+    names += repo.untracked_files
+    changed = {(top / name).resolve() for name in names}
+    return [f for f in find_spec_files(paths) if f.resolve() in changed]
+
+
+def deleted_since(ref: str, paths: list[Path]) -> list[tuple[str, str]]:
+    """Spec files under ``paths`` deleted since the merge base of ``ref`` and HEAD (committed or
+    not): ``(path as shown, the file's text at the base)``, so prune knows what they documented."""
+    repo, base = _merge_base(ref)
+    top = Path(repo.working_tree_dir).resolve()
+    roots = [p.resolve() for p in paths]
+    found = []
+    for name in repo.git.diff("--name-only", "--no-renames", "--diff-filter=D", base).splitlines():
+        path = (top / name).resolve()
+        if path.suffix in SPEC_SUFFIXES and any(path == r or r in path.parents for r in roots):
+            found.append((display_path(path), repo.git.show(f"{base}:{name}")))
+    return found
+
+
+def _merge_base(ref: str):
     import git  # gitpython costs ~0.1 s: only imported when asked for
 
     try:
@@ -51,11 +74,7 @@ def changed_since(ref: str, paths: list[Path]) -> list[Path]:
         ) from None
     if not bases:
         raise UsageError(f"--changed-since: {ref!r} and HEAD have no common history")
-    top = Path(repo.working_tree_dir).resolve()
-    names = repo.git.diff("--name-only", "--no-renames", "--diff-filter=d", bases[0].hexsha).splitlines()
-    names += repo.untracked_files
-    changed = {(top / name).resolve() for name in names}
-    return [f for f in find_spec_files(paths) if f.resolve() in changed]
+    return repo, bases[0].hexsha
 
 
 def display_path(path: Path, cwd: str | None = None) -> str:

@@ -26,11 +26,12 @@ from mlmeta.plan.desired import Desired, build, fingerprint, model_fqn
 from mlmeta.plan.diff import Change, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
+from mlmeta import retire
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import ModelSpec
 from mlmeta.validate import FileReport
 
-STATUSES = ("created", "updated", "unchanged", "skipped", "failed")
+STATUSES = ("created", "updated", "unchanged", "deleted", "skipped", "failed")
 MAX_ATTEMPTS = 3  # re-reads when another writer got there first (409, 412)
 
 
@@ -42,6 +43,8 @@ class Options:
     strict: bool = False
     refresh: bool = False
     registered_model: str | None = None  # only the specs documenting this registered model
+    prune: bool = False  # soft-delete the models mlmeta published whose spec is gone
+    deleted_specs: list[tuple[str, str]] | None = None  # with --changed-since: (path, text) of deleted specs
 
 
 @dataclass
@@ -120,7 +123,8 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
              if options.registered_model in (None, s.spec.registered_model)]
     mode = "plan" if options.dry_run else "publish"
     report = Report(mode, [])
-    if specs:
+    invalid = [f for f in validation.files if not f.valid]
+    if specs or options.prune:
         from mlmeta.adapters.mlflow import MlflowRegistry
         from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
@@ -129,8 +133,30 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
         prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
-    report.invalid = [f for f in validation.files if not f.valid]
+        if options.prune:
+            report.results += prune(ctx, specs, invalid)
+            report.requests = catalog.requests
+    report.invalid = invalid
     return report
+
+
+def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> list[ModelResult]:
+    """Soft-delete (in a plan: show) the models mlmeta published whose spec is gone."""
+    if invalid:  # an invalid spec's model would look orphaned: never guess
+        return [ModelResult("", "(prune)", "skipped", message=f"not pruning: {len(invalid)} spec(s) are invalid, and "
+                                                              "their models would look orphaned")]
+    settings = ctx.settings
+    documented = {model_fqn(s.spec, s.spec.service or settings.service) for s in specs}
+    services = sorted({s.spec.service or settings.service for s in specs} | {settings.service} - {None, ""})
+    results = []
+    for orphan in retire.orphans(ctx.catalog, services, documented, ctx.options.deleted_specs, settings.service):
+        result = ModelResult(orphan.spec, orphan.fqn, "deleted", version_before=orphan.entity.get("version"),
+                             version_after=orphan.entity.get("version"),
+                             message="its spec is gone: soft-deleted (publishing a spec for it restores it)")
+        if not ctx.options.dry_run:
+            ctx.catalog.delete_model(orphan.entity["id"])
+        results.append(result)
+    return results
 
 
 def _wanted(spec: ModelSpec, settings: Settings) -> tuple[str, str | None, str | None]:
@@ -155,6 +181,8 @@ def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
             continue  # reported by the spec's own pipeline
         if promotion is not None and service:
             stamps[model_fqn(loaded.spec, service)] = (_stamp(ctx, loaded, promotion), promotion)
+        elif service and retire.policy(loaded, ctx.settings) != "keep":
+            stamps[model_fqn(loaded.spec, service)] = (None, None)  # the policy needs the entity
     stale: list[Promotion] = []
 
     def keep(entity: dict[str, Any]) -> dict[str, Any] | None:
@@ -162,13 +190,15 @@ def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
         if wanted is None:
             return None  # not a model of these specs (or one that is not in production)
         stamp, promotion = wanted
+        if promotion is None:
+            return entity
         if _untouched(ctx, entity, stamp):
             return {key: entity[key] for key in _FAST_PATH_FIELDS if key in entity}
         stale.append(promotion)
         return entity
 
     ctx.catalog.prefetch_models(sorted({s.spec.service or ctx.settings.service for s in specs} - {None, ""}), keep)
-    stale += [promotion for _, promotion in stamps.values()]  # models the catalog does not have yet
+    stale += [promotion for _, promotion in stamps.values() if promotion]  # models the catalog does not have yet
     ctx.registry.prefetch_facts(stale)
 
 
@@ -237,6 +267,8 @@ def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promoti
         message = f"not in production: no version of {spec.registered_model!r} has {how}"
         if ctx.options.require_production:
             raise _Failed(loaded.diagnostic(("name",), "R005", message))
+        if retire.not_in_production(ctx, loaded, result, message[len("not in production: "):]):
+            return None
         result.status, result.message = "skipped", message
         result.diagnostics.append(loaded.diagnostic(("name",), "R005", message, severity=Severity.NOTICE))
         return None
@@ -273,7 +305,7 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
             result.diagnostics += problems[1:]
             raise _Failed(problems[0])
         desired = build(loaded, service=service, facts=facts, resolution=resolution, current=current,
-                        spec_commit=commit, stamp=stamp)
+                        spec_commit=commit, stamp=stamp, drop_tag=ctx.settings.not_in_production_tag)
         if current is None:
             if _create(ctx, loaded, desired, result):
                 return
@@ -284,9 +316,11 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
 
 
 def _untouched(ctx: Context, current: dict[str, Any] | None, stamp: str) -> bool:
-    """Our last publish had these very inputs, and nobody wrote to the entity since."""
+    """Our last publish had these very inputs, nobody wrote to the entity since, and it is not
+    marked as out of production (a promotion back to the same version must unmark it)."""
     return (current is not None and not ctx.options.refresh and current.get("sourceHash") == stamp
-            and current.get("updatedBy") is not None and current.get("updatedBy") == ctx.catalog.user)
+            and current.get("updatedBy") is not None and current.get("updatedBy") == ctx.catalog.user
+            and not str(current.get("description") or "").startswith(retire.NOTICE))
 
 
 def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: ModelResult) -> None:

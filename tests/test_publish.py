@@ -279,7 +279,7 @@ def test_one_failing_spec_does_not_stop_the_others(cli, env, sandbox, registry, 
     invalid.write_text("mlmeta: 1\nname: x\nfeatures: 3\n")
     code, out = publish(cli, env, "--all")
     assert code == 1
-    assert out["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 2,
+    assert out["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "deleted": 0, "skipped": 0, "failed": 2,
                               "openmetadata_requests": out["summary"]["openmetadata_requests"],
                               "mlflow_requests": out["summary"]["mlflow_requests"]}
 
@@ -361,9 +361,11 @@ def test_github_format_writes_annotations_summary_and_outputs(cli, env, sandbox,
     result = cli("publish", "--all", "--format", "github",
                  env={**env, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)})
     assert result.exit_code == 0
-    assert outputs.read_text().splitlines() == ["created=1", "updated=0", "unchanged=0", "skipped=0", "failed=0"]
+    assert outputs.read_text().splitlines() == ["created=1", "updated=0", "unchanged=0", "deleted=0", "skipped=0",
+                                                  "failed=0"]
     assert f"| `mlflow_models.{model}` | created | 0.1 |" in summary.read_text()
-    assert summary.read_text().startswith("### mlmeta publish: 1 created, 0 updated, 0 unchanged, 0 skipped, 0 failed")
+    assert summary.read_text().startswith("### mlmeta publish: 1 created, 0 updated, 0 unchanged, 0 deleted, 0 skipped, "
+                                          "0 failed")
 
 
 def test_changed_since_publishes_only_changed_specs(cli, env, sandbox, registry, in_tmp):

@@ -221,6 +221,10 @@ class OpenMetadataCatalog:
         return self._request("PATCH", f"/v1/mlmodels/{model_id}", data=json.dumps(operations),
                              headers={"Content-Type": "application/json-patch+json", "If-Match": f'W/"{version}"'})
 
+    def delete_model(self, model_id: str) -> dict[str, Any]:
+        """Soft delete: the model keeps its history and lineage, and can be restored."""
+        return self._request("DELETE", f"/v1/mlmodels/{model_id}?hardDelete=false&recursive=false")
+
     def restore_model(self, model_id: str) -> dict[str, Any]:
         return self._request("PUT", "/v1/mlmodels/restore", json_body={"id": model_id})
 

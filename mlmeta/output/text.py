@@ -27,9 +27,9 @@ def render_validation(report) -> None:
     console.out(summary + ("" if invalid else ": all valid"))
 
 
-_VERB = {"plan": {"created": "create", "updated": "update", "unchanged": "unchanged", "skipped": "skip",
-                  "failed": "failed"},
-         "publish": {s: s for s in ("created", "updated", "unchanged", "skipped", "failed")}}
+_VERB = {"plan": {"created": "create", "updated": "update", "unchanged": "unchanged", "deleted": "delete",
+                  "skipped": "skip", "failed": "failed"},
+         "publish": {s: s for s in ("created", "updated", "unchanged", "deleted", "skipped", "failed")}}
 
 
 def render_publish(report) -> None:
@@ -60,7 +60,7 @@ def _headline(mode: str, result) -> str:
     if result.production:
         p = result.production
         production = f" <- MLflow {p['registered_model']} v{p['version']} ({p['recognised_by']} {p['marker']})"
-    reason = f": {result.message}" if result.status in ("failed", "skipped") and result.message else ""
+    reason = f": {result.message}" if result.message else ""  # set only when there is something to explain
     return f"{result.model} [{status}]{version}{production}{reason}  ({result.spec})"
 
 

@@ -100,7 +100,8 @@ def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:
 
 
 def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, resolution: Resolution,
-          current: dict[str, Any] | None, spec_commit: str | None, stamp: str) -> Desired:
+          current: dict[str, Any] | None, spec_commit: str | None, stamp: str, drop_tag: str | None = None) -> Desired:
+    """``drop_tag``: the tag retirement's ``mark`` adds; a model in Production never keeps it."""
     spec = loaded.spec
     set_keys = spec.model_fields_set
     fields: dict[str, Any] = {
@@ -127,8 +128,9 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
         fields["sourceUrl"] = facts.version_url
     if "owners" in set_keys:
         fields["owners"] = [o.as_json() for o in resolution.owners or []]
-    if "tags" in set_keys or "glossary_terms" in set_keys:
-        fields["tags"] = _tags(spec, current)
+    marked = drop_tag is not None and any(t.get("tagFQN") == drop_tag for t in (current or {}).get("tags") or [])
+    if "tags" in set_keys or "glossary_terms" in set_keys or marked:
+        fields["tags"] = [t for t in _tags(spec, current) if t["tagFQN"] != drop_tag]
     if "dashboard" in set_keys:
         fields["dashboard"] = resolution.dashboard.as_json() if resolution.dashboard else None
     if "domain" in set_keys:

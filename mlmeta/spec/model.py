@@ -99,6 +99,10 @@ class MlflowSettings(_Strict):
                                                  f"normally {DEFAULT_ALIAS!r}).")
     stage: Literal["Production", "Staging"] | None = Field(
         DEFAULT_STAGE, description="Classic stage accepted when the alias is not set; null disables the fallback.")
+    when_not_in_production: Literal["keep", "mark", "delete"] | None = Field(
+        None, description="What publish does to the catalog's model once no version is in Production any more: "
+                          "keep it as it is, mark it (a notice in its description, and the configured tag), or "
+                          "soft-delete it (default from configuration: keep).")
 
 
 class Owners(_Strict):
