@@ -318,6 +318,54 @@ def drift(
 
 
 @app.command()
+def pull(
+    paths: PathsArgument = None,
+    changed_since: ChangedSinceOption = None,
+    registered_model: RegisteredModelOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff, write nothing.")] = False,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Write descriptions improved in the catalog back into the specs (comments and layout kept)."""
+
+    def body() -> int:
+        import json
+
+        from mlmeta.config import load_settings
+        from mlmeta.output import console, render_validation
+        from mlmeta.pull import pull as pull_texts
+        from mlmeta.validate import ValidationReport
+
+        settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
+        report = pull_texts(_spec_files(paths, changed_since, settings), settings, dry_run=dry_run,
+                            registered_model=registered_model)
+        if report.invalid and fmt is not Format.JSON:
+            render_validation(ValidationReport(report.invalid), fmt)
+        if fmt is Format.JSON:
+            console.out(json.dumps({"version": 1, "command": "pull", "dry_run": dry_run,
+                                    "changes": [vars(c) for c in report.changes],
+                                    "diffs": [d for p in report.pulls for d in p.diffs],
+                                    "summary": {"checked": report.checked, "specs": len(report.pulls),
+                                                "texts": len(report.changes), "invalid": len(report.invalid)}},
+                                   indent=2))
+            return report.exit_code
+        for spec_pull in report.pulls:
+            for diff in spec_pull.diffs:
+                console.out(diff, end="")
+        verb = "would take" if dry_run else "took"
+        console.out(f"pull: {verb} {len(report.changes)} text(s) from the catalog into {len(report.pulls)} of "
+                    f"{report.checked} spec(s)")
+        return report.exit_code
+
+    _exit(run("pull", fmt, body, verbose=verbose))
+
+
+@app.command()
 def publish(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,

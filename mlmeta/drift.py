@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mlmeta import fqn
-from mlmeta.catalog import SOURCE_TYPE_OF_COLUMN, CatalogError
+from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
-from mlmeta.errors import ServerError
 from mlmeta.diagnostics import Diagnostic, Severity
+from mlmeta.errors import ServerError
 from mlmeta.output import console
 from mlmeta.plan import signature
 from mlmeta.registry import RegistryError

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlmeta import retire
 from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
@@ -26,7 +27,6 @@ from mlmeta.plan.desired import Desired, build, fingerprint, model_fqn
 from mlmeta.plan.diff import Change, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
-from mlmeta import retire
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import ModelSpec
 from mlmeta.validate import FileReport
@@ -375,7 +375,7 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
             return False
         if error.status == 404 and "mlmodelService instance" in error.message:
             if not ctx.options.create_service:
-                raise _Failed(_missing_service(loaded, desired.service))
+                raise _Failed(_missing_service(loaded, desired.service)) from None
             ctx.catalog.create_service(desired.service, ctx.settings.mlflow_tracking_uri)
             return False
         raise _Failed(_server_diagnostic(loaded, error)) from None

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from mlmeta.catalog import CatalogError, Edge, Ref, TableInfo
-from mlmeta.fqn import split as fqn_parts
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
+from mlmeta.fqn import split as fqn_parts
 from mlmeta.http import Answer, HttpClient, HttpFailure
 
 T = TypeVar("T")

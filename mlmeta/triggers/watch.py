@@ -103,7 +103,7 @@ class Checkpoint:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise ConfigError(f"checkpoint {self.path}", f"cannot be read ({error}); move it away to start over")
+            raise ConfigError(f"checkpoint {self.path}", f"cannot be read ({error}); move it away to start over") from None
         if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
             raise ConfigError(f"checkpoint {self.path}", "was not written by this mlmeta; move it away to start over")
         return data
