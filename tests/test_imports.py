@@ -23,7 +23,9 @@ print("HEAVY:" + ",".join(heavy))
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["validate", "model_specs"], ["validate", "--help"],
                                   ["schema"], ["convert", "examples/openmetadata-demo/ml_model.yaml"],
-                                  ["plan", "--help"], ["publish", "--help"], ["sandbox", "--help"], ["init", "--help"]])
+                                  ["plan", "--help"], ["publish", "--help"], ["sandbox", "--help"], ["init", "--help"],
+                                  ["watch", "--help"], ["webhook", "serve", "--help"], ["drift", "--help"],
+                                  ["pull", "--help"]])
 def test_offline_commands_stay_light(args):
     result = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], cwd=REPO, capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "HEAVY:", result.stdout + result.stderr
