@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
+from mlmeta import state
 from mlmeta.errors import ConfigError
 from mlmeta.events import PromotionEvent
 from mlmeta.http import HttpClient, HttpFailure, Limits
@@ -218,7 +219,7 @@ class Emitter:
         if not kept:
             self.spool.unlink(missing_ok=True)
             return
-        self.spool.parent.mkdir(parents=True, exist_ok=True)
+        state.prepare(self.spool)
         temporary = self.spool.with_name(self.spool.name + ".tmp")
         temporary.write_text("".join(json.dumps({"sink": s, "event": e, "key": k}, sort_keys=True) + "\n"
                                      for s, e, k in kept), encoding="utf-8")

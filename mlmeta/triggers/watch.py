@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlmeta import state
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
 from mlmeta.events import PromotionEvent
@@ -80,7 +81,7 @@ class Checkpoint:
     @contextmanager
     def locked(self, wait: float | None) -> Iterator[bool]:
         """Hold the checkpoint's lock; yields False when another watcher kept it past ``wait``."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state.prepare(self.path)
         with self.lock_path.open("a+") as handle:
             deadline = None if wait is None else time.monotonic() + wait
             while True:

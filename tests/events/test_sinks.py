@@ -136,6 +136,7 @@ def test_a_broker_that_is_down_fails_the_publish_and_loses_nothing(kafka_broker,
     assert result.exit_code == 1  # published, but an event could not be delivered: the run says so
     assert "not delivered within 2 s" in result.stderr and "kept in .mlmeta/events-spool.jsonl" in result.stderr
     spooled = [json.loads(line) for line in (in_tmp / ".mlmeta" / "events-spool.jsonl").read_text().splitlines()]
+    assert (in_tmp / ".mlmeta" / ".gitignore").read_text().splitlines()[-1] == "*"  # state stays out of git
     assert [s["event"]["subject"] for s in spooled] == [f"{name}/1"]
     # the same sink name, now answering: the spooled event goes first (a sink is named by its string)
     spool = in_tmp / ".mlmeta" / "events-spool.jsonl"
