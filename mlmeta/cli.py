@@ -334,10 +334,8 @@ def pull(
     """Write descriptions improved in the catalog back into the specs (comments and layout kept)."""
 
     def body() -> int:
-        import json
-
         from mlmeta.config import load_settings
-        from mlmeta.output import console, render_validation
+        from mlmeta.output import console, jsonfmt, render_validation
         from mlmeta.pull import pull as pull_texts
         from mlmeta.validate import ValidationReport
 
@@ -347,12 +345,10 @@ def pull(
         if report.invalid and fmt is not Format.JSON:
             render_validation(ValidationReport(report.invalid), fmt)
         if fmt is Format.JSON:
-            console.out(json.dumps({"version": 1, "command": "pull", "dry_run": dry_run,
-                                    "changes": [vars(c) for c in report.changes],
-                                    "diffs": [d for p in report.pulls for d in p.diffs],
-                                    "summary": {"checked": report.checked, "specs": len(report.pulls),
-                                                "texts": len(report.changes), "invalid": len(report.invalid)}},
-                                   indent=2))
+            jsonfmt.dump({"command": "pull", "dry_run": dry_run, "changes": [vars(c) for c in report.changes],
+                          "diffs": [d for p in report.pulls for d in p.diffs],
+                          "summary": {"checked": report.checked, "specs": len(report.pulls),
+                                      "texts": len(report.changes), "invalid": len(report.invalid)}})
             return report.exit_code
         for spec_pull in report.pulls:
             for diff in spec_pull.diffs:
