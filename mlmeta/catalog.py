@@ -8,19 +8,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# OpenMetadata column types -> a feature source's dataType (the MlFeatureSource enum)
+# The catalog's child types -> a feature source's dataType (the MlFeatureSource enum): table and
+# data-model columns (column dataType), topic schema fields (Avro / JSON Schema / Protobuf field
+# types) and search index fields share one table, as their names do not collide in meaning.
 _SOURCE_TYPES = {
-    "integer": ("INT", "BIGINT", "SMALLINT", "TINYINT", "BYTEINT", "LONG", "MEDIUMINT"),
-    "number": ("NUMBER", "NUMERIC", "DECIMAL", "FLOAT", "DOUBLE", "MONEY"),
+    "integer": ("INT", "BIGINT", "SMALLINT", "TINYINT", "BYTEINT", "LONG", "MEDIUMINT", "INTEGER", "SHORT", "BYTE"),
+    "number": ("NUMBER", "NUMERIC", "DECIMAL", "FLOAT", "DOUBLE", "MONEY", "HALF_FLOAT", "SCALED_FLOAT"),
     "string": ("CHAR", "VARCHAR", "TEXT", "MEDIUMTEXT", "STRING", "NTEXT", "UUID", "ENUM", "CLOB", "XML", "INET",
-               "CIDR", "MACADDR"),
+               "CIDR", "MACADDR", "KEYWORD", "BYTES", "FIXED", "IP"),
     "date": ("DATE",),
     "timestamp": ("TIMESTAMP", "TIMESTAMPZ", "DATETIME", "TIME"),
     "boolean": ("BOOLEAN",),
     "array": ("ARRAY",),
-    "object": ("MAP", "STRUCT", "JSON", "RECORD", "VARIANT", "UNION", "SET"),
+    "object": ("MAP", "STRUCT", "JSON", "RECORD", "VARIANT", "UNION", "SET", "OBJECT", "NESTED"),
 }
 SOURCE_TYPE_OF_COLUMN = {column: source for source, columns in _SOURCE_TYPES.items() for column in columns}
+
+# The asset kinds a feature may come from: the spec's key -> the entity type, and whether its
+# children are named "columns" (tables, containers' data models, dashboard data models) or
+# "fields" (topic schemas, search indexes)
+ASSET_KINDS = {"table": "table", "topic": "topic", "container": "container",
+               "dashboard_data_model": "dashboardDataModel", "search_index": "searchIndex"}
+FIELD_KINDS = ("topic", "search_index")
+SPEC_KEY_OF_TYPE = {entity_type: key for key, entity_type in ASSET_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -37,16 +47,39 @@ class Ref:
 
 
 @dataclass(frozen=True)
-class TableInfo:
+class Asset:
+    """A data asset a feature can come from, with its children: columns, or schema fields, by their
+    path below the asset (the child's FQN without the asset's: ``user_id``, ``payload.user_id``)."""
+
     id: str
+    type: str  # the entity type: table, topic, container, dashboardDataModel, searchIndex
     fqn: str
     name: str
     deleted: bool
-    columns: dict[str, str]  # column name -> OpenMetadata dataType
+    children: dict[str, str]  # child path -> the catalog's dataType, nested children included
 
     @property
     def ref(self) -> Ref:
-        return Ref(self.id, "table", self.name, self.fqn)
+        return Ref(self.id, self.type, self.name, self.fqn)
+
+    def child_fqn(self, path: str) -> str:
+        return f"{self.fqn}.{path}"
+
+
+def flatten_children(children: list[dict] | None, prefix: str = "") -> dict[str, str]:
+    """Columns or schema fields, nested ones too, as {path: dataType}; each path is the child's name
+    quoted as an FQN part, joined with its parents' (how the server names children)."""
+    from mlmeta import fqn
+
+    found: dict[str, str] = {}
+    for child in children or []:
+        name = child.get("name")
+        if not isinstance(name, str) or not name or '"' in name:
+            continue  # a name no spec can spell (the server stores quotes as a placeholder)
+        path = prefix + fqn.quote(name)
+        found[path] = str(child.get("dataType") or "")
+        found.update(flatten_children(child.get("children"), path + "."))
+    return found
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,16 @@ Per spec, each difference becomes a finding at the spec's line that causes it:
 | code | kind |
 | --- | --- |
 | D001 | a managed field edited in the catalog since mlmeta's last write (who, when: the entity's versions) |
-| D002 | a source table deleted, or not in the catalog at all |
-| D003 | a source column dropped |
-| D004 | a source column retyped (the column's type no longer matches what the model records) |
+| D002 | a source asset (table, topic, ...) deleted, or not in the catalog at all |
+| D003 | a source column or field dropped |
+| D004 | a source column or field retyped (its type no longer matches what the model records) |
 | D005 | a lineage edge from one of the spec's sources missing |
 | D006 | a lineage edge nobody manages added (not mlmeta's, from no source of the spec) |
 | D007 | a Production version not published yet |
 | D008 | the model has no Production version any more, but the catalog still shows one |
 | D009 | a model mlmeta published whose spec is gone (orphans: only when every spec is checked) |
 | D010 | the spec changed since the last publish |
+| D011 | an edge's column-level lineage differs from the spec's (edited, or pruned by the server after a rename) |
 
 Unlike ``publish``, drift never trusts the fast path: every table is looked up and the lineage is
 read, because that is exactly what may have moved.
@@ -200,25 +201,31 @@ def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, nam
                 for s in f.get("featureSources") or []}
     for (i, j), source in resolution.sources.items():
         feature = loaded.spec.features[i]
-        table_fqn, column = source_identity(feature.sources[j])
-        if column is None or feature.sources[j].data_type is not None:
-            continue  # a whole table, or a type the spec sets itself
+        identity = source_identity(feature.sources[j])
+        if identity.child is None or feature.sources[j].data_type is not None:
+            continue  # a whole asset, or a type the spec sets itself
         before = recorded.get((feature.name, source.name))
         if before is not None and source.data_type is not None and before != source.data_type:
-            column_type = catalog.table(table_fqn).columns.get(column, "?")
+            child_type = catalog.asset(source.asset.type, identity.asset).children.get(identity.child, "?")
             found.append(loaded.diagnostic(("features", i, "sources", j), "D004",
-                                           f"column {fqn.join(table_fqn, column)} is now {column_type} "
+                                           f"{source.child_fqn} is now {child_type} "
                                            f"({source.data_type}); the model records {before}",
                                            severity=Severity.WARNING))
     try:
         edges = catalog.upstream_edges(name)
     except CatalogError:
         return found
-    plan = lineage.plan(resolution.tables(), edges)
-    for source in plan.add:
-        found.append(loaded.diagnostic(("features",), "D005", f"lineage from {source.fqn} to {name} is missing; "
-                                                              "publish --refresh draws it", severity=Severity.WARNING))
-    wanted = {s.id for s in resolution.tables()}
+    wanted_edges = resolution.edges(name, [f.name for f in loaded.spec.features])
+    plan = lineage.plan(wanted_edges, edges)
+    for wanted in plan.add:
+        found.append(loaded.diagnostic(("features",), "D005", f"lineage from {wanted.source.fqn} to {name} is "
+                                                              "missing; publish --refresh draws it",
+                                       severity=Severity.WARNING))
+    for wanted in plan.update:
+        found.append(loaded.diagnostic(("features",), "D011", f"the column-level lineage from {wanted.source.fqn} "
+                                                              f"to {name} differs from the spec's; publish --refresh "
+                                                              "redraws it", severity=Severity.WARNING))
+    wanted = {w.source.id for w in wanted_edges}
     for edge in edges:
         if not lineage.owned(edge) and edge.from_id not in wanted:
             who = (edge.details or {}).get("createdBy")

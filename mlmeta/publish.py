@@ -23,7 +23,7 @@ from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature
-from mlmeta.plan.desired import Desired, build, fingerprint, model_fqn
+from mlmeta.plan.desired import Desired, WantedEdge, build, fingerprint, model_fqn
 from mlmeta.plan.diff import Change, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
@@ -57,7 +57,9 @@ class ModelResult:
     production: dict[str, str] | None = None
     changes: list[Change] = field(default_factory=list)
     lineage_added: list[str] = field(default_factory=list)
+    lineage_updated: list[str] = field(default_factory=list)  # ours, redrawn with a new column mapping
     lineage_removed: list[str] = field(default_factory=list)
+    lineage_columns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # added/updated: the mapping
     diagnostics: list[Diagnostic] = field(default_factory=list)
     message: str | None = None
     created_before_answer: bool = False  # our POST was retried and got 409: its first try had landed
@@ -67,7 +69,8 @@ class ModelResult:
         return {"spec": self.spec, "model": self.model, "status": self.status, "version_before": self.version_before,
                 "version_after": self.version_after, "production": self.production,
                 "changes": [c.as_dict() for c in self.changes],
-                "lineage": {"added": self.lineage_added, "removed": self.lineage_removed},
+                "lineage": {"added": self.lineage_added, "updated": self.lineage_updated,
+                            "removed": self.lineage_removed, "columns": self.lineage_columns},
                 "diagnostics": [d.as_dict() for d in self.diagnostics], "message": self.message}
 
 
@@ -333,7 +336,8 @@ def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: 
     lineage_changed = False
     if result.patch_may_have_landed:
         resolution, _ = resolve(loaded, ctx.catalog, current, trusted=True)
-        lineage_changed = _sync_lineage(ctx, resolution.tables(), current["id"], result)
+        edges = resolution.edges(result.model, [f.name for f in loaded.spec.features])
+        lineage_changed = _sync_lineage(ctx, edges, current["id"], result)
     # only our own PATCH writes this stamp: finding it means the PATCH whose answer was lost landed
     _settle(result, changed=result.patch_may_have_landed or lineage_changed)
 
@@ -344,23 +348,30 @@ def _settle(result: ModelResult, *, changed: bool) -> None:
         result.status = "created"  # the answer to our POST was lost; the model found is the one it made
 
 
-def _sync_lineage(ctx: Context, sources: list, model_id: str, result: ModelResult) -> bool:
+def _sync_lineage(ctx: Context, edges: list[WantedEdge], model_id: str, result: ModelResult) -> bool:
     """Bring the model's upstream edges in line with its sources; True when something was (or would be) done."""
-    plan = lineage.plan(sources, ctx.catalog.upstream_edges(result.model))
-    result.lineage_added = [s.fqn for s in plan.add]
+    plan = lineage.plan(edges, ctx.catalog.upstream_edges(result.model))
+    result.lineage_added = [w.source.fqn for w in plan.add]
+    result.lineage_updated = [w.source.fqn for w in plan.update]
     result.lineage_removed = [e.from_fqn for e in plan.remove]
+    _show_columns(result, plan.add + plan.update)
     if not ctx.options.dry_run:
-        for source in plan.add:
-            ctx.catalog.add_edge(source, model_id, lineage.details(result.model))
+        for wanted in plan.add + plan.update:
+            ctx.catalog.add_edge(wanted.source, model_id, lineage.details(result.model, wanted))
         for edge in plan.remove:
             ctx.catalog.delete_edge(edge.from_type, edge.from_id, model_id)
     return not plan.empty
 
 
+def _show_columns(result: ModelResult, edges: list[WantedEdge]) -> None:
+    result.lineage_columns = {w.source.fqn: w.columns_lineage() for w in edges if w.columns}
+
+
 def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelResult) -> bool:
     """True when done; False to start over (someone created it meanwhile, or it was deleted)."""
     result.changes = diff({}, desired).changes
-    result.lineage_added = [s.fqn for s in desired.sources]
+    result.lineage_added = [w.source.fqn for w in desired.edges]
+    _show_columns(result, desired.edges)
     result.status = "created"
     if ctx.options.dry_run:
         if not ctx.options.create_service and ctx.catalog.reference("mlmodelService", desired.service) is None:
@@ -380,7 +391,12 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
             return False
         raise _Failed(_server_diagnostic(loaded, error)) from None
     result.version_after = created.get("version")
-    return True  # the server added the feature lineage itself
+    # the server drew an edge from each source asset, without details: give the ones with a
+    # column-level mapping their details (the rest are complete as drawn)
+    for wanted in desired.edges:
+        if wanted.columns:
+            ctx.catalog.add_edge(wanted.source, created["id"], lineage.details(result.model, wanted))
+    return True
 
 
 def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:
@@ -412,7 +428,7 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
                 return False
             raise _Failed(_server_diagnostic(loaded, error)) from None
         result.version_after = updated.get("version")
-    lineage_changed = _sync_lineage(ctx, desired.sources, current["id"], result)
+    lineage_changed = _sync_lineage(ctx, desired.edges, current["id"], result)
     _settle(result, changed=not changes.empty or lineage_changed)
     return True
 

@@ -1,4 +1,5 @@
-"""Turn a spec's names into catalog references: tables and columns, owners, dashboard, domain.
+"""Turn a spec's names into catalog references: source assets and their columns or fields, owners,
+dashboard, domain.
 
 Every failure is a diagnostic at the spec node that names the missing thing. Look-ups go
 through the catalog adapter (cached per run, so a table shared by many specs is fetched once).
@@ -10,19 +11,20 @@ instead of being fetched again.
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from typing import Any, Protocol
 
 from mlmeta import fqn
-from mlmeta.catalog import SOURCE_TYPE_OF_COLUMN, Ref, TableInfo
+from mlmeta.catalog import ASSET_KINDS, FIELD_KINDS, SOURCE_TYPE_OF_COLUMN, Asset, Ref
 from mlmeta.diagnostics import Diagnostic
 from mlmeta.plan.desired import Resolution, ResolvedSource
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import Source
-from mlmeta.spec.rules import source_identity
+from mlmeta.spec.rules import SourceIdentity, source_identity
 
 
 class Catalog(Protocol):
-    def table(self, fqn: str) -> TableInfo | None: ...
+    def asset(self, kind: str, fqn: str) -> Asset | None: ...
 
     def reference(self, kind: str, name: str) -> Ref | None: ...
 
@@ -34,13 +36,13 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None
     spec = loaded.spec
     for i, feature in enumerate(spec.features):
         for j, source in enumerate(feature.sources):
-            table_fqn, column = source_identity(source)
-            name = column or fqn.split(table_fqn)[-1]
-            known = recorded.get((feature.name, table_fqn, name))
-            if known is not None:
-                resolution.sources[(i, j)] = known
+            identity = source_identity(source)
+            known = recorded.get((feature.name, ASSET_KINDS[identity.kind], identity.asset, identity.name))
+            if known is not None:  # the spec says whether it names a child: the catalog's record cannot
+                child_fqn = None if identity.child is None else known.asset.fqn + "." + identity.child
+                resolution.sources[(i, j)] = replace(known, child_fqn=child_fqn)
                 continue
-            found = _source(loaded, catalog, ("features", i, "sources", j), source, table_fqn, column, problems)
+            found = _source(loaded, catalog, ("features", i, "sources", j), source, identity, problems)
             if found is not None:
                 resolution.sources[(i, j)] = found
     if not trusted:
@@ -59,35 +61,49 @@ def _recorded_sources(current: dict[str, Any] | None) -> dict[tuple, ResolvedSou
     for feature in (current or {}).get("mlFeatures") or []:
         for source in feature.get("featureSources") or []:
             data_source = source.get("dataSource") or {}
-            if not data_source.get("id") or not data_source.get("fullyQualifiedName"):
+            if not data_source.get("id") or not data_source.get("fullyQualifiedName") or not source.get("name"):
                 continue
-            table = Ref(data_source["id"], data_source.get("type", "table"), data_source.get("name", ""),
+            asset = Ref(data_source["id"], data_source.get("type", "table"), data_source.get("name", ""),
                         data_source["fullyQualifiedName"])
-            key = (feature["name"], fqn.normalize(table.fqn), source.get("name"))
-            trusted[key] = ResolvedSource(table, source.get("name"), source.get("dataType"))
+            key = (feature["name"], asset.type, fqn.normalize(asset.fqn), source["name"])
+            trusted[key] = ResolvedSource(asset, source["name"], source.get("dataType"))
     return trusted
 
 
-def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, table_fqn: str, column: str | None,
+_WHAT = {"table": "table", "topic": "topic", "container": "container", "dashboard_data_model": "dashboard data model",
+         "search_index": "search index"}
+
+
+def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, identity: SourceIdentity,
             problems: list[Diagnostic]) -> ResolvedSource | None:
-    table_loc = loc + (("table",) if source.table is not None else ("column",))
-    table = catalog.table(table_fqn)
-    if table is None:
-        problems.append(loaded.diagnostic(table_loc, "R001", f"table {table_fqn!r} not found in OpenMetadata"))
+    kind, what = identity.kind, _WHAT[identity.kind]
+    asset_loc = loc + ((kind,) if getattr(source, kind) is not None else ("column",))
+    asset = catalog.asset(ASSET_KINDS[kind], identity.asset)
+    if asset is None:
+        problems.append(loaded.diagnostic(asset_loc, "R001", f"{what} {identity.asset!r} not found in OpenMetadata"))
         return None
-    if table.deleted:
-        problems.append(loaded.diagnostic(table_loc, "R003", f"table {table_fqn!r} is deleted in OpenMetadata"))
+    if asset.deleted:
+        problems.append(loaded.diagnostic(asset_loc, "R003", f"{what} {identity.asset!r} is deleted in OpenMetadata"))
         return None
-    data_type = source.data_type
-    if column is not None:
-        if column not in table.columns:
-            close = difflib.get_close_matches(column, list(table.columns), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; it has: {', '.join(table.columns) or 'no columns'}"
-            problems.append(loaded.diagnostic(loc + ("column",), "R002",
-                                              f"column {column!r} not found in table {table_fqn!r}{hint}"))
-            return None
-        data_type = data_type or SOURCE_TYPE_OF_COLUMN.get(table.columns[column].upper())
-    return ResolvedSource(table.ref, column or table.name, data_type)
+    if identity.child is None:
+        return ResolvedSource(asset.ref, asset.name, source.data_type)
+    child_key, child_what = ("field", "field") if kind in FIELD_KINDS else ("column", "column")
+    if identity.child not in asset.children:
+        problems.append(loaded.diagnostic(loc + (child_key,), "R002", f"{child_what} {identity.child!r} not found in "
+                                                                      f"{what} {identity.asset!r}"
+                                                                      f"{_hint(identity.child, asset)}"))
+        return None
+    data_type = source.data_type or SOURCE_TYPE_OF_COLUMN.get(asset.children[identity.child].upper())
+    return ResolvedSource(asset.ref, identity.child, data_type, asset.child_fqn(identity.child))
+
+
+def _hint(child: str, asset: Asset) -> str:
+    close = difflib.get_close_matches(child, list(asset.children), n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    shown = list(asset.children)[:12]
+    more = ", ..." if len(asset.children) > len(shown) else ""
+    return f"; it has: {', '.join(shown) + more}" if shown else "; it has none (no schema in the catalog)"
 
 
 def _missing_labels(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None) -> list[Diagnostic]:

@@ -107,8 +107,19 @@ def test_alias_promotion_creates_the_model_with_mlflow_facts_and_lineage(cli, en
     assert stored["sourceUrl"].endswith(f"#/models/{model}/versions/1")
     rating = stored["mlFeatures"][1]["featureSources"][0]
     assert (rating["name"], rating["dataType"]) == ("rating", "integer")
-    assert upstream(sandbox, model) == {f"demo_pg.postgres.public.{t}": None for t in ("orders", "restaurants", "users")}
-    assert writes(sandbox) == {"POST /v1/mlmodels": 1}
+    # every source draws an edge, each with the column-level lineage from its columns to the features
+    tables = "demo_pg.postgres.public"
+    columns = {source: details["columnsLineage"] for source, details in upstream(sandbox, model).items()}
+    assert columns == {
+        f"{tables}.orders": [{"fromColumns": [f"{tables}.orders.last_update"],
+                              "toColumn": f"mlflow_models.{model}.last_update_bucket"}],
+        f"{tables}.restaurants": [{"fromColumns": [f"{tables}.restaurants.average_price", f"{tables}.restaurants.rating"],
+                                   "toColumn": f"mlflow_models.{model}.restaurant_dimension"}],
+        f"{tables}.users": [{"fromColumns": [f"{tables}.users.premium"],
+                             "toColumn": f"mlflow_models.{model}.is_premium"}]}
+    assert result["lineage"]["columns"][f"{tables}.orders"] == columns[f"{tables}.orders"]
+    # the create draws the edges; one PUT each gives them their column-level details
+    assert writes(sandbox) == {"POST /v1/mlmodels": 1, "PUT /v1/lineage": 3}
 
 
 def test_stage_promotion_is_recognised_too(cli, env, sandbox, registry, model):

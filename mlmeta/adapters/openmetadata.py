@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from mlmeta.catalog import CatalogError, Edge, Ref, TableInfo
+from mlmeta.catalog import Asset, CatalogError, Edge, Ref, flatten_children
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
 from mlmeta.fqn import split as fqn_parts
@@ -33,6 +33,14 @@ MODEL_FIELDS = "owners,tags,domains,dashboard,sourceHash"
 # models per list page: the server allows up to 1,000,000; 250 keeps a page's parsed JSON (the
 # peak memory of an unchanged run) small, for one request per 250 models
 PAGE_SIZE = 250
+# the assets a feature can come from: where each is read, with which fields, where its children are
+_ASSETS: dict[str, tuple[str, str, Callable[[dict[str, Any]], list | None]]] = {
+    "table": ("tables", "columns", lambda e: e.get("columns")),
+    "topic": ("topics", "", lambda e: (e.get("messageSchema") or {}).get("schemaFields")),
+    "container": ("containers", "dataModel", lambda e: (e.get("dataModel") or {}).get("columns")),
+    "dashboardDataModel": ("dashboard/datamodels", "", lambda e: e.get("columns")),
+    "searchIndex": ("searchIndexes", "", lambda e: e.get("fields")),
+}
 _COLLECTIONS = {"user": "users", "team": "teams", "dashboard": "dashboards", "domain": "domains", "tag": "tags",
                 "glossaryTerm": "glossaryTerms", "mlmodelService": "services/mlmodelServices"}
 
@@ -140,16 +148,20 @@ class OpenMetadataCatalog:
 
     # --- catalog look-ups (cached for the run: each distinct entity is fetched once) ----------
 
-    def table(self, fqn: str) -> TableInfo | None:
-        def load() -> TableInfo | None:
-            data = self._get_or_none(f"/v1/tables/name/{quote(fqn, safe='')}?fields=columns&include=all")
+    def asset(self, kind: str, fqn: str) -> Asset | None:
+        """A table, topic, container, dashboard data model or search index, with its columns or schema
+        fields (nested ones too); deleted ones are found and marked so."""
+        collection, fields, children = _ASSETS[kind]
+
+        def load() -> Asset | None:
+            query = f"?fields={fields}&include=all" if fields else "?include=all"
+            data = self._get_or_none(f"/v1/{collection}/name/{quote(fqn, safe='')}{query}")
             if data is None:
                 return None
-            return TableInfo(id=data["id"], fqn=data["fullyQualifiedName"], name=data["name"],
-                             deleted=bool(data.get("deleted")),
-                             columns={c["name"]: c.get("dataType", "") for c in data.get("columns") or []})
+            return Asset(id=data["id"], type=kind, fqn=data["fullyQualifiedName"], name=data["name"],
+                         deleted=bool(data.get("deleted")), children=flatten_children(children(data)))
 
-        return self._cached(("table", fqn), load)
+        return self._cached((kind, fqn), load)
 
     def reference(self, kind: str, name: str) -> Ref | None:
         """A user, team, dashboard, domain, tag, glossaryTerm or mlmodelService by name/FQN."""
@@ -252,6 +264,7 @@ class OpenMetadataCatalog:
         return edges
 
     def add_edge(self, source: Ref, model_id: str, details: dict[str, Any]) -> None:
+        """Draw (or redraw: the server replaces an edge's details) an edge from an asset into the model."""
         request = {"edge": {"fromEntity": {"id": source.id, "type": source.type},
                             "toEntity": {"id": model_id, "type": "mlmodel"}, "lineageDetails": details}}
         self._request("PUT", "/v1/lineage", json_body=request)

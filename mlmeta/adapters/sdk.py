@@ -39,6 +39,12 @@ _MODELS = {
     "MlModel": ("metadata.generated.schema.entity.data.mlmodel", "MlModel"),
     "Table": ("metadata.generated.schema.entity.data.table", "Table"),
     "CreateTable": ("metadata.generated.schema.api.data.createTable", "CreateTableRequest"),
+    "Topic": ("metadata.generated.schema.entity.data.topic", "Topic"),
+    "Container": ("metadata.generated.schema.entity.data.container", "Container"),
+    "DashboardDataModel": ("metadata.generated.schema.entity.data.dashboardDataModel", "DashboardDataModel"),
+    "SearchIndex": ("metadata.generated.schema.entity.data.searchIndex", "SearchIndex"),
+    "Type": ("metadata.generated.schema.entity.type", "Type"),
+    "CustomProperty": ("metadata.generated.schema.type.customProperty", "CustomProperty"),
 }
 
 

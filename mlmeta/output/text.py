@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlmeta import fqn
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.output import console
 
@@ -41,12 +42,27 @@ def render_publish(report) -> None:
         for change in result.changes:
             console.out(f"    ~ {change.summary}")
         for added in result.lineage_added:
-            console.out(f"    + lineage from {added}")
+            console.out(f"    + lineage from {added}{_columns(result, added)}")
+        for updated in result.lineage_updated:
+            console.out(f"    ~ lineage from {updated}{_columns(result, updated)}")
         for removed in result.lineage_removed:
             console.out(f"    - lineage from {removed}")
         for d in result.diagnostics:
             console.out("    " + diagnostic_line(d))
     console.out(summary_line(report))
+
+
+def _columns(result, source: str) -> str:
+    """`` (columns: last_update -> last_update_bucket; rating, average_price -> restaurant_dimension)``"""
+    mapping = result.lineage_columns.get(source)
+    if not mapping:
+        return ""
+    prefix = source + "."
+    shown = []
+    for pair in mapping:
+        children = ", ".join(c[len(prefix):] if c.startswith(prefix) else c for c in pair["fromColumns"])
+        shown.append(f"{children} -> {fqn.split(pair['toColumn'])[-1]}")
+    return f" (columns: {'; '.join(shown)})"
 
 
 def _headline(mode: str, result) -> str:

@@ -27,9 +27,22 @@ MARK = "mlmeta:"  # how every fingerprint starts: the durable sign that an entit
 
 @dataclass(frozen=True)
 class ResolvedSource:
-    table: Ref
-    name: str  # the column's name, or the table's for a whole-table source
+    asset: Ref  # the table, topic, container, dashboard data model or search index
+    name: str  # the child's path (a column, a field), or the asset's name for a whole-asset source
     data_type: str | None
+    child_fqn: str | None = None  # the column's or field's FQN, for column-level lineage
+
+
+@dataclass(frozen=True)
+class WantedEdge:
+    """A lineage edge the spec asks for: from an asset into the model, with the column-level
+    mapping (``lineageDetails.columnsLineage``) from its columns and fields to the features they feed."""
+
+    source: Ref
+    columns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (feature FQN, its source child FQNs), sorted
+
+    def columns_lineage(self) -> list[dict[str, Any]]:
+        return [{"fromColumns": list(sources), "toColumn": feature} for feature, sources in self.columns]
 
 
 @dataclass
@@ -39,12 +52,20 @@ class Resolution:
     dashboard: Ref | None = None
     domain: Ref | None = None
 
-    def tables(self) -> list[Ref]:
-        """The distinct entities the features come from, in spec order (lineage edges start there)."""
-        distinct: dict[str, Ref] = {}
-        for key in sorted(self.sources):
-            distinct.setdefault(self.sources[key].table.id, self.sources[key].table)
-        return list(distinct.values())
+    def edges(self, model: str, feature_names: list[str]) -> list[WantedEdge]:
+        """One edge per distinct asset the features come from, in spec order, each with the mapping
+        from the asset's columns/fields to the features (features are the model's "columns")."""
+        assets: dict[str, Ref] = {}
+        mapping: dict[str, dict[str, set[str]]] = {}
+        for i, j in sorted(self.sources):
+            source = self.sources[(i, j)]
+            assets.setdefault(source.asset.id, source.asset)
+            if source.child_fqn is not None:
+                feature = fqn.join(*fqn.split(model), feature_names[i])
+                mapping.setdefault(source.asset.id, {}).setdefault(feature, set()).add(source.child_fqn)
+        return [WantedEdge(ref, tuple(sorted((feature, tuple(sorted(children)))
+                                             for feature, children in mapping.get(ref.id, {}).items())))
+                for ref in assets.values()]
 
 
 @dataclass
@@ -53,7 +74,7 @@ class Desired:
     name: str
     fqn: str
     fields: dict[str, Any]
-    sources: list[Ref]  # distinct entities the features come from, for lineage
+    edges: list[WantedEdge]  # lineage: one per distinct asset the features come from
 
     def create_request(self) -> dict[str, Any]:
         """A CreateMlModelRequest body: references by FQN or as {id, type}, as the API takes them."""
@@ -135,8 +156,9 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
         fields["dashboard"] = resolution.dashboard.as_json() if resolution.dashboard else None
     if "domain" in set_keys:
         fields["domains"] = [resolution.domain.as_json()] if resolution.domain else []
-    return Desired(service=service, name=spec.name, fqn=fqn.join(service, spec.name), fields=fields,
-                   sources=resolution.tables())
+    model = fqn.join(service, spec.name)
+    return Desired(service=service, name=spec.name, fqn=model, fields=fields,
+                   edges=resolution.edges(model, [f.name for f in spec.features]))
 
 
 def _feature(feature: Feature, index: int, resolution: Resolution, current: dict[str, Any] | None) -> dict[str, Any]:
@@ -156,7 +178,7 @@ def _feature(feature: Feature, index: int, resolution: Resolution, current: dict
         resolved = resolution.sources.get((index, j))
         if resolved is None:
             continue
-        item: dict[str, Any] = {"name": resolved.name, "dataSource": resolved.table.as_json()}
+        item: dict[str, Any] = {"name": resolved.name, "dataSource": resolved.asset.as_json()}
         if resolved.data_type:
             item["dataType"] = resolved.data_type
         if source.description:

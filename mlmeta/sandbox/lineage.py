@@ -2,7 +2,9 @@
 
 ``PUT /v1/lineage`` upserts an edge after checking both ends exist and are not deleted, always
 storing details (source ``Manual`` when none are sent; created/updated stamps reset on every
-PUT); a GET walks upstream and downstream to the asked depth (0 to 3) and answers ``{entity,
+PUT). Column-level lineage is validated as the server's ``validateLineageDetails`` does it: each
+``toColumn`` and ``fromColumns`` entry, less its entity's FQN, must name a child of that entity
+(columns, schema fields, an ML model's features), or it is dropped without an error. A GET walks upstream and downstream to the asked depth (0 to 3) and answers ``{entity,
 nodes, upstreamEdges, downstreamEdges}`` with edges keyed by entity ids, soft-deleted neighbours
 included (marked ``deleted``); DELETE removes an edge or answers 404.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlmeta import fqn
+from mlmeta.catalog import flatten_children
 from mlmeta.sandbox.semantics import ApiError, not_found
 from mlmeta.sandbox.store import NotFound, State, now_ms
 
@@ -32,7 +36,36 @@ def add_edge(state: State, edge: dict[str, Any], user: dict[str, Any]) -> None:
     details = {**(edge.get("lineageDetails") or {}), "createdAt": now, "createdBy": user["name"], "updatedAt": now,
                "updatedBy": user["name"]}
     details["source"] = details.get("source") or "Manual"
+    if details.get("columnsLineage"):
+        details["columnsLineage"] = _valid_columns(details["columnsLineage"], ends[0], edge["fromEntity"]["type"],
+                                                   ends[1], edge["toEntity"]["type"])
     state.edges[key] = {"fromType": edge["fromEntity"]["type"], "toType": edge["toEntity"]["type"], "details": details}
+
+
+def children(kind: str, entity: dict[str, Any]) -> set[str]:
+    """The child names an entity offers column-level lineage (the server's ColumnLineageChildren)."""
+    if kind == "mlmodel":
+        return {fqn.quote(f["name"]) for f in entity.get("mlFeatures") or []}
+    found = {"table": entity.get("columns"), "dashboardDataModel": entity.get("columns"),
+             "topic": (entity.get("messageSchema") or {}).get("schemaFields"),
+             "container": (entity.get("dataModel") or {}).get("columns"),
+             "searchIndex": entity.get("fields")}.get(kind)
+    return set(flatten_children(found))
+
+
+def _valid_columns(mappings: list[dict[str, Any]], source: dict[str, Any], source_kind: str,
+                   target: dict[str, Any], target_kind: str) -> list[dict[str, Any]]:
+    """Keep the mappings whose ends exist; a mapping left with no source column goes."""
+    source_children, target_children = children(source_kind, source), children(target_kind, target)
+    kept = []
+    for mapping in mappings:
+        if mapping.get("toColumn", "").replace(target["fullyQualifiedName"] + ".", "") not in target_children:
+            continue
+        sources = [c for c in mapping.get("fromColumns") or []
+                   if c.replace(source["fullyQualifiedName"] + ".", "") in source_children]
+        if sources:
+            kept.append({**mapping, "fromColumns": sources})
+    return kept
 
 
 def delete_edge(state: State, from_type: str, from_id: str, to_type: str, to_id: str) -> None:

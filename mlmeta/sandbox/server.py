@@ -46,7 +46,8 @@ def sdk_models() -> dict[str, Any]:
     from mlmeta.adapters import sdk
 
     models = {name: sdk.model(name) for name in ("CreateMlModel", "AddLineage", "MlModel", "CreateMlModelService",
-                                                 "Table", "CreateTable")}
+                                                 "Table", "CreateTable", "Topic", "Container", "DashboardDataModel",
+                                                 "SearchIndex", "Type", "CustomProperty")}
     # the models' first validation loads the SDK's name-transform table (seconds): pay it now
     models["CreateMlModel"].model_validate({"name": "warm-up", "service": "warm-up"})
     return models
@@ -284,9 +285,14 @@ def system_version(app: SandboxApp, request: Request, params: dict) -> Response:
     return Response(200, {"version": app.server_version, "revision": "mlmeta-sandbox", "timestamp": now_ms()})
 
 
+# the data assets whose ``fields`` parameter is checked against the entity's schema, as the server does
+_ASSET_MODELS = {"table": "Table", "topic": "Topic", "container": "Container",
+                 "dashboardDataModel": "DashboardDataModel", "searchIndex": "SearchIndex"}
+
+
 def _catalog_get(kind: str) -> Callable:
     def handler(app: SandboxApp, request: Request, key: str, by: str) -> Response:
-        fields = _fields(request, "Table") if kind == "table" else {
+        fields = _fields(request, _ASSET_MODELS[kind]) if kind in _ASSET_MODELS else {
             f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
         with app.state.lock:
             entity = _lookup(app, kind, key, by, _include(request))
@@ -314,7 +320,7 @@ def _catalog_delete(kind: str) -> Handler:
 
 
 # catalog entities: GET by name and by id, DELETE by id, for every collection but ML models
-for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels"}):
+for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels", "metadata/types"}):
     route_by_key("GET", f"/v1/{_collection}")(_catalog_get(TYPE_OF_COLLECTION[_collection]))
     route("DELETE", f"/v1/{_collection}/{{key}}")(_catalog_delete(TYPE_OF_COLLECTION[_collection]))
 

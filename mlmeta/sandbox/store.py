@@ -36,10 +36,16 @@ COLLECTIONS = {
     "glossary": "glossaries",
     "glossaryTerm": "glossaryTerms",
     "domain": "domains",
+    "container": "containers",
+    "dashboardDataModel": "dashboard/datamodels",
+    "searchIndex": "searchIndexes",
+    "type": "metadata/types",
     "mlmodelService": "services/mlmodelServices",
     "databaseService": "services/databaseServices",
     "dashboardService": "services/dashboardServices",
     "messagingService": "services/messagingServices",
+    "storageService": "services/storageServices",
+    "searchService": "services/searchServices",
 }
 TYPE_OF_COLLECTION = {collection: kind for kind, collection in COLLECTIONS.items()}
 _NAMESPACE = uuid.UUID("6f1f2c1e-3b9e-4c55-9a7e-4d1f0c6f6b10")
@@ -165,16 +171,62 @@ class State:
         for service in catalog.get("mlmodelServices", []):
             self.add("mlmodelService", service["name"], {"serviceType": service.get("serviceType", "Mlflow")})
         for service in catalog.get("dashboardServices", []):
-            parent = self.add("dashboardService", service["name"], {"serviceType": service["serviceType"]})
-            for dashboard in service.get("dashboards", []):
-                self.add("dashboard", dashboard, {"service": self.reference("dashboardService", parent)}, parent)
+            self._seed_dashboard_service(service)
         for service in catalog.get("messagingServices", []):
-            parent = self.add("messagingService", service["name"], {"serviceType": service["serviceType"]})
-            for topic in service.get("topics", []):
-                self.add("topic", topic, {"service": self.reference("messagingService", parent), "partitions": 1},
-                          parent)
+            self._seed_messaging_service(service)
+        for service in catalog.get("storageServices", []):
+            parent = self.add("storageService", service["name"], {"serviceType": service["serviceType"]})
+            for container in service.get("containers", []):
+                self._seed_container(container, parent, self.reference("storageService", parent))
+        for service in catalog.get("searchServices", []):
+            parent = self.add("searchService", service["name"], {"serviceType": service["serviceType"]})
+            for index in service.get("indexes", []):
+                index_fqn = fqn.join(service["name"], index["name"])
+                self.add("searchIndex", index["name"], {
+                    "service": self.reference("searchService", parent), "serviceType": service["serviceType"],
+                    "fields": self.children(index_fqn, index.get("fields"), display=False)}, parent)
         for service in catalog.get("databaseServices", []):
             self._seed_database_service(service)
+
+    def _seed_dashboard_service(self, service: dict[str, Any]) -> None:
+        parent = self.add("dashboardService", service["name"], {"serviceType": service["serviceType"]})
+        service_ref = self.reference("dashboardService", parent)
+        for dashboard in service.get("dashboards", []):
+            self.add("dashboard", dashboard, {"service": service_ref}, parent)
+        for model in service.get("dataModels", []):
+            # the server names a data model "<service>.model.<name>" (DashboardDataModelRepository)
+            model_fqn = fqn.join(service["name"], "model", model["name"])
+            entity = {"id": str(uuid.uuid5(_NAMESPACE, f"dashboardDataModel:{model_fqn}")), "name": model["name"],
+                      "fullyQualifiedName": model_fqn, "version": 0.1, "updatedAt": now_ms(), "updatedBy": "admin",
+                      "deleted": False, "service": service_ref, "serviceType": service["serviceType"],
+                      "dataModelType": model.get("dataModelType", "SupersetDataModel"),
+                      "columns": self.children(model_fqn, model.get("columns"))}
+            self.put("dashboardDataModel", entity)
+
+    def _seed_messaging_service(self, service: dict[str, Any]) -> None:
+        parent = self.add("messagingService", service["name"], {"serviceType": service["serviceType"]})
+        for topic in service.get("topics", []):
+            topic = {"name": topic} if isinstance(topic, str) else topic
+            fields: dict[str, Any] = {"service": self.reference("messagingService", parent),
+                                      "serviceType": service["serviceType"], "partitions": topic.get("partitions", 1)}
+            if topic.get("fields") is not None:
+                topic_fqn = fqn.join(service["name"], topic["name"])
+                fields["messageSchema"] = {"schemaType": topic.get("schemaType", "Avro"),
+                                           "schemaText": topic.get("schemaText", ""),
+                                           "schemaFields": self.children(topic_fqn, topic["fields"], display=False)}
+            self.add("topic", topic["name"], fields, parent)
+
+    def _seed_container(self, container: dict[str, Any], parent: dict[str, Any], service_ref: dict[str, Any]) -> None:
+        fields: dict[str, Any] = {"service": service_ref, "numberOfObjects": container.get("numberOfObjects", 0)}
+        if parent.get("serviceType") is None:  # a nested container: its parent is a container
+            fields["parent"] = self.reference("container", parent)
+        container_fqn = fqn.join(*fqn.split(parent["fullyQualifiedName"]), container["name"])
+        if container.get("columns") is not None:
+            fields["dataModel"] = {"isPartitioned": bool(container.get("isPartitioned")),
+                                   "columns": self.children(container_fqn, container["columns"])}
+        made = self.add("container", container["name"], fields, parent)
+        for child in container.get("children", []):
+            self._seed_container(child, made, service_ref)
 
     def _seed_database_service(self, service: dict[str, Any]) -> None:
         svc = self.add("databaseService", service["name"], {"serviceType": service["serviceType"]})
@@ -202,6 +254,24 @@ class State:
                   "constraint": column.get("constraint", "NULL")}
         if column.get("description"):
             result["description"] = column["description"]
+        if column.get("children"):
+            result["children"] = [State.column(result["fullyQualifiedName"], c) for c in column["children"]]
+        return result
+
+    @staticmethod
+    def children(parent_fqn: str, items: list[dict[str, Any]] | None, *, display: bool = True) -> list[dict[str, Any]]:
+        """Columns (``display``: with dataTypeDisplay and constraint) or schema/index fields, nested
+        ones named below their parent, as the server stores them."""
+        result = []
+        for item in items or []:
+            if display:
+                result.append(State.column(parent_fqn, item))
+                continue
+            child = {"name": item["name"], "dataType": item["dataType"].upper(),
+                     "fullyQualifiedName": f"{parent_fqn}.{fqn.quote(item['name'])}", "tags": []}
+            if item.get("children"):
+                child["children"] = State.children(child["fullyQualifiedName"], item["children"], display=False)
+            result.append(child)
         return result
 
     def add(self, kind: str, name: str, fields: dict[str, Any], parent: dict[str, Any] | None = None

@@ -78,6 +78,10 @@ Text = Annotated[str, AfterValidator(_text)]
 TableFqn = _fqn_type("table", 4, "service.database.schema.table")
 ColumnFqn = _fqn_type("column", 5, "service.database.schema.table.column")
 DashboardFqn = _fqn_type("dashboard", 2, "service.dashboard")
+TopicFqn = _fqn_type("topic", 2, "service.topic")
+ContainerFqn = _fqn_type("container", (2, 99), "service.bucket or service.bucket.prefix")
+DataModelFqn = _fqn_type("dashboard data model", 3, "service.model.name")
+SearchIndexFqn = _fqn_type("search index", 2, "service.index")
 TagFqn = _fqn_type("tag", (2, 99), "Classification.Tag")
 GlossaryTermFqn = _fqn_type("glossary term", (2, 99), "Glossary.Term")
 DomainFqn = _fqn_type("domain", (1, 99), "Marketing or Marketing.Campaigns")
@@ -123,18 +127,29 @@ class ModelCard(_Strict):
     custom_sections: dict[str, Text] = Field(default_factory=dict, description="Further sections: title -> Markdown.")
 
 
-SOURCE_SHAPE = {"anyOf": [{"required": ["table"]}, {"required": ["column"]}]}
+ASSET_KEYS = ("table", "topic", "container", "dashboard_data_model", "search_index")
+SOURCE_SHAPE = {"oneOf": [{"required": [key]} for key in ASSET_KEYS] + [{
+    "required": ["column"], "not": {"anyOf": [{"required": [key]} for key in ASSET_KEYS]}}]}
 
 
 class Source(_Strict):
-    """Where a feature comes from: a column (``column: <column FQN>``, or ``table`` + ``column``)
-    or a whole table (``table`` alone)."""
+    """Where a feature comes from: one asset, whole or one of its children. A table column
+    (``column: <column FQN>``, or ``table`` + ``column``), a topic or search index field (``topic``
+    or ``search_index`` + ``field``), a container or dashboard data model column (+ ``column``),
+    or the whole asset (its key alone)."""
 
     model_config = ConfigDict(json_schema_extra=SOURCE_SHAPE)
 
     table: TableFqn | None = None
-    column: Text | None = Field(None, description="The column's name when 'table' is given, else a column FQN.")
-    data_type: SourceDataType | None = Field(None, description="Override of the type read from the column.")
+    topic: TopicFqn | None = Field(None, description="A Kafka/Redpanda/... topic, e.g. kafka.user_events.")
+    container: ContainerFqn | None = Field(None, description="An object-store container (bucket / prefix).")
+    dashboard_data_model: DataModelFqn | None = Field(None, description="A BI tool's data model.")
+    search_index: SearchIndexFqn | None = None
+    column: Text | None = Field(None, description="The column's name with 'table', 'container' or "
+                                                  "'dashboard_data_model'; alone, a table column's FQN.")
+    field: Text | None = Field(None, description="With 'topic' or 'search_index': the path to a schema field, "
+                                                 "dot-separated (a name containing a dot in double quotes).")
+    data_type: SourceDataType | None = Field(None, description="Override of the type read from the catalog.")
     description: Text | None = None
 
 

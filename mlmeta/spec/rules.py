@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlmeta import fqn
 from mlmeta.diagnostics import Severity
-from mlmeta.spec.model import Source
+from mlmeta.catalog import FIELD_KINDS
+from mlmeta.spec.model import ASSET_KEYS, Source
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,14 @@ def _check_sources(sources: list, loc: tuple) -> list[Finding]:
     for j, source in enumerate(sources):
         if not isinstance(source, dict):
             continue
-        table, column = _text(source.get("table")), _text(source.get("column"))
-        problem = _source_problem(table, column)
+        problem = _source_problem(source)
         if problem:
             findings.append(Finding(loc + (j,) + problem[0], "S005" if problem[0] else "S007", problem[1]))
             continue
         try:
-            identity = _identity(table, column)
+            identity = _identity(source)
         except fqn.FqnError:
-            continue  # a malformed table FQN: the schema reports it
+            continue  # a malformed asset FQN: the schema reports it
         if identity in seen:
             findings.append(Finding(loc + (j,), "S006", f"duplicate source (same as sources[{seen[identity]}])"))
         else:
@@ -112,34 +112,70 @@ def _check_sources(sources: list, loc: tuple) -> list[Finding]:
     return findings
 
 
-def _source_problem(table: str | None, column: str | None) -> tuple[tuple, str] | None:
-    """(path suffix, message) when the source's keys do not describe a table or a column."""
-    if table is None and column is None:
-        return (), "a source needs 'column' (a column FQN) or 'table' (with an optional 'column' name)"
-    if column is None:
-        return None
-    if table is None:
+_ASSETS = "'table', 'topic', 'container', 'dashboard_data_model' or 'search_index'"
+
+
+def _source_problem(source: dict[str, Any]) -> tuple[tuple, str] | None:
+    """(path suffix, message) when the source's keys do not describe one asset or one of its children."""
+    assets = [key for key in source if key in ASSET_KEYS and _text(source[key]) is not None]  # as written
+    column, child_field = _text(source.get("column")), _text(source.get("field"))
+    if len(assets) > 1:
+        return (assets[1],), f"a source names one asset: {assets[0]!r} and {assets[1]!r} are both set"
+    if not assets:
+        if child_field is not None:
+            return ("field",), "'field' needs the 'topic' or 'search_index' it is a field of"
+        if column is None:
+            return (), f"a source needs {_ASSETS} (with an optional 'column' or 'field'), or 'column' as a column FQN"
         try:
             fqn.check_parts(column, 5, "column")
         except fqn.FqnError as error:
             return ("column",), (f"{error}; without 'table', 'column' is a column FQN like "
                                  "'service.database.schema.table.column'")
         return None
-    if '"' in column:
-        return ("column",), "with 'table' set, 'column' is the column's plain name and cannot contain double quotes"
+    kind = assets[0]
+    if child_field is not None and kind not in FIELD_KINDS:
+        return ("field",), f"a {kind.replace('_', ' ')} has columns, not fields: use 'column'"
+    if column is not None and kind in FIELD_KINDS:
+        return ("column",), f"a {kind.replace('_', ' ')} has fields, not columns: use 'field' (a path like 'payload.user_id')"
+    if column is not None and '"' in column:
+        return ("column",), f"with {kind!r} set, 'column' is the column's plain name and cannot contain double quotes"
+    if child_field is not None:
+        try:
+            fqn.split(child_field)
+        except fqn.FqnError as error:
+            return ("field",), f"{error}; a field path is dot-separated, a name containing a dot in double quotes"
     return None
 
 
-def source_identity(source: Source) -> tuple[str, str | None]:
-    """(table FQN, column name or None): the same source however it is written."""
-    return _identity(source.table, source.column)
+class SourceIdentity(NamedTuple):
+    """One source however it is written: the spec key of its asset kind, the asset's FQN, and the
+    child's path below it (``None`` for the whole asset)."""
+
+    kind: str
+    asset: str
+    child: str | None
+
+    @property
+    def name(self) -> str:
+        """The feature source's name in the catalog: the child's path, or the asset's own name."""
+        return self.child if self.child is not None else fqn.split(self.asset)[-1]
 
 
-def _identity(table: str | None, column: str | None) -> tuple[str, str | None]:
-    if table is not None:
-        return fqn.normalize(table), column
-    parts = fqn.split(column or "")
-    return fqn.join(*parts[:4]), parts[4]
+def source_identity(source: Source) -> SourceIdentity:
+    return _identity(source.model_dump(exclude_none=True))
+
+
+def _identity(source: dict[str, Any]) -> SourceIdentity:
+    kind = next((key for key in ASSET_KEYS if source.get(key) is not None), None)
+    if kind is None:  # 'column' alone: a table column's FQN
+        parts = fqn.split(source["column"])
+        return SourceIdentity("table", fqn.join(*parts[:4]), fqn.quote(parts[4]))
+    child = None
+    if source.get("column") is not None:
+        child = fqn.quote(source["column"])
+    elif source.get("field") is not None:
+        child = fqn.normalize(source["field"])
+    return SourceIdentity(kind, fqn.normalize(source[kind]), child)
 
 
 def _check_unique(values: list[str], loc: tuple, what: str) -> list[Finding]:
