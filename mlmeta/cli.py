@@ -318,6 +318,33 @@ def drift(
 
 
 @app.command()
+def setup(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be defined, define nothing.")] = False,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Define mlmeta's provenance custom properties on OpenMetadata's mlmodel type (idempotent)."""
+
+    def body() -> int:
+        from mlmeta.adapters.openmetadata import OpenMetadataCatalog
+        from mlmeta.config import load_settings
+        from mlmeta.output import render_setup
+        from mlmeta.provenance import set_up
+
+        settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
+        steps = set_up(OpenMetadataCatalog(settings), dry_run=dry_run)
+        render_setup(steps, dry_run, fmt)
+        return 1 if any(step.status == "conflict" for step in steps) else 0
+
+    _exit(run("setup", fmt, body, verbose=verbose))
+
+
+@app.command()
 def pull(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,
@@ -369,6 +396,9 @@ def publish(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Same as plan: show what would change.")] = False,
     create_service: Annotated[bool, typer.Option("--create-service",
                                                  help="Create the ML model service if it is missing.")] = False,
+    create_properties: Annotated[bool, typer.Option(
+        "--create-properties", help="First define mlmeta's custom properties on the mlmodel type (as setup "
+                                    "does), so that the provenance is written as data.")] = False,
     require_production: Annotated[bool, typer.Option(
         "--require-production", help="Fail (instead of skip) specs with no version in Production.")] = False,
     strict: StrictOption = False,
@@ -399,7 +429,8 @@ def publish(
         mode = "plan" if dry_run else "publish"
         return _publish(mode, paths, changed_since, all_specs or (dry_run and not paths and not changed_since), fmt,
                         Options(dry_run=dry_run, create_service=create_service, require_production=require_production,
-                                strict=strict, refresh=refresh, registered_model=registered_model, prune=prune),
+                                strict=strict, refresh=refresh, registered_model=registered_model, prune=prune,
+                                create_properties=create_properties),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
                         events=(sink, spool or Path(".mlmeta/events-spool.jsonl")) if emit_events and not dry_run
                         else None)

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlmeta import fqn
+from mlmeta import provenance
 from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
@@ -90,9 +90,11 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     from mlmeta.discovery import last_commits
 
     commits = last_commits([s.path for s in specs])
+    defined = provenance.defined(catalog)  # part of the fingerprint publish wrote
     for loaded in specs:
         report.checked += 1
-        report.findings += _spec_drift(loaded, settings, catalog, registry, commits.get(loaded.path.resolve()))
+        report.findings += _spec_drift(loaded, settings, catalog, registry, commits.get(loaded.path.resolve()),
+                                       defined)
     if complete and registered_model is None:
         documented = {model_fqn(s.spec, settings.service) for s in specs}
         for service in services:
@@ -106,7 +108,7 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
 
 
 def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: Any,
-                commit: str | None) -> list[Diagnostic]:
+                commit: str | None, defined: frozenset[str]) -> list[Diagnostic]:
     spec = loaded.spec
     service = spec.service or settings.service
     name = model_fqn(spec, service)
@@ -135,7 +137,8 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
         finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
                                    f"({promotion.recognised_by} {promotion.marker}); the catalog shows version "
                                    f"{shown or '?'}; publish updates it")
-    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri) and \
+    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri,
+                                                  defined) and \
             is_mlmetas(current):
         finding(("name",), "D010", "the spec changed since it was last published; plan shows what publish would do")
     found += _edited_in_catalog(loaded, current, catalog)

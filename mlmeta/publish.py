@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlmeta import retire
+from mlmeta import provenance, retire
 from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
@@ -45,6 +45,7 @@ class Options:
     registered_model: str | None = None  # only the specs documenting this registered model
     prune: bool = False  # soft-delete the models mlmeta published whose spec is gone
     deleted_specs: list[tuple[str, str]] | None = None  # with --changed-since: (path, text) of deleted specs
+    create_properties: bool = False  # define mlmeta's custom properties on the mlmodel type first
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Report:
     invalid: list[FileReport] = field(default_factory=list)
     requests: int = 0  # OpenMetadata HTTP calls
     mlflow_requests: int = 0  # MLflow HTTP calls
+    setup: list[provenance.SetupStep] = field(default_factory=list)  # with --create-properties
 
     @property
     def counts(self) -> dict[str, int]:
@@ -112,6 +114,7 @@ class Context:
     registry: Any  # mlmeta.adapters.mlflow.MlflowRegistry or the like
     options: Options
     commits: dict[Path, str]
+    provenance: frozenset[str] = frozenset()  # mlmeta's custom properties the server defines
 
 
 def execute(files: list[Path], settings: Settings, options: Options, *,
@@ -133,9 +136,12 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
 
         catalog = OpenMetadataCatalog(settings)  # first: a wrong host or token stops the run before any work
         registry = MlflowRegistry.from_settings(settings)
-        ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]))
+        setup = provenance.set_up(catalog, dry_run=options.dry_run) if options.create_properties else []
+        ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]),
+                      provenance=provenance.defined(catalog) if specs else frozenset())
         prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
+        report.setup = setup
         if options.prune:
             report.results += prune(ctx, specs, invalid)
             report.requests = catalog.requests
@@ -209,7 +215,8 @@ _FAST_PATH_FIELDS = ("id", "name", "fullyQualifiedName", "version", "sourceHash"
 
 
 def _stamp(ctx: Context, loaded: LoadedSpec, promotion: Promotion) -> str:
-    return fingerprint(loaded, promotion, ctx.commits.get(loaded.path.resolve()), ctx.settings.mlflow_tracking_uri)
+    return fingerprint(loaded, promotion, ctx.commits.get(loaded.path.resolve()), ctx.settings.mlflow_tracking_uri,
+                       ctx.provenance)
 
 
 def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult], None] | None = None) -> Report:
@@ -308,7 +315,8 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
             result.diagnostics += problems[1:]
             raise _Failed(problems[0])
         desired = build(loaded, service=service, facts=facts, resolution=resolution, current=current,
-                        spec_commit=commit, stamp=stamp, drop_tag=ctx.settings.not_in_production_tag)
+                        spec_commit=commit, stamp=stamp, drop_tag=ctx.settings.not_in_production_tag,
+                        provenance=ctx.provenance)
         if current is None:
             if _create(ctx, loaded, desired, result):
                 return

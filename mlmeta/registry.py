@@ -46,6 +46,7 @@ class ProductionVersion:
     artifact_uri: str | None = None  # where the model's files are (download URI)
     version_url: str | None = None  # the version in the MLflow UI
     run_url: str | None = None
+    logged_model_id: str | None = None  # MLflow 3: the logged model (m-...) the version was registered from
 
     @property
     def promotion(self) -> Promotion:

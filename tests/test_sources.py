@@ -5,11 +5,13 @@ lineage mlmeta draws from each, kept in step as the spec changes."""
 from __future__ import annotations
 
 import json
+import uuid
 
+import pytest
 import requests
 
 from tests.conftest import write
-from tests.test_publish import entity, env, model, publish, upstream, writes  # noqa: F401 (fixtures)
+from tests.test_publish import entity, publish, upstream, writes
 
 SPEC = """\
 mlmeta: 1
@@ -42,6 +44,18 @@ features:
       - topic: kafka."mysql.demo.users"
 """
 MODEL = "mlflow_models.{name}"
+
+
+@pytest.fixture
+def env(sandbox, mlflow_server, in_tmp):
+    return {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"),
+            "MLFLOW_TRACKING_URI": mlflow_server.url}
+
+
+@pytest.fixture
+def model(registry, in_tmp):
+    """A fresh registered model name (its MLflow versions are the test model's)."""
+    return f"streams_{uuid.uuid4().hex[:8]}"
 
 
 def columns_of(sandbox, name):

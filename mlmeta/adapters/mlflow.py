@@ -264,6 +264,7 @@ class MlflowRegistry:
             version_url=self._ui_url(f"#/models/{quote(version['name'], safe='')}/versions/{version['version']}"),
             run_url=(self._ui_url(f"#/experiments/{info['experiment_id']}/runs/{version['run_id']}")
                      if info.get("experiment_id") and version.get("run_id") else None),
+            logged_model_id=_logged_model_id(version),
         )
 
     def registered_model(self, name: str) -> dict[str, Any]:

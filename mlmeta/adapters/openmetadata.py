@@ -29,7 +29,7 @@ from mlmeta.http import Answer, HttpClient, HttpFailure
 
 T = TypeVar("T")
 log = logging.getLogger("mlmeta.openmetadata")
-MODEL_FIELDS = "owners,tags,domains,dashboard,sourceHash"
+MODEL_FIELDS = "owners,tags,domains,dashboard,sourceHash,extension"
 # models per list page: the server allows up to 1,000,000; 250 keeps a page's parsed JSON (the
 # peak memory of an unchanged run) small, for one request per 250 models
 PAGE_SIZE = 250
@@ -248,6 +248,30 @@ class OpenMetadataCatalog:
         self._request("PUT", "/v1/services/mlmodelServices", json_body=request)
         with self._lock:
             self._cache.pop(("mlmodelService", name), None)
+
+    # --- custom properties (the types API) -------------------------------------------------------
+
+    def entity_type(self, name: str) -> dict[str, Any]:
+        """An entity type (``mlmodel``) with its custom properties; read once per run."""
+        return self._cached(("type", name), lambda: self._request(
+            "GET", f"/v1/metadata/types/name/{quote(name, safe='')}?fields=customProperties"))
+
+    def custom_properties(self, entity_type: str) -> dict[str, str]:
+        """The custom properties an entity type defines: name -> property type name."""
+        properties = self.entity_type(entity_type).get("customProperties") or []
+        return {p["name"]: (p.get("propertyType") or {}).get("name", "") for p in properties}
+
+    def property_type_id(self, name: str) -> str:
+        """The id of a property type (``string``, ``integer``, ``table-cp`` ...)."""
+        return self._cached(("propertyType", name), lambda: self._request(
+            "GET", f"/v1/metadata/types/name/{quote(name, safe='')}")["id"])
+
+    def add_custom_property(self, entity_type: str, definition: dict[str, Any]) -> None:
+        """Define a property on an entity type (the server replaces one of the same name)."""
+        type_id = self.entity_type(entity_type)["id"]
+        self._request("PUT", f"/v1/metadata/types/{type_id}", json_body=definition)
+        with self._lock:
+            self._cache.pop(("type", entity_type), None)
 
     # --- lineage --------------------------------------------------------------------------------
 

@@ -27,3 +27,9 @@ def render_publish(report, fmt: Format) -> None:
 
 def render_drift(report, fmt: Format) -> None:
     _renderer(fmt).render_drift(report)
+
+
+def render_setup(steps, dry_run: bool, fmt: Format) -> None:
+    from mlmeta.output import jsonfmt, text
+
+    (jsonfmt if fmt is Format.JSON else text).render_setup(steps, dry_run)

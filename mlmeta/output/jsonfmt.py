@@ -33,9 +33,16 @@ def render_validation(report) -> None:
     dump(validation_document(report))
 
 
+def render_setup(steps, dry_run: bool) -> None:
+    dump({"command": "setup", "dry_run": dry_run, "properties": [s.as_dict() for s in steps],
+          "summary": {status: sum(1 for s in steps if s.status == status)
+                      for status in ("created", "exists", "conflict")}})
+
+
 def render_publish(report) -> None:
     dump({
         "command": report.mode,
+        "properties": [s.as_dict() for s in report.setup],
         "models": [r.as_dict() for r in report.results],
         "invalid": [{"path": f.path, "diagnostics": [d.as_dict() for d in f.diagnostics]} for f in report.invalid],
         "summary": {**report.counts, "openmetadata_requests": report.requests,

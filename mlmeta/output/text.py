@@ -33,7 +33,23 @@ _VERB = {"plan": {"created": "create", "updated": "update", "unchanged": "unchan
          "publish": {s: s for s in ("created", "updated", "unchanged", "deleted", "skipped", "failed")}}
 
 
+_SETUP_MARK = {"created": "+", "exists": "=", "conflict": "!"}
+
+
+def render_setup(steps, dry_run: bool) -> None:
+    for step in steps:
+        status = "would be created" if dry_run and step.status == "created" else step.status
+        note = f": {step.message}" if step.message else ""
+        console.out(f"{_SETUP_MARK[step.status]} mlmodel.{step.name} ({step.type}) {status}{note}")
+    counts = {status: sum(1 for s in steps if s.status == status) for status in _SETUP_MARK}
+    verb = "would create" if dry_run else "created"
+    console.out(f"setup: {verb} {counts['created']}, {counts['exists']} already defined, "
+                f"{plural(counts['conflict'], 'conflict')}")
+
+
 def render_publish(report) -> None:
+    if report.setup:
+        render_setup(report.setup, report.mode == "plan")
     for invalid in report.invalid:
         for d in invalid.diagnostics:
             console.out(diagnostic_line(d))
@@ -60,7 +76,7 @@ def _columns(result, source: str) -> str:
     prefix = source + "."
     shown = []
     for pair in mapping:
-        children = ", ".join(c[len(prefix):] if c.startswith(prefix) else c for c in pair["fromColumns"])
+        children = ", ".join(c.removeprefix(prefix) for c in pair["fromColumns"])
         shown.append(f"{children} -> {fqn.split(pair['toColumn'])[-1]}")
     return f" (columns: {'; '.join(shown)})"
 

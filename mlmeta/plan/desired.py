@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlmeta import fqn
+from mlmeta import provenance as properties
 from mlmeta.catalog import Ref
 from mlmeta.plan import describe
 from mlmeta.registry import ProductionVersion, Promotion
@@ -21,7 +22,9 @@ from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import Feature, ModelSpec
 
 LINEAGE_MARKER = "managed by mlmeta"
-RENDERING_VERSION = 2  # bump when the desired entity for the same inputs changes shape (2: the mlmeta: mark)
+# bump when the desired entity for the same inputs changes shape (2: the mlmeta: mark; 3: column-level
+# lineage on the edges - a bump makes every entity take the slow path once, which redraws them)
+RENDERING_VERSION = 3
 MARK = "mlmeta:"  # how every fingerprint starts: the durable sign that an entity is mlmeta's
 
 
@@ -99,12 +102,14 @@ def is_mlmetas(entity: dict[str, Any] | None) -> bool:
     return bool(entity) and str(entity.get("sourceHash") or "").startswith(MARK)
 
 
-def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | None, registry_uri: str | None) -> str:
+def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | None, registry_uri: str | None,
+                provenance: frozenset[str] = frozenset()) -> str:
     """``mlmeta:`` and 25 hex characters over everything a publish reads besides the catalog
     (stored as sourceHash, at most 32 characters: the mark makes the entity recognisably mlmeta's).
 
     The spec (its path and its description file too), which version is in Production and how,
-    the spec's commit, the registry's address and this mlmeta's rendering version. A model version's facts
+    the spec's commit, the registry's address, this mlmeta's rendering version and which provenance
+    properties the server defines (so that ``mlmeta setup`` run later fills them in). A model version's facts
     (run, parameters, signature) are treated as immutable, so while the fingerprint matches and
     nobody else wrote to the entity, an unchanged re-publish needs no MLflow facts and no
     look-ups: the references resolved last time are trusted from the entity.
@@ -113,6 +118,8 @@ def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | Non
                "path": loaded.display_path,
                "production": asdict(promotion), "commit": spec_commit, "registry": registry_uri,
                "rendering": RENDERING_VERSION}
+    if provenance:  # absent rather than empty: a catalog without the properties keeps its stamps
+        payload["provenance"] = sorted(provenance)
     return MARK + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32 - len(MARK)]
 
 
@@ -121,8 +128,10 @@ def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:
 
 
 def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, resolution: Resolution,
-          current: dict[str, Any] | None, spec_commit: str | None, stamp: str, drop_tag: str | None = None) -> Desired:
-    """``drop_tag``: the tag retirement's ``mark`` adds; a model in Production never keeps it."""
+          current: dict[str, Any] | None, spec_commit: str | None, stamp: str, drop_tag: str | None = None,
+          provenance: frozenset[str] = frozenset()) -> Desired:
+    """``drop_tag``: the tag retirement's ``mark`` adds; a model in Production never keeps it.
+    ``provenance``: the custom properties the server defines for mlmeta (see ``mlmeta.provenance``)."""
     spec = loaded.spec
     set_keys = spec.model_fields_set
     fields: dict[str, Any] = {
@@ -147,6 +156,8 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
         fields["mlStore"] = store
     if facts is not None and facts.version_url:
         fields["sourceUrl"] = facts.version_url
+    if provenance and facts is not None:
+        fields["extension"] = properties.extension(current, properties.values(facts, spec_commit), provenance)
     if "owners" in set_keys:
         fields["owners"] = [o.as_json() for o in resolution.owners or []]
     marked = drop_tag is not None and any(t.get("tagFQN") == drop_tag for t in (current or {}).get("tags") or [])

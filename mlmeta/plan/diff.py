@@ -88,6 +88,7 @@ NORMALISE = {
     "mlFeatures": _features, "mlHyperParameters": _parameters,
     "owners": _refs_by_name, "tags": _labels, "domains": _refs_by_fqn,
     "dashboard": lambda v: (v or {}).get("fullyQualifiedName"),
+    "extension": lambda v: v or None,  # custom properties: values as typed (mlmeta's and others')
 }
 FIELD_ORDER = list(NORMALISE)
 
@@ -132,6 +133,11 @@ def _describe(name: str, before: Any, after: Any) -> list[Change]:
                        before, after)]
     if name == "sourceHash":
         return []  # mlmeta's own bookkeeping: written, not worth a line in a plan
+    if name == "extension":
+        old, new = before or {}, after or {}
+        keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        shown = ", ".join(f"{k} {_property(old.get(k))} -> {_property(new.get(k))}" for k in keys)
+        return [Change(name, kind, f"custom properties: {shown}", old, new)]
     shown_before, shown_after = NORMALISE[name](before), NORMALISE[name](after)
     show = _SHOW.get(name, _short)
     return [Change(name, kind, f"{name}: {show(shown_before)} -> {show(shown_after)}", shown_before, shown_after)]
@@ -163,6 +169,14 @@ def _collection_changes(what: str, before: dict[str, dict], after: dict[str, dic
             keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             changes.append(Change(field_name, "changed", f"{what} {name!r}: {', '.join(keys)} changed", old, new))
     return changes
+
+
+def _property(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict) and "rows" in value:  # a table-cp value, e.g. the metrics
+        return f"({len(value['rows'])} rows)"
+    return _short(value, 40)
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -29,7 +29,7 @@ import jsonpatch
 import jwt
 
 from mlmeta import fqn
-from mlmeta.sandbox import lineage, semantics
+from mlmeta.sandbox import lineage, semantics, types
 from mlmeta.sandbox.faults import Counters, Fault, Faults
 from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.store import COLLECTIONS, TYPE_OF_COLLECTION, NotFound, State, now_ms
@@ -448,6 +448,7 @@ def _cursor_name(cursor: str | None) -> str | None:
 def _write_model(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
     body = _parse("CreateMlModel", request.json(), "org.openmetadata.schema.api.data.CreateMlModel")
     with app.state.lock:
+        types.check_extension(app.state, "mlmodel", body.get("extension"))
         try:
             service = app.state.by_name("mlmodelService", body["service"])
         except NotFound as error:
@@ -507,6 +508,7 @@ def patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Respons
             else:
                 patched.pop(attribute, None)
         _parse("MlModel", patched, "org.openmetadata.schema.entity.data.MlModel")
+        types.check_extension(app.state, "mlmodel", patched.get("extension"))
         semantics.prepare(app.state, patched)
         how = semantics.Update("PATCH", request.user, optimistic=optimistic)
         result, change, incremental = semantics.update(app.state, original, patched, how)
@@ -569,6 +571,46 @@ def restore_model(app: SandboxApp, request: Request, params: dict) -> Response:
         restored = _flip_deleted(app, entity, False, request.user)
         app.persist()
         return _entity_response(200, restored, "entityRestored")
+
+
+# --- routes: types (custom properties) ---------------------------------------------------------
+
+
+def _type_fields(request: Request) -> set[str]:
+    requested = {f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
+    for name in sorted(requested - {"customProperties"}):
+        raise ApiError(400, f"Invalid field name {name}")
+    return requested
+
+
+@route("GET", "/v1/metadata/types")
+def list_types(app: SandboxApp, request: Request, params: dict) -> Response:
+    category = (request.param("category") or "").lower() or None
+    limit = int(request.param("limit", "10"))
+    fields = _type_fields(request)
+    with app.state.lock:
+        found = sorted((t for t in app.state.entities["type"].values() if category in (None, t["category"])),
+                       key=lambda t: t["name"])
+        data = [types.view(app.state, t, fields) for t in found[:limit]]
+    return Response(200, {"data": data, "paging": {"total": len(found)}})
+
+
+@route_by_key("GET", "/v1/metadata/types")
+def get_type(app: SandboxApp, request: Request, key: str, by: str) -> Response:
+    fields = _type_fields(request)
+    with app.state.lock:
+        return _entity_response(200, types.view(app.state, _lookup(app, "type", key, by), fields))
+
+
+@route("PUT", "/v1/metadata/types/{key}")
+def add_custom_property(app: SandboxApp, request: Request, params: dict) -> Response:
+    body = _parse("CustomProperty", request.json(), "org.openmetadata.schema.entity.type.CustomProperty")
+    with app.state.lock:
+        entity_type = _lookup(app, "type", params["key"], "id")
+        updated = types.add_property(app.state, entity_type, body, request.user)
+        app.persist()
+        changed = "entityUpdated" if updated is not entity_type else "entityNoChange"
+        return _entity_response(200, types.view(app.state, updated, {"customProperties"}), changed)
 
 
 # --- routes: lineage ----------------------------------------------------------------------------

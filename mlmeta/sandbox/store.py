@@ -145,6 +145,9 @@ class State:
 
     def seed(self, catalog: dict[str, Any]) -> None:
         """Add the entities a catalog file describes (see demo_catalog.yaml for the shape)."""
+        from mlmeta.sandbox import types  # the built-in types come with every catalog
+
+        types.seed(self)
         for user in catalog.get("users", []):
             roles = [{"type": "role", "name": role, "fullyQualifiedName": role} for role in user.get("roles", [])]
             self.add("user", user["name"], {"email": user.get("email", f"{user['name']}@example.com"),

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mlmeta import fqn
-from mlmeta.diagnostics import Severity
 from mlmeta.catalog import FIELD_KINDS
+from mlmeta.diagnostics import Severity
 from mlmeta.spec.model import ASSET_KEYS, Source
 
 

@@ -1,0 +1,136 @@
+"""Provenance as data: the MLflow facts of the Production version as typed custom properties of
+the ML model (its ``extension``), so the catalog can search and filter on them (pure).
+
+The definitions live on the server's ``mlmodel`` type. Creating them is an explicit step,
+``mlmeta setup`` (or ``publish --create-properties``), never a side effect of publishing:
+changing the catalog's type system is an administrator's decision. Publishing writes only the
+properties the server defines with the type mlmeta expects; the rest of ``extension`` (other
+tools' and people's properties) is kept as it is.
+
+A property of the same name but another type is never replaced: the server's addCustomProperty
+would delete it and, with it, every value stored under it on every entity (TypeRepository).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlmeta.registry import ProductionVersion
+
+ENTITY_TYPE = "mlmodel"
+METRIC_COLUMNS = ("metric", "value")
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    type: str  # the server's property type (a Type of category "field")
+    description: str
+    config: Any = None  # customPropertyConfig.config, for types that need one
+
+    def definition(self, type_id: str) -> dict[str, Any]:
+        """The body of ``PUT /v1/metadata/types/{mlmodel type id}``."""
+        body: dict[str, Any] = {"name": self.name, "description": self.description,
+                                "propertyType": {"id": type_id, "type": "type"}}
+        if self.config is not None:
+            body["customPropertyConfig"] = {"config": self.config}
+        return body
+
+
+PROPERTIES = (
+    Property("mlflowRegisteredModel", "string", "Registered model in the MLflow Model Registry (written by mlmeta)."),
+    Property("mlflowVersion", "integer", "Model version in Production (written by mlmeta)."),
+    Property("mlflowAlias", "string", "Alias that marks the version as Production, e.g. champion (written by mlmeta)."),
+    Property("mlflowStage", "string", "Classic stage that marks the version as Production (written by mlmeta)."),
+    Property("mlflowRunId", "string", "MLflow run that trained the Production version (written by mlmeta)."),
+    Property("mlflowLoggedModelId", "string", "MLflow 3 logged model of the Production version (written by mlmeta)."),
+    Property("mlflowMetrics", "table-cp", "Training metrics of the run, as logged (written by mlmeta).",
+             {"columns": list(METRIC_COLUMNS)}),
+    Property("specCommit", "string", "Git commit of the spec the model was published from (written by mlmeta)."),
+)
+NAMES = frozenset(p.name for p in PROPERTIES)
+BY_NAME = {p.name: p for p in PROPERTIES}
+
+
+def values(facts: ProductionVersion, spec_commit: str | None) -> dict[str, Any]:
+    """Each property's value for this version; a property with no value is absent."""
+    result: dict[str, Any] = {"mlflowRegisteredModel": facts.registered_model}
+    if facts.version.isdigit():
+        result["mlflowVersion"] = int(facts.version)
+    result["mlflowAlias" if facts.recognised_by == "alias" else "mlflowStage"] = facts.marker
+    if facts.run_id:
+        result["mlflowRunId"] = facts.run_id
+    if facts.logged_model_id:
+        result["mlflowLoggedModelId"] = facts.logged_model_id
+    if facts.metrics:
+        rows = [{"metric": name, "value": f"{value:g}"} for name, value in sorted(facts.metrics.items())]
+        result["mlflowMetrics"] = {"columns": list(METRIC_COLUMNS), "rows": rows}
+    if spec_commit:
+        result["specCommit"] = spec_commit
+    return result
+
+
+def extension(current: dict[str, Any] | None, wanted: dict[str, Any], defined: frozenset[str]) -> dict[str, Any]:
+    """The entity's ``extension`` after a publish: others' properties as they are, mlmeta's (those
+    the server defines) set to this version's values, or removed when this version has none."""
+    kept = {k: v for k, v in ((current or {}).get("extension") or {}).items() if k not in defined}
+    kept.update({k: v for k, v in wanted.items() if k in defined})
+    return kept
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    name: str
+    type: str
+    status: str  # "exists", "created" (in a dry run: would be), or "conflict"
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "status": self.status, "message": self.message}
+
+
+def setup_plan(existing: dict[str, str]) -> list[SetupStep]:
+    """What ``mlmeta setup`` does with the server's properties (name -> type name) of ``mlmodel``."""
+    steps = []
+    for prop in PROPERTIES:
+        found = existing.get(prop.name)
+        if found is None:
+            steps.append(SetupStep(prop.name, prop.type, "created"))
+        elif found == prop.type:
+            steps.append(SetupStep(prop.name, prop.type, "exists"))
+        else:
+            steps.append(SetupStep(prop.name, prop.type, "conflict",
+                                   f"already defined as {found!r}; left as it is (replacing it would delete its "
+                                   f"values on every ML model) - mlmeta does not write it"))
+    return steps
+
+
+def usable(existing: dict[str, str] | None) -> frozenset[str]:
+    """mlmeta's properties the server defines with the expected type: the ones publish writes."""
+    return frozenset(p.name for p in PROPERTIES if (existing or {}).get(p.name) == p.type)
+
+
+def defined(catalog: Any) -> frozenset[str]:
+    """mlmeta's properties the catalog defines, usable by publish; none when the server has no
+    types API for it (a 404), so that publishing works the same without them."""
+    from mlmeta.catalog import CatalogError
+
+    try:
+        return usable(catalog.custom_properties(ENTITY_TYPE))
+    except CatalogError as error:
+        if error.status == 404:
+            return frozenset()
+        raise
+
+
+def set_up(catalog: Any, *, dry_run: bool = False) -> list[SetupStep]:
+    """Define on the ``mlmodel`` type each of mlmeta's properties it lacks (idempotent: a second run
+    creates nothing); a property of the same name and another type is reported, never replaced."""
+    steps = setup_plan(catalog.custom_properties(ENTITY_TYPE))
+    if not dry_run:
+        for step in steps:
+            if step.status == "created":
+                prop = BY_NAME[step.name]
+                catalog.add_custom_property(ENTITY_TYPE, prop.definition(catalog.property_type_id(prop.type)))
+    return steps
