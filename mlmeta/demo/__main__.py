@@ -2,10 +2,12 @@
 
 1. start a real MLflow tracking server (sqlite under .mlmeta-work/demo) and the OpenMetadata
    sandbox with the demo catalog;
-2. train the example model (examples/train.py), register it and give it the ``champion`` alias
+2. train the example models (examples/train.py, and the streaming example's
+   examples/streaming/train_bot_detector.py), register them and give them the ``champion`` alias
    (examples/promote.py) - that is "reaching Production";
-3. run ``mlmeta validate``, ``mlmeta plan`` and ``mlmeta publish`` on model_specs/;
-4. show the ML model the catalog now holds, and its lineage;
+3. run ``mlmeta setup`` (the provenance custom properties), then ``mlmeta validate``, ``mlmeta
+   plan`` and ``mlmeta publish`` on model_specs/ and examples/streaming/;
+4. show the ML models the catalog now holds, with their provenance and column-level lineage;
 5. publish again: nothing changes, nothing is written;
 6. stop what it started - or, with ``--keep`` (``make demo KEEP=1``), leave both servers running
    and say how to use them (the README's walkthrough can start from there) and how to stop them
@@ -33,6 +35,7 @@ from mlmeta.demo.services import MlflowServer, SandboxProcess
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / ".mlmeta-work" / "demo"
 KEPT = WORK / "services.json"  # what --keep left running
+SPECS = ("model_specs", "examples/streaming")  # the delivery-time model, and the streaming example
 
 
 def step(title: str) -> None:
@@ -59,7 +62,7 @@ def api(sandbox: SandboxProcess, path: str) -> dict:
 
 
 def show_model(sandbox: SandboxProcess, fqn: str) -> None:
-    model = api(sandbox, f"/v1/mlmodels/name/{fqn}?fields=owners,tags,domains")
+    model = api(sandbox, f"/v1/mlmodels/name/{fqn}?fields=owners,tags,domains,extension")
     print(f"{model['fullyQualifiedName']}  version {model['version']}  algorithm {model['algorithm']}  "
           f"updated by {model['updatedBy']}")
     print(f"owners: {', '.join(o['name'] for o in model.get('owners') or [])}   "
@@ -72,8 +75,23 @@ def show_model(sandbox: SandboxProcess, fqn: str) -> None:
     print("  description:")
     for line in model["description"].splitlines():
         print(f"    | {line}")
+    properties = model.get("extension") or {}
+    print("  custom properties: " + ", ".join(f"{k}={_shown(v)}" for k, v in sorted(properties.items())))
     lineage = api(sandbox, f"/v1/lineage/mlmodel/name/{fqn}?upstreamDepth=1&downstreamDepth=0")
-    print("  upstream lineage: " + ", ".join(n["fullyQualifiedName"] for n in lineage["nodes"]))
+    names = {n["id"]: n["fullyQualifiedName"] for n in lineage["nodes"]}
+    print("  upstream lineage:")
+    for edge in lineage["upstreamEdges"]:
+        source = names.get(edge["fromEntity"], "?")
+        mapping = "; ".join(f"{', '.join(c.removeprefix(source + '.') for c in m['fromColumns'])} -> "
+                            f"{m['toColumn'].removeprefix(fqn + '.')}"
+                            for m in (edge.get("lineageDetails") or {}).get("columnsLineage") or [])
+        print(f"    {source}" + (f"  (columns: {mapping})" if mapping else ""))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict) and "rows" in value:  # the metrics table
+        return "{" + ", ".join(f"{r.get('metric')}: {r.get('value')}" for r in value["rows"]) + "}"
+    return str(value)
 
 
 def main(keep: bool = False) -> int:
@@ -92,23 +110,29 @@ def main(keep: bool = False) -> int:
                "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
         mlmeta = [sys.executable, "-m", "mlmeta"]
 
-        step("Training the example model and promoting it to Production (alias champion)")
+        step("Training the example models and promoting them to Production (alias champion)")
         run(sys.executable, "examples/train.py", env=env, log=WORK / "train.log")
         run(sys.executable, "examples/promote.py", "delivery_time", "1", env=env, log=WORK / "train.log")
+        run(sys.executable, "examples/streaming/train_bot_detector.py", env=env, log=WORK / "train.log")
+        run(sys.executable, "examples/promote.py", "bot_detector", "1", env=env, log=WORK / "train.log")
 
+        step("mlmeta setup: the provenance custom properties of ML models (once per catalog)")
+        run(*mlmeta, "setup", env=env)
         step("mlmeta validate (offline, instant)")
-        run(*mlmeta, "validate", env=env)
+        run(*mlmeta, "validate", *SPECS, env=env)
         step("mlmeta plan: what publishing would do")
-        run(*mlmeta, "plan", "model_specs", env=env)
+        run(*mlmeta, "plan", *SPECS, env=env)
         step("mlmeta publish")
-        run(*mlmeta, "publish", "model_specs", env=env)
+        run(*mlmeta, "publish", *SPECS, env=env)
 
-        step("The ML model in the catalog")
+        step("The ML models in the catalog")
         show_model(sandbox, "mlflow_models.delivery_time")
+        print()
+        show_model(sandbox, "mlflow_models.bot_detector")
 
         step("mlmeta publish again: nothing changed, nothing written")
         sandbox.stats(reset=True)
-        run(*mlmeta, "publish", "model_specs", env=env)
+        run(*mlmeta, "publish", *SPECS, env=env)
         writes = {k: v for k, v in sandbox.stats()["requests"].items() if not k.startswith("GET ")}
         print(f"of those requests, writes: {sum(writes.values())}")
     except BaseException:

@@ -9,6 +9,7 @@ answers - statuses, headers, the exact JSON - which the SDK client smooths over.
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.sandbox.test_contract import TABLES, raw
 
@@ -196,7 +197,19 @@ def test_a_life_cycle_change_moves_no_version(sandbox):
     assert answer.json()["version"] == 0.1
 
 
+def define_property(sandbox, name: str, kind: str = "string") -> None:
+    """A custom property on the mlmodel type, as an administrator adds one (extension must name them)."""
+    admin = {"Authorization": f"Bearer {sandbox.token('admin')}"}
+    types = f"{sandbox.api_url}/v1/metadata/types"
+    mlmodel = requests.get(f"{types}/name/mlmodel", headers=admin, timeout=10).json()
+    field_type = requests.get(f"{types}/name/{kind}", headers=admin, timeout=10).json()
+    requests.put(f"{types}/{mlmodel['id']}", headers=admin, timeout=10, json={
+        "name": name, "description": name, "propertyType": {"id": field_type["id"], "type": "type"}}
+    ).raise_for_status()
+
+
 def test_a_bot_put_keeps_extension(sandbox):
+    define_property(sandbox, "team")
     model = create(sandbox)
     assert patch(sandbox, model, [{"op": "add", "path": "/extension", "value": {"team": "ml"}}],
                  "admin").status_code == 200
