@@ -94,7 +94,7 @@ def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, id
                                                                       f"{_hint(identity.child, asset)}"))
         return None
     data_type = source.data_type or SOURCE_TYPE_OF_COLUMN.get(asset.children[identity.child].upper())
-    return ResolvedSource(asset.ref, identity.child, data_type, asset.child_fqn(identity.child))
+    return ResolvedSource(asset.ref, identity.name, data_type, asset.child_fqn(identity.child))
 
 
 def _hint(child: str, asset: Asset) -> str:

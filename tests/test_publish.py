@@ -160,8 +160,10 @@ def test_republishing_unchanged_writes_nothing_and_keeps_the_version(cli, env, s
     code, out = publish(cli, env, "--all")
     assert code == 0 and out["summary"]["unchanged"] == 1
     assert writes(sandbox) == {}
-    # the version handshake and one page of the service's models: no per-model read, no lineage read
-    assert sandbox.stats()["requests"] == {"GET /v1/system/version": 1, "GET /v1/mlmodels": 1}
+    # the version handshake, which provenance properties exist, and one page of the service's models:
+    # no per-model read, no lineage read
+    assert sandbox.stats()["requests"] == {"GET /v1/system/version": 1, "GET /v1/metadata/types/name/{key}": 1,
+                                           "GET /v1/mlmodels": 1}
     after = entity(sandbox, model)
     assert (after["version"], after["updatedAt"]) == (before["version"], before["updatedAt"])
 

@@ -116,7 +116,7 @@ def test_topics_indexes_containers_and_data_models_resolve_with_their_children(t
     found = {key: (s.asset.type, s.name, s.data_type, s.child_fqn) for key, s in resolution.sources.items()}
     assert found == {
         (0, 0): ("topic", "payload.duration_ms", "integer", "kafka.events.payload.duration_ms"),
-        (0, 1): ("topic", 'payload."page.url"', "string", 'kafka.events.payload."page.url"'),
+        (0, 1): ("topic", "payload.page.url", "string", 'kafka.events.payload."page.url"'),  # names: no quotes
         (0, 3): ("searchIndex", "country", "string", "es.users.country"),
         (0, 4): ("container", "clicks", "integer", "s3.ml.clicks.clicks"),
         (0, 5): ("dashboardDataModel", "score", "number", "superset.model.engagement.score"),

@@ -149,3 +149,32 @@ def test_the_server_keeps_only_column_mappings_whose_ends_exist(sandbox):
         {"fromColumns": ["kafka.events.user_id"], "toColumn": "elasticsearch.user_profiles.user_id"}]
     assert json.loads(json.dumps(topic))["messageSchema"]["schemaFields"][3]["children"][0]["fullyQualifiedName"] == \
         "kafka.events.context.page"
+
+
+def test_drift_reports_column_lineage_edited_in_the_catalog(cli, env, sandbox, registry, model, in_tmp):
+    write(in_tmp / "model_specs" / f"{model}.yaml", SPEC.format(name=model))
+    registry.alias(model, registry.register(model))
+    assert publish(cli, env, "--all")[0] == 0
+    # someone edits the mapping of mlmeta's edge in the UI (the marker stays in the description)
+    admin = {"Authorization": f"Bearer {sandbox.token('admin')}"}
+    topic = requests.get(f"{sandbox.api_url}/v1/topics/name/kafka.events", headers=admin, timeout=10).json()
+    details = upstream(sandbox, model)["kafka.events"]
+    details = {"description": details["description"], "columnsLineage": [
+        {"fromColumns": ["kafka.events.user_id"], "toColumn": f"{MODEL.format(name=model)}.last_update_bucket"}]}
+    requests.put(f"{sandbox.api_url}/v1/lineage", headers=admin, timeout=10, json={"edge": {
+        "fromEntity": {"id": topic["id"], "type": "topic"},
+        "toEntity": {"id": entity(sandbox, model)["id"], "type": "mlmodel"}, "lineageDetails": details}}
+    ).raise_for_status()
+    result = cli("drift", env=env)
+    assert result.exit_code == 1
+    assert (f"warning D011 features: the column-level lineage from kafka.events to {MODEL.format(name=model)} "
+            "differs from the spec's; publish --refresh redraws it") in result.stdout, result.stdout
+    code, out = publish(cli, env, "--all", "--refresh")
+    assert code == 0 and out["models"][0]["lineage"]["updated"] == ["kafka.events"]
+    assert cli("drift", env=env).exit_code == 0
+
+
+def test_the_streaming_example_validates_offline(cli, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    result = cli("validate", "examples/streaming")
+    assert result.exit_code == 0 and "1 spec checked: all valid" in result.stdout, result.stdout

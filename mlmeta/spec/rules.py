@@ -157,8 +157,11 @@ class SourceIdentity(NamedTuple):
 
     @property
     def name(self) -> str:
-        """The feature source's name in the catalog: the child's path, or the asset's own name."""
-        return self.child if self.child is not None else fqn.split(self.asset)[-1]
+        """The feature source's name in the catalog: the child's path with its parts unquoted (the
+        server refuses names containing a double quote), or the asset's own name."""
+        if self.child is None:
+            return fqn.split(self.asset)[-1]
+        return ".".join(fqn.split(self.child))
 
 
 def source_identity(source: Source) -> SourceIdentity:
