@@ -36,9 +36,11 @@ def synthetic_sessions(rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
     views = lambda human, bot: np.where(is_bot, rng.poisson(bot, rows), rng.poisson(human, rows))  # noqa: E731
     features = pd.DataFrame({
         "country": rng.choice(COUNTRIES, rows),
-        "platform": np.where(is_bot, "web", rng.choice(PLATFORMS, rows)),
-        "product_views": views(6, 40), "listing_views": views(3, 25), "gallery_views": views(4, 1),
-        "nb_orders": np.where(is_bot, 0, rng.poisson(2, rows)),
+        # bots mostly browse the web listing and product pages, rarely look at galleries, seldom order;
+        # the distributions overlap, as real traffic does
+        "platform": np.where(is_bot & (rng.random(rows) < 0.7), "web", rng.choice(PLATFORMS, rows)),
+        "product_views": views(6, 11), "listing_views": views(3, 6), "gallery_views": views(4, 2),
+        "nb_orders": np.where(is_bot, rng.poisson(0.3, rows), rng.poisson(1.5, rows)),
     })
     return features, pd.Series(is_bot, name="is_bot")
 

@@ -136,8 +136,9 @@ def _describe(name: str, before: Any, after: Any) -> list[Change]:
     if name == "extension":
         old, new = before or {}, after or {}
         keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        shown = ", ".join(f"{k} {_property(old.get(k))} -> {_property(new.get(k))}" for k in keys)
-        return [Change(name, kind, f"custom properties: {shown}", old, new)]
+        return [Change(name, "added" if k not in old else "removed" if k not in new else "changed",
+                       f"custom property {k}: {_property(old.get(k))} -> {_property(new.get(k))}",
+                       old.get(k), new.get(k)) for k in keys]
     shown_before, shown_after = NORMALISE[name](before), NORMALISE[name](after)
     show = _SHOW.get(name, _short)
     return [Change(name, kind, f"{name}: {show(shown_before)} -> {show(shown_after)}", shown_before, shown_after)]
