@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,17 @@ class Context:
     options: Options
     commits: dict[Path, str]
     provenance: frozenset[str] = frozenset()  # mlmeta's custom properties the server defines
+    helpers: ThreadPoolExecutor | None = None  # for the independent writes of one model (its edges)
+
+    def in_parallel(self, calls: list[Callable[[], Any]]) -> None:
+        """Run independent requests at once (a model's lineage edges): a first publish of many
+        models sends one per source, and waiting for each in turn would double its time."""
+        if self.helpers is None or len(calls) < 2:
+            for call in calls:
+                call()
+            return
+        for future in [self.helpers.submit(call) for call in calls]:
+            future.result()
 
 
 def execute(files: list[Path], settings: Settings, options: Options, *,
@@ -221,7 +233,9 @@ def _stamp(ctx: Context, loaded: LoadedSpec, promotion: Promotion) -> str:
 
 def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult], None] | None = None) -> Report:
     results: list[ModelResult] = []
-    with ThreadPoolExecutor(max_workers=ctx.settings.concurrency, thread_name_prefix="mlmeta") as pool:
+    with ThreadPoolExecutor(max_workers=ctx.settings.concurrency, thread_name_prefix="mlmeta") as pool, \
+            ThreadPoolExecutor(max_workers=ctx.settings.concurrency, thread_name_prefix="mlmeta-edges") as helpers:
+        ctx.helpers = helpers
         futures = {pool.submit(publish_one, ctx, loaded): loaded for loaded in specs}
         try:
             for future in as_completed(futures):
@@ -364,10 +378,10 @@ def _sync_lineage(ctx: Context, edges: list[WantedEdge], model_id: str, result: 
     result.lineage_removed = [e.from_fqn for e in plan.remove]
     _show_columns(result, plan.add + plan.update)
     if not ctx.options.dry_run:
-        for wanted in plan.add + plan.update:
-            ctx.catalog.add_edge(wanted.source, model_id, lineage.details(result.model, wanted))
-        for edge in plan.remove:
-            ctx.catalog.delete_edge(edge.from_type, edge.from_id, model_id)
+        calls = [partial(ctx.catalog.add_edge, wanted.source, model_id, lineage.details(result.model, wanted))
+                 for wanted in plan.add + plan.update]
+        calls += [partial(ctx.catalog.delete_edge, edge.from_type, edge.from_id, model_id) for edge in plan.remove]
+        ctx.in_parallel(calls)
     return not plan.empty
 
 
@@ -401,9 +415,8 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     result.version_after = created.get("version")
     # the server drew an edge from each source asset, without details: give the ones with a
     # column-level mapping their details (the rest are complete as drawn)
-    for wanted in desired.edges:
-        if wanted.columns:
-            ctx.catalog.add_edge(wanted.source, created["id"], lineage.details(result.model, wanted))
+    ctx.in_parallel([partial(ctx.catalog.add_edge, wanted.source, created["id"], lineage.details(result.model, wanted))
+                     for wanted in desired.edges if wanted.columns])
     return True
 
 
