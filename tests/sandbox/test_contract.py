@@ -4,6 +4,7 @@ it pins; the README lists them."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -413,3 +414,61 @@ def test_hard_delete_removes_the_model_and_its_edges(om):
     assert client.get_by_name(MlModel, "mlflow_models.churn", fields=["owners"], include="all") is None
     users = client.get_by_name(Table, f"{TABLES}.users")
     assert client.get_lineage_by_id(Table, str(users.id.root), up_depth=0, down_depth=1)["downstreamEdges"] == []
+
+
+# --- sources beyond tables, column-level lineage, custom properties (issue 12) ---------------------
+
+
+def test_topics_containers_data_models_and_indexes_parse_as_the_sdks_entities(om):
+    from metadata.generated.schema.entity.data.container import Container
+    from metadata.generated.schema.entity.data.dashboardDataModel import DashboardDataModel
+    from metadata.generated.schema.entity.data.searchIndex import SearchIndex
+    from metadata.generated.schema.entity.data.topic import Topic
+
+    client = om()
+    topic = client.get_by_name(Topic, "kafka.events")
+    context = next(f for f in topic.messageSchema.schemaFields if f.name.root == "context")
+    assert [c.fullyQualifiedName.root for c in context.children] == ["kafka.events.context.page",
+                                                                      "kafka.events.context.user_agent"]
+    assert client.get_by_name(Topic, 'kafka."mysql.demo.users"').name.root == "mysql.demo.users"
+    container = client.get_by_name(Container, "s3.ml-training.bot_detector", fields=["dataModel"])
+    assert [c.name.root for c in container.dataModel.columns] == ["user_id", "is_bot", "labelled_at"]
+    model = client.get_by_name(DashboardDataModel, "superset.model.bot_traffic")
+    assert model.columns[2].fullyQualifiedName.root == "superset.model.bot_traffic.bot_share"
+    index = client.get_by_name(SearchIndex, "elasticsearch.user_profiles")
+    assert index.fields[2].children[0].fullyQualifiedName.root == "elasticsearch.user_profiles.address.city"
+
+
+def test_column_lineage_into_a_model_keeps_only_features_and_columns_that_exist(om):
+    client = om()
+    model = client.create_or_update(model_request(client))
+    users = table_ref(client, "users")
+    mapping = [{"fromColumns": [f"{TABLES}.users.premium", f"{TABLES}.users.nope"],
+                "toColumn": "mlflow_models.churn.is_premium"},
+               {"fromColumns": [f"{TABLES}.users.user_id"], "toColumn": "mlflow_models.churn.no_such_feature"}]
+    client.add_lineage(AddLineageRequest(edge=EntitiesEdge(
+        fromEntity=users, toEntity=EntityReference(id=model.id, type="mlmodel"),
+        lineageDetails=LineageDetails(description="columns", columnsLineage=mapping))))
+    assert _upstream(client)[f"{TABLES}.users"]["columnsLineage"] == [
+        {"fromColumns": [f"{TABLES}.users.premium"], "toColumn": "mlflow_models.churn.is_premium"}]
+
+
+def test_custom_properties_are_defined_on_the_type_and_checked_on_writes(om, sandbox):
+    """The SDK has no route for types: its REST client reads them, its Type model parses them."""
+    from metadata.generated.schema.entity.type import Type
+
+    client = om("admin")
+    mlmodel = Type.model_validate(client.client.get("/metadata/types/name/mlmodel?fields=customProperties"))
+    assert mlmodel.category.value == "entity" and not mlmodel.customProperties
+    string = client.client.get("/metadata/types/name/string")
+    client.client.put(f"/metadata/types/{mlmodel.id.root}", data=json.dumps({
+        "name": "costCenter", "description": "who pays", "propertyType": {"id": string["id"], "type": "type"}}))
+    again = Type.model_validate(client.client.get("/metadata/types/name/mlmodel?fields=customProperties"))
+    [prop] = again.customProperties
+    assert (prop.name.root, prop.propertyType.root.name, again.version.root) == ("costCenter", "string", 0.2)
+    answer = raw(sandbox, "PUT", "/v1/mlmodels", json={"name": "churn", "service": "mlflow_models",
+                                                      "extension": {"costCenters": "42"}})
+    assert (answer.status_code, answer.json()["message"]) == (400, "Unknown custom field costCenters")
+    stored = client.create_or_update(model_request(client, extension={"costCenter": "42"}))
+    read = client.get_by_id(MlModel, stored.id, fields=["extension"])
+    assert read.extension.root == {"costCenter": "42"}
