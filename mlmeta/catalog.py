@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlmeta import fqn
+
 # The catalog's child types -> a feature source's dataType (the MlFeatureSource enum): table and
 # data-model columns (column dataType), topic schema fields (Avro / JSON Schema / Protobuf field
 # types) and search index fields share one table, as their names do not collide in meaning.
@@ -30,7 +32,6 @@ SOURCE_TYPE_OF_COLUMN = {column: source for source, columns in _SOURCE_TYPES.ite
 ASSET_KINDS = {"table": "table", "topic": "topic", "container": "container",
                "dashboard_data_model": "dashboardDataModel", "search_index": "searchIndex"}
 FIELD_KINDS = ("topic", "search_index")
-SPEC_KEY_OF_TYPE = {entity_type: key for key, entity_type in ASSET_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,11 @@ class Asset:
 def flatten_children(children: list[dict] | None, prefix: str = "") -> dict[str, str]:
     """Columns or schema fields, nested ones too, as {path: dataType}; each path is the child's name
     quoted as an FQN part, joined with its parents' (how the server names children)."""
-    from mlmeta import fqn
-
     found: dict[str, str] = {}
     for child in children or []:
         name = child.get("name")
         if not isinstance(name, str) or not name or '"' in name:
-            continue  # a name no spec can spell (the server stores quotes as a placeholder)
+            continue  # no FQN part can hold a double quote: no spec can name it
         path = prefix + fqn.quote(name)
         found[path] = str(child.get("dataType") or "")
         found.update(flatten_children(child.get("children"), path + "."))

@@ -1,5 +1,6 @@
 """Provenance as data: the MLflow facts of the Production version as typed custom properties of
-the ML model (its ``extension``), so the catalog can search and filter on them (pure).
+the ML model (its ``extension``), so the catalog can search and filter on them. The rules are
+pure; ``defined`` and ``set_up`` take the catalog adapter as a parameter.
 
 The definitions live on the server's ``mlmodel`` type. Creating them is an explicit step,
 ``mlmeta setup`` (or ``publish --create-properties``), never a side effect of publishing:
@@ -49,7 +50,6 @@ PROPERTIES = (
              {"columns": list(METRIC_COLUMNS)}),
     Property("specCommit", "string", "Git commit of the spec the model was published from (written by mlmeta)."),
 )
-NAMES = frozenset(p.name for p in PROPERTIES)
 BY_NAME = {p.name: p for p in PROPERTIES}
 
 

@@ -119,8 +119,8 @@ class Context:
     helpers: ThreadPoolExecutor | None = None  # for the independent writes of one model (its edges)
 
     def in_parallel(self, calls: list[Callable[[], Any]]) -> None:
-        """Run independent requests at once (a model's lineage edges): a first publish of many
-        models sends one per source, and waiting for each in turn would double its time."""
+        """Run independent requests at once (a model's lineage edges): a first publish sends one per
+        source, and one after the other their latencies would add up."""
         if self.helpers is None or len(calls) < 2:
             for call in calls:
                 call()
