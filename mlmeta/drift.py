@@ -224,7 +224,8 @@ def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, nam
         found.append(loaded.diagnostic(("features",), "D005", f"lineage from {wanted.source.fqn} to {name} is "
                                                               "missing; publish --refresh draws it",
                                        severity=Severity.WARNING))
-    for wanted in plan.update:
+    unresolved = any(d.code in ("D002", "D003") for d in found)  # their edges' mapping differs for that reason
+    for wanted in [] if unresolved else plan.update:
         found.append(loaded.diagnostic(("features",), "D011", f"the column-level lineage from {wanted.source.fqn} "
                                                               f"to {name} differs from the spec's; publish --refresh "
                                                               "redraws it", severity=Severity.WARNING))

@@ -178,3 +178,26 @@ def test_the_streaming_example_validates_offline(cli, repo_root, monkeypatch):
     monkeypatch.chdir(repo_root)
     result = cli("validate", "examples/streaming")
     assert result.exit_code == 0 and "1 spec checked: all valid" in result.stdout, result.stdout
+
+
+def test_drift_follows_a_topic_schema_that_changed(cli, env, sandbox, registry, model, in_tmp):
+    write(in_tmp / "model_specs" / f"{model}.yaml", SPEC.format(name=model))
+    registry.alias(model, registry.register(model))
+    assert publish(cli, env, "--all")[0] == 0
+    # the schema registry moved on: context.page is gone and ts became a string
+    admin = {"Authorization": f"Bearer {sandbox.token('admin')}"}
+    fields = [{"name": "user_id", "dataType": "INT"}, {"name": "event", "dataType": "STRING"},
+              {"name": "ts", "dataType": "STRING"},
+              {"name": "context", "dataType": "RECORD", "children": [{"name": "user_agent", "dataType": "STRING"}]}]
+    answer = requests.put(f"{sandbox.api_url}/v1/topics", headers=admin, timeout=10, json={
+        "name": "events", "service": "kafka", "partitions": 1,
+        "messageSchema": {"schemaType": "Avro", "schemaText": "", "schemaFields": fields}})
+    assert answer.status_code == 200 and answer.headers["X-OpenMetadata-Change"] == "entityUpdated"
+    result = cli("drift", env=env)
+    assert result.exit_code == 1
+    spec = f"model_specs/{model}.yaml"
+    assert (f"{spec}:11:16: warning D003 features[0].sources[0].field: field 'context.page' not found in topic "
+            "'kafka.events'; did you mean 'context'?") in result.stdout, result.stdout
+    assert (f"{spec}:12:9: warning D004 features[0].sources[1]: kafka.events.ts is now STRING (string); the model "
+            "records integer") in result.stdout, result.stdout
+    assert "D011" not in result.stdout  # the mapping differs because a field went: said once, as D003

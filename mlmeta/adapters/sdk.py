@@ -40,6 +40,7 @@ _MODELS = {
     "Table": ("metadata.generated.schema.entity.data.table", "Table"),
     "CreateTable": ("metadata.generated.schema.api.data.createTable", "CreateTableRequest"),
     "Topic": ("metadata.generated.schema.entity.data.topic", "Topic"),
+    "CreateTopic": ("metadata.generated.schema.api.data.createTopic", "CreateTopicRequest"),
     "Container": ("metadata.generated.schema.entity.data.container", "Container"),
     "DashboardDataModel": ("metadata.generated.schema.entity.data.dashboardDataModel", "DashboardDataModel"),
     "SearchIndex": ("metadata.generated.schema.entity.data.searchIndex", "SearchIndex"),

@@ -46,7 +46,7 @@ def sdk_models() -> dict[str, Any]:
     from mlmeta.adapters import sdk
 
     models = {name: sdk.model(name) for name in ("CreateMlModel", "AddLineage", "MlModel", "CreateMlModelService",
-                                                 "Table", "CreateTable", "Topic", "Container", "DashboardDataModel",
+                                                 "Table", "CreateTable", "Topic", "CreateTopic", "Container", "DashboardDataModel",
                                                  "SearchIndex", "Type", "CustomProperty")}
     # the models' first validation loads the SDK's name-transform table (seconds): pay it now
     models["CreateMlModel"].model_validate({"name": "warm-up", "service": "warm-up"})
@@ -350,6 +350,38 @@ def put_table(app: SandboxApp, request: Request, params: dict) -> Response:
         updated = {**existing, "columns": columns, "deleted": False, "updatedAt": now_ms(),
                    "updatedBy": request.user["name"], "version": round(existing["version"] + 0.1, 1)}
         app.state.put("table", updated)
+        app.persist()
+        return _entity_response(200, updated, "entityUpdated")
+
+
+@route("PUT", "/v1/topics")
+def put_topic(app: SandboxApp, request: Request, params: dict) -> Response:
+    """Create or update a topic (what an ingestion does when a schema registry changes): the
+    message schema is replaced by the request's, its fields named below the topic."""
+    body = _parse("CreateTopic", request.json(), "org.openmetadata.schema.api.data.CreateTopic")
+    with app.state.lock:
+        service = _lookup(app, "messagingService", body["service"], "name")
+        topic_fqn = fqn.join(service["fullyQualifiedName"], body["name"])
+        schema = body.get("messageSchema")
+        if schema is not None:
+            schema = {**schema, "schemaFields": app.state.children(topic_fqn, schema.get("schemaFields"),
+                                                                   display=False)}
+        try:
+            existing = app.state.by_name("topic", topic_fqn, include_deleted=True)
+        except NotFound:
+            existing = None
+        if existing is None:
+            created = app.state.add("topic", body["name"], {
+                "service": app.state.reference("messagingService", service), "serviceType": service["serviceType"],
+                "partitions": body["partitions"], "messageSchema": schema, "updatedBy": request.user["name"]},
+                service)
+            app.persist()
+            return _entity_response(201, created, "entityCreated")
+        if existing.get("messageSchema") == schema and not existing.get("deleted"):
+            return _entity_response(200, existing, "entityNoChange")
+        updated = {**existing, "messageSchema": schema, "deleted": False, "updatedAt": now_ms(),
+                   "updatedBy": request.user["name"], "version": round(existing["version"] + 0.1, 1)}
+        app.state.put("topic", updated)
         app.persist()
         return _entity_response(200, updated, "entityUpdated")
 
