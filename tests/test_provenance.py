@@ -149,3 +149,13 @@ def test_the_server_refuses_unknown_or_mistyped_properties(sandbox):
     answer = requests.put(f"{sandbox.api_url}/v1/metadata/types/{integer['id']}", headers=admin, timeout=10,
                           json={"name": "x", "description": "x", "propertyType": {"id": integer["id"], "type": "type"}})
     assert answer.status_code == 400
+
+
+def test_setup_dry_run_defines_nothing_and_a_read_only_user_gets_a_clear_refusal(cli, env, sandbox):
+    dry = cli("setup", "--dry-run", env=env)
+    assert dry.exit_code == 0 and "+ mlmodel.mlflowVersion (integer) would be created" in dry.stdout
+    assert not mlmodel_type(sandbox)["customProperties"]
+    refused = cli("setup", env={**env, "OPENMETADATA_JWT_TOKEN": sandbox.token("dana")})
+    assert refused.exit_code == 2
+    assert "may not PUT /v1/metadata/types/" in refused.stderr + refused.stdout
+    assert sandbox.token("dana") not in refused.stderr + refused.stdout
