@@ -15,8 +15,8 @@ from tests.test_publish import SPEC, entity, publish, writes
 
 
 def facts(**overrides) -> ProductionVersion:
-    values = dict(registered_model="churn", version="3", recognised_by="alias", marker="champion", created_at=1,
-                  run_id="r1", metrics={"rmse": 3.25, "r2": 0.5}, logged_model_id="m-1")
+    values = {"registered_model": "churn", "version": "3", "recognised_by": "alias", "marker": "champion",
+              "created_at": 1, "run_id": "r1", "metrics": {"rmse": 3.25, "r2": 0.5}, "logged_model_id": "m-1"}
     return ProductionVersion(**{**values, **overrides})
 
 
