@@ -24,7 +24,7 @@ from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature
-from mlmeta.plan.desired import Desired, WantedEdge, build, fingerprint, model_fqn
+from mlmeta.plan.desired import MARK, Desired, WantedEdge, build, fingerprint, model_fqn
 from mlmeta.plan.diff import Change, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
@@ -34,6 +34,7 @@ from mlmeta.validate import FileReport
 
 STATUSES = ("created", "updated", "unchanged", "deleted", "skipped", "failed")
 MAX_ATTEMPTS = 3  # re-reads when another writer got there first (409, 412)
+INCOMPLETE = MARK + "incomplete"  # the fingerprint of a model whose publish did not finish
 
 
 @dataclass
@@ -415,9 +416,25 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     result.version_after = created.get("version")
     # the server drew an edge from each source asset, without details: give the ones with a
     # column-level mapping their details (the rest are complete as drawn)
-    ctx.in_parallel([partial(ctx.catalog.add_edge, wanted.source, created["id"], lineage.details(result.model, wanted))
-                     for wanted in desired.edges if wanted.columns])
+    try:
+        ctx.in_parallel([partial(ctx.catalog.add_edge, wanted.source, created["id"],
+                                 lineage.details(result.model, wanted)) for wanted in desired.edges if wanted.columns])
+    except CatalogError:
+        _mark_incomplete(ctx, created)
+        raise
     return True
+
+
+def _mark_incomplete(ctx: Context, created: dict[str, Any]) -> None:
+    """The model went in with the fingerprint of a complete publish, its edges did not: make the
+    next run take the full path (which draws them) instead of trusting it. Best effort - a
+    server that refuses this too leaves it to ``drift`` (D011) and ``--refresh``."""
+    try:
+        ctx.catalog.patch_model(created["id"], [{"op": "add", "path": "/sourceHash", "value": INCOMPLETE}],
+                                created["version"])
+    except CatalogError:
+        pass
+
 
 
 def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:

@@ -201,3 +201,19 @@ def test_drift_follows_a_topic_schema_that_changed(cli, env, sandbox, registry, 
     assert (f"{spec}:12:9: warning D004 features[0].sources[1]: kafka.events.ts is now STRING (string); the model "
             "records integer") in result.stdout, result.stdout
     assert "D011" not in result.stdout  # the mapping differs because a field went: said once, as D003
+
+
+def test_a_create_whose_edges_fail_is_finished_by_the_next_run(cli, env, sandbox, registry, model, in_tmp):
+    write(in_tmp / "model_specs" / f"{model}.yaml", SPEC.format(name=model))
+    registry.alias(model, registry.register(model))
+    sandbox.set_faults(failure_rate=1.0, statuses=[500], methods=["PUT"], path_pattern="/v1/lineage")
+    code, out = publish(cli, env, "--all")
+    assert code == 1 and out["models"][0]["status"] == "failed"
+    stored = requests.get(f"{sandbox.api_url}/v1/mlmodels/name/{MODEL.format(name=model)}?fields=sourceHash",
+                          headers={"Authorization": f"Bearer {sandbox.token('admin')}"}, timeout=10).json()
+    assert stored["sourceHash"] == "mlmeta:incomplete"  # not the fingerprint: the next run will not trust it
+    sandbox.clear_faults()
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["models"][0]["status"] == "updated"
+    assert columns_of(sandbox, model)["kafka.events"]  # the mapping is drawn now
+    assert publish(cli, env, "--all")[1]["summary"]["unchanged"] == 1
