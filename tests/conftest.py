@@ -89,6 +89,13 @@ def om(sandbox):
 # --- a real MLflow server, shared by the session, with two logged runs of the example model --------
 
 
+@pytest.fixture
+def env(sandbox, mlflow_server, in_tmp):
+    """The environment mlmeta needs to reach the test servers, as the bot, from a project folder."""
+    return {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"),
+            "MLFLOW_TRACKING_URI": mlflow_server.url}
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     from mlmeta.demo.services import MlflowServer

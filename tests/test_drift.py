@@ -17,12 +17,6 @@ TABLES = "demo_pg.postgres.public"
 
 
 @pytest.fixture
-def env(sandbox, mlflow_server, in_tmp):
-    return {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"),
-            "MLFLOW_TRACKING_URI": mlflow_server.url}
-
-
-@pytest.fixture
 def published(cli, env, registry, in_tmp):
     """A model in Production, published: (name, spec path)."""
     name = f"drifting_{uuid.uuid4().hex[:8]}"

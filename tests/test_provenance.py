@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import requests
 
 from mlmeta import provenance
@@ -45,12 +44,6 @@ def test_setup_plan_never_replaces_a_property_of_another_type():
 
 
 # --- end to end -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def env(sandbox, mlflow_server, in_tmp):
-    return {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"),
-            "MLFLOW_TRACKING_URI": mlflow_server.url}
 
 
 def mlmodel_type(sandbox) -> dict:

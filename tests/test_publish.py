@@ -49,12 +49,6 @@ WRITES = ("PUT ", "POST ", "PATCH ", "DELETE ")
 
 
 @pytest.fixture
-def env(sandbox, mlflow_server, in_tmp):
-    return {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"),
-            "MLFLOW_TRACKING_URI": mlflow_server.url}
-
-
-@pytest.fixture
 def model(registry, in_tmp):
     """A fresh registered model name and a spec for it under model_specs/."""
     name = f"delivery_{uuid.uuid4().hex[:8]}"

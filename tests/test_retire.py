@@ -17,12 +17,6 @@ from tests.test_publish import SPEC
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def env(sandbox, mlflow_server, in_tmp):
-    return {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token("mlmeta-bot"),
-            "MLFLOW_TRACKING_URI": mlflow_server.url}
-
-
 def spec_for(in_tmp, registry, text_changes: str = "") -> tuple[str, object]:
     name = f"retired_{uuid.uuid4().hex[:8]}"
     path = write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name) + text_changes)

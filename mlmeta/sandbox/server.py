@@ -325,6 +325,28 @@ for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels", "metadata/typ
     route("DELETE", f"/v1/{_collection}/{{key}}")(_catalog_delete(TYPE_OF_COLLECTION[_collection]))
 
 
+def _upsert_asset(app: SandboxApp, request: Request, kind: str, name: str, parent: dict[str, Any],
+                  created_fields: dict[str, Any], replaced: dict[str, Any]) -> Response:
+    """An ingestion's create-or-update of a catalog asset: a new one gets ``created_fields``; an
+    existing one gets ``replaced`` (its columns or schema), and a soft-deleted one comes back."""
+    asset_fqn = fqn.join(*fqn.split(parent["fullyQualifiedName"]), name)
+    try:
+        existing = app.state.by_name(kind, asset_fqn, include_deleted=True)
+    except NotFound:
+        existing = None
+    if existing is None:
+        created = app.state.add(kind, name, {**created_fields, **replaced, "updatedBy": request.user["name"]}, parent)
+        app.persist()
+        return _entity_response(201, created, "entityCreated")
+    if all(existing.get(k) == v for k, v in replaced.items()) and not existing.get("deleted"):
+        return _entity_response(200, existing, "entityNoChange")
+    updated = {**existing, **replaced, "deleted": False, "updatedAt": now_ms(), "updatedBy": request.user["name"],
+               "version": round(existing["version"] + 0.1, 1)}
+    app.state.put(kind, updated)
+    app.persist()
+    return _entity_response(200, updated, "entityUpdated")
+
+
 @route("PUT", "/v1/tables")
 def put_table(app: SandboxApp, request: Request, params: dict) -> Response:
     """Create or update a table (what an ingestion does when a schema changes): columns are
@@ -334,24 +356,10 @@ def put_table(app: SandboxApp, request: Request, params: dict) -> Response:
         schema = _lookup(app, "databaseSchema", body["databaseSchema"], "name")
         table_fqn = fqn.join(*fqn.split(schema["fullyQualifiedName"]), body["name"])
         columns = [app.state.column(table_fqn, c) for c in body.get("columns") or []]
-        try:
-            existing = app.state.by_name("table", table_fqn, include_deleted=True)
-        except NotFound:
-            existing = None
-        if existing is None:
-            created = app.state.add("table", body["name"], {
-                "tableType": body.get("tableType", "Regular"), "columns": columns, "service": schema["service"],
-                "database": schema["database"], "databaseSchema": app.state.reference("databaseSchema", schema),
-                "updatedBy": request.user["name"]}, schema)
-            app.persist()
-            return _entity_response(201, created, "entityCreated")
-        if existing["columns"] == columns and not existing.get("deleted"):
-            return _entity_response(200, existing, "entityNoChange")
-        updated = {**existing, "columns": columns, "deleted": False, "updatedAt": now_ms(),
-                   "updatedBy": request.user["name"], "version": round(existing["version"] + 0.1, 1)}
-        app.state.put("table", updated)
-        app.persist()
-        return _entity_response(200, updated, "entityUpdated")
+        return _upsert_asset(app, request, "table", body["name"], schema, {
+            "tableType": body.get("tableType", "Regular"), "service": schema["service"],
+            "database": schema["database"], "databaseSchema": app.state.reference("databaseSchema", schema)},
+            {"columns": columns})
 
 
 @route("PUT", "/v1/topics")
@@ -361,29 +369,14 @@ def put_topic(app: SandboxApp, request: Request, params: dict) -> Response:
     body = _parse("CreateTopic", request.json(), "org.openmetadata.schema.api.data.CreateTopic")
     with app.state.lock:
         service = _lookup(app, "messagingService", body["service"], "name")
-        topic_fqn = fqn.join(service["fullyQualifiedName"], body["name"])
         schema = body.get("messageSchema")
         if schema is not None:
+            topic_fqn = fqn.join(service["fullyQualifiedName"], body["name"])
             schema = {**schema, "schemaFields": app.state.children(topic_fqn, schema.get("schemaFields"),
                                                                    display=False)}
-        try:
-            existing = app.state.by_name("topic", topic_fqn, include_deleted=True)
-        except NotFound:
-            existing = None
-        if existing is None:
-            created = app.state.add("topic", body["name"], {
-                "service": app.state.reference("messagingService", service), "serviceType": service["serviceType"],
-                "partitions": body["partitions"], "messageSchema": schema, "updatedBy": request.user["name"]},
-                service)
-            app.persist()
-            return _entity_response(201, created, "entityCreated")
-        if existing.get("messageSchema") == schema and not existing.get("deleted"):
-            return _entity_response(200, existing, "entityNoChange")
-        updated = {**existing, "messageSchema": schema, "deleted": False, "updatedAt": now_ms(),
-                   "updatedBy": request.user["name"], "version": round(existing["version"] + 0.1, 1)}
-        app.state.put("topic", updated)
-        app.persist()
-        return _entity_response(200, updated, "entityUpdated")
+        return _upsert_asset(app, request, "topic", body["name"], service, {
+            "service": app.state.reference("messagingService", service), "serviceType": service["serviceType"],
+            "partitions": body["partitions"]}, {"messageSchema": schema})
 
 
 def _create_service(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
