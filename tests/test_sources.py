@@ -128,7 +128,8 @@ def test_the_server_keeps_only_column_mappings_whose_ends_exist(sandbox):
     api = sandbox.api_url
     topic = requests.get(f"{api}/v1/topics/name/kafka.events", headers=admin, timeout=10).json()
     index = requests.get(f"{api}/v1/searchIndexes/name/elasticsearch.user_profiles", headers=admin, timeout=10).json()
-    mapping = [{"fromColumns": ["kafka.events.user_id", "kafka.events.nope"], "toColumn": "elasticsearch.user_profiles.user_id"},
+    mapping = [{"fromColumns": ["kafka.events.user_id", "kafka.events.nope"],
+                "toColumn": "elasticsearch.user_profiles.user_id"},
                {"fromColumns": ["kafka.events.ts"], "toColumn": "elasticsearch.user_profiles.missing"},
                {"fromColumns": ["kafka.events.nope"], "toColumn": "elasticsearch.user_profiles.country"}]
     answer = requests.put(f"{api}/v1/lineage", headers=admin, timeout=10, json={"edge": {
