@@ -39,8 +39,9 @@ def test_details_carry_the_marker_and_the_column_mapping():
 
 def test_an_edge_whose_column_mapping_changed_is_redrawn_in_any_stored_order():
     shuffled = {**lineage.details("svc.m", BY_COLUMN)}
-    shuffled["columnsLineage"] = [{"toColumn": "svc.m.tenure", "fromColumns": ["s.d.p.users.plan", "s.d.p.users.created"]},
-                                  {"toColumn": "svc.m.is_premium", "fromColumns": ["s.d.p.users.premium"]}]
+    shuffled["columnsLineage"] = [
+        {"toColumn": "svc.m.tenure", "fromColumns": ["s.d.p.users.plan", "s.d.p.users.created"]},
+        {"toColumn": "svc.m.is_premium", "fromColumns": ["s.d.p.users.premium"]}]
     assert lineage.plan([BY_COLUMN], [edge(USERS, shuffled)]).empty
     # the server drew the edge at create time without details: mlmeta adds the mapping
     assert lineage.plan([BY_COLUMN], [edge(USERS)]).update == [BY_COLUMN]
