@@ -339,7 +339,7 @@ def setup(
         settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
         steps = set_up(OpenMetadataCatalog(settings), dry_run=dry_run)
         render_setup(steps, dry_run, fmt)
-        return 1 if any(step.status == "conflict" for step in steps) else 0
+        return 1 if any(step.status in ("conflict", "failed") for step in steps) else 0
 
     _exit(run("setup", fmt, body, verbose=verbose))
 
@@ -730,6 +730,22 @@ def convert(
     _exit(run("convert", fmt, body))
 
 
+def _sandbox_release(version: Optional[str], quirks: list[str]) -> tuple[Optional[str], frozenset[str]]:
+    """The release the sandbox plays, and the behaviours added to it: checked before anything starts."""
+    from mlmeta.errors import UsageError
+    from mlmeta.releases import BY_KEY, UnsupportedRelease, capabilities, supported_range
+
+    if version is not None:
+        try:
+            capabilities(version)
+        except UnsupportedRelease as error:
+            raise UsageError(f"--server-version: {error} (the sandbox plays {supported_range()})") from None
+    unknown = sorted(set(quirks) - set(BY_KEY))
+    if unknown:
+        raise UsageError(f"--quirk: unknown behaviour {unknown[0]!r}; choose from {', '.join(sorted(BY_KEY))}")
+    return version, frozenset(quirks)
+
+
 @app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean to share it.")]
@@ -750,7 +766,13 @@ def sandbox(
     failure_status: Annotated[Optional[list[int]], typer.Option(help="Statuses to fail with (repeatable).")] = None,
     drop_rate: Annotated[float, typer.Option(help="Share of requests whose connection is dropped.")] = 0.0,
     server_version: Annotated[Optional[str], typer.Option(
-        help="Version to report (default: the installed SDK's, so clients connect).")] = None,
+        metavar="X.Y.Z", help="The OpenMetadata release to play, 1.5.0 to 2.0.x: its version, its own schemas "
+                              "(fetched once into ~/.cache/mlmeta) and its behaviour, known write bugs included "
+                              "(default: the newest supported release).", show_default=False)] = None,
+    quirk: Annotated[Optional[list[str]], typer.Option(
+        metavar="BEHAVIOUR", help="Also behave as BEHAVIOUR of the release record (repeatable), e.g. "
+                                  "if_match_drops_entity_fields on a release without that bug: what a client "
+                                  "meets from a server that misbehaves unannounced.", show_default=False)] = None,
     ready_file: Annotated[Optional[Path], typer.Option(help="Write {url, api_url} here once listening.")] = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -771,16 +793,15 @@ def sandbox(
             from mlmeta.errors import UsageError
 
             raise UsageError(f"fault settings: {error}") from None
+        release, quirks = _sandbox_release(server_version, quirk or [])
         try:
             server = Sandbox(host=host, port=port, catalog=catalog, state_file=state, secret=secret,
-                             server_version=server_version, faults=faults)
+                             server_version=release, faults=faults, quirks=quirks, progress=console.err)
         except OSError as error:
             from mlmeta.errors import UsageError
 
             raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-        from mlmeta.sandbox.server import sdk_models
-
-        sdk_models()  # import the SDK's models (seconds) before saying we are ready, not on the first request
+        server.warm_up()  # load the release's schemas (seconds) before saying we are ready
         from mlmeta.sandbox.tokens import default_token_file, keep_out_of_git
 
         tokens = token_file or default_token_file()

@@ -28,6 +28,7 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
     from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
     catalog = OpenMetadataCatalog(settings)
+    report.openmetadata = catalog.release.as_dict()
     registry = None
     if settings.mlflow_tracking_uri:
         from mlmeta.adapters.mlflow import MlflowRegistry

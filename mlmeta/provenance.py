@@ -14,7 +14,7 @@ would delete it and, with it, every value stored under it on every entity (TypeR
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mlmeta.registry import ProductionVersion
@@ -83,19 +83,27 @@ def extension(current: dict[str, Any] | None, wanted: dict[str, Any], defined: f
 class SetupStep:
     name: str
     type: str
-    status: str  # "exists", "created" (in a dry run: would be), or "conflict"
+    # "exists", "created" (in a dry run: would be), "conflict", "unavailable" (the release lacks the
+    # type) or "failed" (the server accepted the definition but does not hold it)
+    status: str
     message: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "status": self.status, "message": self.message}
 
 
-def setup_plan(existing: dict[str, str]) -> list[SetupStep]:
-    """What ``mlmeta setup`` does with the server's properties (name -> type name) of ``mlmodel``."""
+SETUP_STATUSES = ("created", "exists", "conflict", "unavailable", "failed")
+
+
+def setup_plan(existing: dict[str, str], unavailable: dict[str, str] | None = None) -> list[SetupStep]:
+    """What ``mlmeta setup`` does with the server's properties (name -> type name) of ``mlmodel``;
+    ``unavailable``: property types the server's release lacks, with why."""
     steps = []
     for prop in PROPERTIES:
         found = existing.get(prop.name)
-        if found is None:
+        if found is None and prop.type in (unavailable or {}):
+            steps.append(SetupStep(prop.name, prop.type, "unavailable", unavailable[prop.type]))
+        elif found is None:
             steps.append(SetupStep(prop.name, prop.type, "created"))
         elif found == prop.type:
             steps.append(SetupStep(prop.name, prop.type, "exists"))
@@ -124,13 +132,28 @@ def defined(catalog: Any) -> frozenset[str]:
         raise
 
 
+def _unavailable(release: Any) -> dict[str, str]:
+    if release.has("table_cp"):
+        return {}
+    return {"table-cp": f"needs the table-cp property type, which OpenMetadata has from 1.5.7 (this server runs "
+                        f"{release.version}); the metrics stay in the description"}
+
+
 def set_up(catalog: Any, *, dry_run: bool = False) -> list[SetupStep]:
     """Define on the ``mlmodel`` type each of mlmeta's properties it lacks (idempotent: a second run
-    creates nothing); a property of the same name and another type is reported, never replaced."""
-    steps = setup_plan(catalog.custom_properties(ENTITY_TYPE))
-    if not dry_run:
-        for step in steps:
-            if step.status == "created":
-                prop = BY_NAME[step.name]
-                catalog.add_custom_property(ENTITY_TYPE, prop.definition(catalog.property_type_id(prop.type)))
-    return steps
+    creates nothing); a property of the same name and another type is reported, never replaced.
+    Each definition is checked against what the server then holds."""
+    steps = setup_plan(catalog.custom_properties(ENTITY_TYPE), _unavailable(catalog.release))
+    if dry_run:
+        return steps
+    held: dict[str, str] = {}
+    for step in steps:
+        if step.status == "created":
+            prop = BY_NAME[step.name]
+            held = catalog.add_custom_property(ENTITY_TYPE, prop.definition(catalog.property_type_id(prop.type)))
+    if any(step.status == "created" and held.get(step.name) != step.type for step in steps):
+        held = catalog.custom_properties(ENTITY_TYPE)  # the answers do not show them all: read the type back
+    return [step if step.status != "created" or held.get(step.name) == step.type else
+            replace(step, status="failed", message=f"OpenMetadata {catalog.release.version} accepted the definition "
+                                                   "but does not hold it (read back after the write)")
+            for step in steps]

@@ -9,6 +9,7 @@ others. The adapters are passed in, so this module never imports an SDK.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
-from mlmeta.plan import lineage, signature
+from mlmeta.plan import lineage, signature, verify
 from mlmeta.plan.desired import MARK, Desired, WantedEdge, build, fingerprint, model_fqn
 from mlmeta.plan.diff import Change, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
@@ -32,6 +33,7 @@ from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import ModelSpec
 from mlmeta.validate import FileReport
 
+log = logging.getLogger("mlmeta.publish")
 STATUSES = ("created", "updated", "unchanged", "deleted", "skipped", "failed")
 MAX_ATTEMPTS = 3  # re-reads when another writer got there first (409, 412)
 INCOMPLETE = MARK + "incomplete"  # the fingerprint of a model whose publish did not finish
@@ -85,6 +87,7 @@ class Report:
     requests: int = 0  # OpenMetadata HTTP calls
     mlflow_requests: int = 0  # MLflow HTTP calls
     setup: list[provenance.SetupStep] = field(default_factory=list)  # with --create-properties
+    openmetadata: dict[str, Any] | None = None  # the server's release and its behaviours
 
     @property
     def counts(self) -> dict[str, int]:
@@ -98,7 +101,8 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FINDINGS if self.counts["failed"] else ExitCode.OK
+        setup_failed = any(step.status == "failed" for step in self.setup)
+        return ExitCode.FINDINGS if self.counts["failed"] or setup_failed else ExitCode.OK
 
 
 class _Failed(Exception):
@@ -155,6 +159,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
         report.setup = setup
+        report.openmetadata = catalog.release.as_dict()
         if options.prune:
             report.results += prune(ctx, specs, invalid)
             report.requests = catalog.requests
@@ -360,7 +365,7 @@ def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: 
     if result.patch_may_have_landed:
         resolution, _ = resolve(loaded, ctx.catalog, current, trusted=True)
         edges = resolution.edges(result.model, [f.name for f in loaded.spec.features])
-        lineage_changed = _sync_lineage(ctx, edges, current["id"], result)
+        lineage_changed = _sync_lineage(ctx, edges, current, result, loaded)
     # only our own PATCH writes this stamp: finding it means the PATCH whose answer was lost landed
     _settle(result, changed=result.patch_may_have_landed or lineage_changed)
 
@@ -371,18 +376,22 @@ def _settle(result: ModelResult, *, changed: bool) -> None:
         result.status = "created"  # the answer to our POST was lost; the model found is the one it made
 
 
-def _sync_lineage(ctx: Context, edges: list[WantedEdge], model_id: str, result: ModelResult) -> bool:
-    """Bring the model's upstream edges in line with its sources; True when something was (or would be) done."""
+def _sync_lineage(ctx: Context, edges: list[WantedEdge], model: dict[str, Any], result: ModelResult,
+                  loaded: LoadedSpec) -> bool:
+    """Bring the model's upstream edges in line with its sources, and check they hold; True when
+    something was (or would be) done."""
     plan = lineage.plan(edges, ctx.catalog.upstream_edges(result.model))
     result.lineage_added = [w.source.fqn for w in plan.add]
     result.lineage_updated = [w.source.fqn for w in plan.update]
     result.lineage_removed = [e.from_fqn for e in plan.remove]
     _show_columns(result, plan.add + plan.update)
-    if not ctx.options.dry_run:
+    if not ctx.options.dry_run and not plan.empty:
+        model_id = model["id"]
         calls = [partial(ctx.catalog.add_edge, wanted.source, model_id, lineage.details(result.model, wanted))
                  for wanted in plan.add + plan.update]
         calls += [partial(ctx.catalog.delete_edge, edge.from_type, edge.from_id, model_id) for edge in plan.remove]
         ctx.in_parallel(calls)
+        _confirm_edges(ctx, loaded, edges, {**model, "fullyQualifiedName": result.model})
     return not plan.empty
 
 
@@ -413,25 +422,63 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
             ctx.catalog.create_service(desired.service, ctx.settings.mlflow_tracking_uri)
             return False
         raise _Failed(_server_diagnostic(loaded, error)) from None
+    if verify.unheld(created, desired, desired.fields):
+        _confirm_held(ctx, loaded, created, desired, list(desired.fields), "create", "the answer differs")
     result.version_after = created.get("version")
     # the server drew an edge from each source asset, without details: give the ones with a
     # column-level mapping their details (the rest are complete as drawn)
+    with_columns = [wanted for wanted in desired.edges if wanted.columns]
     try:
         ctx.in_parallel([partial(ctx.catalog.add_edge, wanted.source, created["id"],
-                                 lineage.details(result.model, wanted)) for wanted in desired.edges if wanted.columns])
+                                 lineage.details(result.model, wanted)) for wanted in with_columns])
     except CatalogError:
         _mark_incomplete(ctx, created)
         raise
+    if with_columns:
+        _confirm_edges(ctx, loaded, desired.edges, created)
     return True
 
 
-def _mark_incomplete(ctx: Context, created: dict[str, Any]) -> None:
-    """The model went in with the fingerprint of a complete publish, its edges did not: make the
-    next run take the full path (which draws them) instead of trusting it. Best effort - a
-    server that refuses this too leaves it to ``drift`` (D011) and ``--refresh``."""
+def _confirm_held(ctx: Context, loaded: LoadedSpec, written_to: dict[str, Any], desired: Desired, fields: list[str],
+                  write: str, why: str) -> dict[str, Any]:
+    """Read the model back after a write whose answer does not prove it stored ``fields``; a field
+    the server does not hold fails the spec, and the model is marked so no run trusts it."""
+    release = ctx.catalog.release
+    log.debug("reading %s back after its %s: %s", desired.fqn, write, why)
+    held = ctx.catalog.reread(written_to["id"])
+    missing = verify.unheld(held, desired, fields)
+    if not missing:
+        return held
+    _mark_incomplete(ctx, held or written_to)
+    known = (" - a known bug of this release when a PATCH carries If-Match (issue 28876), which mlmeta sends "
+             "none of here: please report it" if release.has("if_match_drops_entity_fields") else
+             f" - OpenMetadata {release.version} is not known to do this: please report it")
+    raise _Failed(loaded.diagnostic(("name",), "P002", (
+        f"OpenMetadata {release.version} accepted the {write} of {desired.fqn} but does not hold "
+        f"{', '.join(missing)} (read back after the write); mlmeta marked the model incomplete, so the next "
+        f"publish writes it again{known}")))
+
+
+def _confirm_edges(ctx: Context, loaded: LoadedSpec, wanted: list[WantedEdge], model: dict[str, Any]) -> None:
+    """Read the model's lineage back after writing edges: what is still to do was not stored."""
+    left = lineage.plan(wanted, ctx.catalog.upstream_edges(model["fullyQualifiedName"]))
+    if left.empty:
+        return
+    _mark_incomplete(ctx, model)
+    edges = [f"from {w.source.fqn}" for w in left.add + left.update] + [f"from {e.from_fqn}" for e in left.remove]
+    raise _Failed(loaded.diagnostic(("name",), "P002", (
+        f"OpenMetadata {ctx.catalog.release.version} accepted the lineage writes of {model['fullyQualifiedName']} but "
+        f"does not hold the edges {', '.join(edges)} as written (read back after the writes); mlmeta marked the "
+        "model incomplete, so the next publish draws them again")))
+
+
+def _mark_incomplete(ctx: Context, model: dict[str, Any]) -> None:
+    """The model may carry the fingerprint of a complete publish while part of it did not land:
+    make the next run take the full path (which writes it again) instead of trusting it. Sent
+    unguarded - it is mlmeta's own bookkeeping, and a guarded PATCH is what some releases drop.
+    Best effort: a server that refuses this too leaves it to ``drift`` and ``--refresh``."""
     try:
-        ctx.catalog.patch_model(created["id"], [{"op": "add", "path": "/sourceHash", "value": INCOMPLETE}],
-                                created["version"])
+        ctx.catalog.patch_model(model["id"], [{"op": "add", "path": "/sourceHash", "value": INCOMPLETE}], None)
     except CatalogError:
         pass
 
@@ -465,8 +512,13 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
                 result.patch_may_have_landed |= error.status == 412 and error.retried
                 return False
             raise _Failed(_server_diagnostic(loaded, error)) from None
+        written = [operation["path"][1:] for operation in changes.operations]
+        why = verify.why_read_back(current, updated, desired, written, release=ctx.catalog.release,
+                                   guarded_by_if_match=ctx.catalog.locks_with_if_match, user=ctx.catalog.user)
+        if why is not None:
+            updated = _confirm_held(ctx, loaded, current, desired, written, "PATCH", why)
         result.version_after = updated.get("version")
-    lineage_changed = _sync_lineage(ctx, desired.edges, current["id"], result)
+    lineage_changed = _sync_lineage(ctx, desired.edges, current, result, loaded)
     _settle(result, changed=not changes.empty or lineage_changed)
     return True
 

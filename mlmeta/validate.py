@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlmeta import fqn
 from mlmeta.diagnostics import Diagnostic, Severity
@@ -28,6 +29,7 @@ class FileReport:
 @dataclass
 class ValidationReport:
     files: list[FileReport]
+    openmetadata: dict[str, Any] | None = None  # with --online: the server's release and its behaviours
 
     @property
     def diagnostics(self) -> list[Diagnostic]:

@@ -8,7 +8,9 @@ import json
 import requests
 
 from mlmeta import provenance
+from mlmeta.provenance import set_up, setup_plan
 from mlmeta.registry import ProductionVersion
+from mlmeta.releases import capabilities
 from tests.conftest import write
 from tests.test_publish import SPEC, entity, publish, writes
 
@@ -60,7 +62,8 @@ def extension_of(sandbox, name: str) -> dict:
 def test_setup_defines_the_properties_once(cli, env, sandbox):
     first = cli("setup", "--format", "json", env=env)
     assert first.exit_code == 0, first.stdout
-    assert json.loads(first.stdout)["summary"] == {"created": 8, "exists": 0, "conflict": 0}
+    assert json.loads(first.stdout)["summary"] == {"created": 8, "exists": 0, "conflict": 0, "unavailable": 0,
+                                                   "failed": 0}
     defined = {p["name"]: p["propertyType"]["name"] for p in mlmodel_type(sandbox)["customProperties"]}
     assert defined["mlflowVersion"] == "integer" and defined["mlflowMetrics"] == "table-cp"
     sandbox.reset_stats()
@@ -152,3 +155,29 @@ def test_setup_dry_run_defines_nothing_and_a_read_only_user_gets_a_clear_refusal
     assert refused.exit_code == 2
     assert "may not PUT /v1/metadata/types/" in refused.stderr + refused.stdout
     assert sandbox.token("dana") not in refused.stderr + refused.stdout
+
+
+class _CatalogThatForgets:
+    """A catalog whose server accepts each definition and keeps none (what the check is for)."""
+
+    release = capabilities("2.0.7")
+
+    def custom_properties(self, entity_type: str) -> dict[str, str]:
+        return {"specCommit": "string"}
+
+    def property_type_id(self, name: str) -> str:
+        return f"id-of-{name}"
+
+    def add_custom_property(self, entity_type: str, definition: dict) -> dict[str, str]:
+        return {}
+
+
+def test_a_definition_the_server_accepts_but_does_not_hold_is_failed():
+    steps = {step.name: step for step in set_up(_CatalogThatForgets())}
+    assert steps["specCommit"].status == "exists"
+    assert steps["mlflowVersion"].status == "failed" and "does not hold it" in steps["mlflowVersion"].message
+
+
+def test_a_release_without_table_cp_leaves_the_metrics_out():
+    steps = {step.name: step.status for step in setup_plan({}, {"table-cp": "not in 1.5.3"})}
+    assert steps["mlflowMetrics"] == "unavailable" and steps["mlflowVersion"] == "created"

@@ -329,14 +329,15 @@ def test_missing_and_wrong_settings_exit_2_without_leaking_the_token(cli, env, s
     assert token not in wrong.stdout + wrong.stderr
 
 
-def test_a_server_of_another_version_is_explained_with_the_fix(cli, env, model):
-    from mlmeta.sandbox import Sandbox
+def test_a_server_older_than_1_5_is_refused_naming_the_range_and_the_setting(cli, env, model):
+    from mlmeta.demo.peers import web_server
 
-    with Sandbox(server_version="1.9.3") as old:
-        result = cli("publish", "--all", env={**env, "OPENMETADATA_HOST": old.url,
-                                              "OPENMETADATA_JWT_TOKEN": old.token()})
+    answer = b'{"version": "1.4.8", "revision": "x", "timestamp": 0}'
+    with web_server(200, answer, "application/json") as old:
+        result = cli("publish", "--all", env={**env, "OPENMETADATA_HOST": old})
     assert result.exit_code == 2
-    assert "runs 1.9.3" in result.stderr and "pip install 'openmetadata-ingestion~=1.9.0'" in result.stderr
+    assert "answers version '1.4.8'" in result.stderr and "older than 1.5" in result.stderr
+    assert "OpenMetadata 1.5 to 2.0.x" in result.stderr and "OPENMETADATA_HOST" in result.stderr
 
 
 def test_publish_needs_to_be_told_which_specs(cli, env):

@@ -3,13 +3,16 @@
 change lineage.
 
 Everything leaves here as plain data (``catalog`` types and dicts shaped like the entity JSON),
-so the planner never sees an SDK class. The wire work goes through ``mlmeta.http``, which owns
-retries and the meaning of transport failures. Nothing of the SDK is imported here: its
-``OpenMetadata`` client costs seconds to import and retries, sleeps and logs on its own terms,
-and its generated models rename entity names on validation through a lookup that imports the
-profiler (3 s). The bodies mlmeta sends are its own typed data; the server validates them (a
-refusal writes nothing), and so does the sandbox, with the SDK's generated models, in every
-end-to-end test. The SDK's version still decides which servers mlmeta talks to (``_handshake``).
+so the planner never sees an SDK class - and never a release's quirks: the handshake reads the
+server's version and ``mlmeta.releases`` says what that release does differently (one ``domain``
+or a list of ``domains``, whether PATCH honours ``If-Match``, its known write bugs). This module
+translates at the wire, so the rest of mlmeta speaks one shape. The wire work goes through
+``mlmeta.http``, which owns retries and the meaning of transport failures.
+
+No OpenMetadata SDK is imported, at all: its client refuses every server of another major.minor
+(``server_mixin.validate_versions``), so one install of it could serve one release line only, and
+it costs seconds to import. The bodies mlmeta sends are its own typed data; the server validates
+them (a refusal writes nothing), and so does the sandbox, with each release's own schemas.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
 from mlmeta.fqn import split as fqn_parts
 from mlmeta.http import Answer, HttpClient, HttpFailure
+from mlmeta.releases import Capabilities, UnsupportedRelease, capabilities, supported_range
 
 T = TypeVar("T")
 log = logging.getLogger("mlmeta.openmetadata")
-MODEL_FIELDS = "owners,tags,domains,dashboard,sourceHash,extension"
+MODEL_FIELDS = ("owners", "tags", "dashboard", "sourceHash", "extension")  # and the release's domain field
 # models per list page: the server allows up to 1,000,000; 250 keeps a page's parsed JSON (the
 # peak memory of an unchanged run) small, for one request per 250 models
 PAGE_SIZE = 250
@@ -62,6 +66,10 @@ def _token_subject(token: str) -> str | None:
         return None
 
 
+def _property_types(entity_type: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: (p.get("propertyType") or {}).get("name", "") for p in entity_type.get("customProperties") or []}
+
+
 class OpenMetadataCatalog:
     """A connection to one OpenMetadata server; thread-safe (shared caches behind a lock)."""
 
@@ -75,7 +83,8 @@ class OpenMetadataCatalog:
         self._cache: dict[tuple[str, str], Any] = {}
         self._listed: dict[str, dict[str, dict[str, Any]]] = {}  # service -> model FQN -> entity, read in bulk
         self._lock = threading.Lock()
-        self.server_version = self._handshake()
+        self._noted_workaround = False
+        self.release = self._handshake()
 
     @property
     def requests(self) -> int:
@@ -84,10 +93,8 @@ class OpenMetadataCatalog:
 
     # --- connection ---------------------------------------------------------------------------
 
-    def _handshake(self) -> str:
-        """Is this an OpenMetadata server of the SDK's major.minor? (one unauthenticated GET)"""
-        from mlmeta.adapters import sdk
-
+    def _handshake(self) -> Capabilities:
+        """Is this an OpenMetadata server mlmeta supports, and which release? (one unauthenticated GET)"""
         answer = self._send("GET", "/v1/system/version")
         body = answer.json()
         if not answer.ok or not isinstance(body, dict) or "version" not in body:
@@ -95,14 +102,28 @@ class OpenMetadataCatalog:
             raise ConfigError("OPENMETADATA_HOST", f"no OpenMetadata API answers at {self._api_url} "
                                                    f"(GET /v1/system/version gave {what})",
                               hint="use the server's base URL, e.g. https://openmetadata.example.com")
-        server, client = str(body["version"]), sdk.version()
-        if sdk.major_minor(server) != sdk.major_minor(client):
-            mm = sdk.major_minor(server)
-            raise ServerError(f"OpenMetadata at {self._api_url} runs {server}; the installed SDK "
-                              f"(openmetadata-ingestion {client}) does not match it",
-                              hint=f"install the matching client: pip install 'openmetadata-ingestion~={mm}.0' "
-                                   "(mlmeta is tested with 2.0.x) or point OPENMETADATA_HOST at a 2.0 server")
-        return server
+        try:
+            release = capabilities(str(body["version"]))
+        except UnsupportedRelease as error:
+            raise ServerError(f"OpenMetadata at {self._api_url} answers version {body['version']!r}: {error}",
+                              hint=f"mlmeta supports OpenMetadata {supported_range()}; upgrade the server, or point "
+                                   "OPENMETADATA_HOST at one of those") from None
+        log.info("%s", release.summary())
+        for line in release.consequences():
+            log.debug("%s", line)
+        if release.newer_than_known:
+            log.warning("OpenMetadata %s is newer than any release mlmeta knows (newest: %s): going on with %s's "
+                        "behaviour; every write is checked against what the server holds", release.version,
+                        supported_range(), release.assumed)
+        return release
+
+    @property
+    def server_version(self) -> str:
+        return self.release.version.text
+
+    @property
+    def model_fields(self) -> str:
+        return ",".join((*MODEL_FIELDS, self.release.domain_field))
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Answer:
         try:
@@ -181,7 +202,7 @@ class OpenMetadataCatalog:
         service does not exist."""
         after: str | None = None
         while True:
-            params = {"service": service, "fields": MODEL_FIELDS, "limit": str(PAGE_SIZE)}
+            params = {"service": service, "fields": self.model_fields, "limit": str(PAGE_SIZE)}
             if after:
                 params["after"] = after
             try:
@@ -190,7 +211,8 @@ class OpenMetadataCatalog:
                 if error.status == 404:
                     return
                 raise
-            yield from page.get("data") or []
+            for entity in page.get("data") or []:
+                yield self._as_read(entity)
             after = (page.get("paging") or {}).get("after")
             if not after:
                 return
@@ -218,20 +240,95 @@ class OpenMetadataCatalog:
             if listed is not None:
                 return listed.get(model_fqn)  # None: not in the service's listing, no request needed
         suffix = "&include=all" if include_deleted else ""
-        return self._get_or_none(f"/v1/mlmodels/name/{quote(model_fqn, safe='')}?fields={MODEL_FIELDS}{suffix}")
+        return self._as_read(self._get_or_none(f"/v1/mlmodels/name/{quote(model_fqn, safe='')}"
+                                               f"?fields={self.model_fields}{suffix}"))
+
+    def reread(self, model_id: str) -> dict[str, Any] | None:
+        """The model as the server holds it now, by id: what a write is checked against."""
+        return self._as_read(self._get_or_none(f"/v1/mlmodels/{model_id}?fields={self.model_fields}"))
 
     def versions(self, model_id: str) -> list[dict[str, Any]]:
         """The model's version history, newest first (the server answers each as JSON text)."""
         history = self._request("GET", f"/v1/mlmodels/{model_id}/versions")
-        return [json.loads(v) if isinstance(v, str) else v for v in (history or {}).get("versions") or []]
+        return [self._as_read(json.loads(v) if isinstance(v, str) else v)
+                for v in (history or {}).get("versions") or []]
 
     def create_model(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self._request("POST", "/v1/mlmodels", json_body=request)
+        return self._as_read(self._request("POST", "/v1/mlmodels", json_body=self._create_body(request)))
 
-    def patch_model(self, model_id: str, operations: list[dict[str, Any]], version: float) -> dict[str, Any]:
-        """Apply a JSON Patch only if the model is still at ``version`` (If-Match; 412 otherwise)."""
-        return self._request("PATCH", f"/v1/mlmodels/{model_id}", data=json.dumps(operations),
-                             headers={"Content-Type": "application/json-patch+json", "If-Match": f'W/"{version}"'})
+    @property
+    def locks_with_if_match(self) -> bool:
+        """Whether a PATCH can carry ``If-Match``: the release honours it, and applies what it guards."""
+        return self.release.has("if_match") and not self.release.has("if_match_drops_entity_fields")
+
+    def patch_model(self, model_id: str, operations: list[dict[str, Any]], version: float | None) -> dict[str, Any]:
+        """Apply a JSON Patch only if the model is still at ``version``: by ``If-Match`` where the release
+        honours it and applies what it guards; elsewhere by re-reading the version right before the
+        PATCH. Either way a model that moved is a CatalogError 412 (re-read and plan again).
+        ``version`` None: apply it whatever the version (a write of mlmeta's own bookkeeping)."""
+        headers = {"Content-Type": "application/json-patch+json"}
+        if version is None:
+            pass
+        elif self.locks_with_if_match:
+            headers["If-Match"] = f'W/"{version}"'
+        else:
+            self._workaround_noted()
+            found = self._get_or_none(f"/v1/mlmodels/{model_id}")
+            if found is None:
+                raise CatalogError(404, f"mlmodel instance for {model_id} not found")
+            if found.get("version") != version:
+                raise CatalogError(412, f"the model moved from version {version} to {found.get('version')} since "
+                                        "it was read")
+        answer = self._request("PATCH", f"/v1/mlmodels/{model_id}", headers=headers,
+                               data=json.dumps(self._patch_operations(operations)))
+        return self._as_read(answer)
+
+    def _workaround_noted(self) -> None:
+        with self._lock:
+            if self._noted_workaround:
+                return
+            self._noted_workaround = True
+        if self.release.has("if_match_drops_entity_fields"):
+            log.info("OpenMetadata %s does not store ML-model fields from a PATCH that carries If-Match (issue 28876): "
+                     "mlmeta re-reads each model's version right before its PATCH and sends it without If-Match",
+                     self.server_version)
+        else:
+            log.info("OpenMetadata %s ignores If-Match (it arrives in 1.9): mlmeta re-reads each model's version right "
+                     "before its PATCH", self.server_version)
+
+    # --- one shape for every release ------------------------------------------------------------
+
+    def _as_read(self, entity: dict[str, Any] | None) -> dict[str, Any] | None:
+        """An entity as mlmeta handles it whatever the release: a list of ``domains``."""
+        if entity is not None and not self.release.has("domains") and "domain" in entity:
+            domain = entity.pop("domain")
+            entity["domains"] = [domain] if domain else []
+        return entity
+
+    def _create_body(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A create request in the release's shape: before 1.9, one ``domain`` (an FQN)."""
+        if self.release.has("domains") or "domains" not in request:
+            return request
+        body = dict(request)
+        domains = body.pop("domains")
+        if len(domains) > 1:
+            raise CatalogError(400, f"OpenMetadata {self.server_version} holds one domain per entity")
+        if domains:
+            body["domain"] = domains[0]
+        return body
+
+    def _patch_operations(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """JSON Patch operations in the release's shape: before 1.9, ``/domain`` holds one reference."""
+        if self.release.has("domains"):
+            return operations
+        translated = []
+        for operation in operations:
+            if operation.get("path") == "/domains":
+                value = operation.get("value") or []
+                operation = ({"op": "add", "path": "/domain", "value": value[0]} if operation["op"] != "remove" and value
+                             else {"op": "remove", "path": "/domain"})
+            translated.append(operation)
+        return translated
 
     def delete_model(self, model_id: str) -> dict[str, Any]:
         """Soft delete: the model keeps its history and lineage, and can be restored."""
@@ -258,20 +355,21 @@ class OpenMetadataCatalog:
 
     def custom_properties(self, entity_type: str) -> dict[str, str]:
         """The custom properties an entity type defines: name -> property type name."""
-        properties = self.entity_type(entity_type).get("customProperties") or []
-        return {p["name"]: (p.get("propertyType") or {}).get("name", "") for p in properties}
+        return _property_types(self.entity_type(entity_type))
 
     def property_type_id(self, name: str) -> str:
         """The id of a property type (``string``, ``integer``, ``table-cp`` ...)."""
         return self._cached(("propertyType", name), lambda: self._request(
             "GET", f"/v1/metadata/types/name/{quote(name, safe='')}")["id"])
 
-    def add_custom_property(self, entity_type: str, definition: dict[str, Any]) -> None:
-        """Define a property on an entity type (the server replaces one of the same name)."""
+    def add_custom_property(self, entity_type: str, definition: dict[str, Any]) -> dict[str, str]:
+        """Define a property on an entity type (the server replaces one of the same name); the
+        properties the answer shows (name -> type name)."""
         type_id = self.entity_type(entity_type)["id"]
-        self._request("PUT", f"/v1/metadata/types/{type_id}", json_body=definition)
+        answer = self._request("PUT", f"/v1/metadata/types/{type_id}", json_body=definition)
         with self._lock:
             self._cache.pop(("type", entity_type), None)
+        return _property_types(answer or {})
 
     # --- lineage --------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from mlmeta.diagnostics import Severity
 from mlmeta.output import console
+from mlmeta.provenance import SETUP_STATUSES
 
 SCHEMA_VERSION = 1
 
@@ -18,6 +19,7 @@ def dump(document: dict[str, Any]) -> None:
 def validation_document(report) -> dict[str, Any]:
     return {
         "command": "validate",
+        **({"openmetadata": report.openmetadata} if report.openmetadata else {}),
         "files": [{"path": f.path, "format": f.format, "valid": f.valid} for f in report.files],
         "diagnostics": [d.as_dict() for d in report.diagnostics],
         "summary": {
@@ -36,12 +38,13 @@ def render_validation(report) -> None:
 def render_setup(steps, dry_run: bool) -> None:
     dump({"command": "setup", "dry_run": dry_run, "properties": [s.as_dict() for s in steps],
           "summary": {status: sum(1 for s in steps if s.status == status)
-                      for status in ("created", "exists", "conflict")}})
+                      for status in SETUP_STATUSES}})
 
 
 def render_publish(report) -> None:
     dump({
         "command": report.mode,
+        **({"openmetadata": report.openmetadata} if report.openmetadata else {}),
         "properties": [s.as_dict() for s in report.setup],
         "models": [r.as_dict() for r in report.results],
         "invalid": [{"path": f.path, "diagnostics": [d.as_dict() for d in f.diagnostics]} for f in report.invalid],

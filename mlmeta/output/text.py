@@ -16,6 +16,8 @@ def plural(count: int, word: str) -> str:
 
 
 def render_validation(report) -> None:
+    if report.openmetadata:
+        console.out(report.openmetadata["summary"])
     for d in report.diagnostics:
         console.out(diagnostic_line(d))
     invalid = sum(1 for f in report.files if not f.valid)
@@ -33,7 +35,7 @@ _VERB = {"plan": {"created": "create", "updated": "update", "unchanged": "unchan
          "publish": {s: s for s in ("created", "updated", "unchanged", "deleted", "skipped", "failed")}}
 
 
-_SETUP_MARK = {"created": "+", "exists": "=", "conflict": "!"}
+_SETUP_MARK = {"created": "+", "exists": "=", "conflict": "!", "unavailable": "-", "failed": "x"}
 
 
 def render_setup(steps, dry_run: bool) -> None:
@@ -43,8 +45,9 @@ def render_setup(steps, dry_run: bool) -> None:
         console.out(f"{_SETUP_MARK[step.status]} mlmodel.{step.name} ({step.type}) {status}{note}")
     counts = {status: sum(1 for s in steps if s.status == status) for status in _SETUP_MARK}
     verb = "would create" if dry_run else "created"
+    extra = "".join(f", {counts[status]} {status}" for status in ("unavailable", "failed") if counts[status])
     console.out(f"setup: {verb} {counts['created']}, {counts['exists']} already defined, "
-                f"{plural(counts['conflict'], 'conflict')}")
+                f"{plural(counts['conflict'], 'conflict')}{extra}")
 
 
 def render_publish(report) -> None:

@@ -1,9 +1,11 @@
 """``mlmeta sandbox``: a local stand-in for the OpenMetadata REST API, faithful where mlmeta cares.
 
 The OpenMetadata server needs Java, a database and a search engine; the sandbox needs this
-package. It serves ``/api/v1/...`` the way the server's code behaves (see ``semantics``) and
-validates every request body with the official SDK's models. Tests, benchmarks, ``make demo``
-and users trying their specs run against it.
+package. It plays one OpenMetadata release (``server_version``, 1.5.0 to 2.0.x): it serves
+``/api/v1/...`` the way that release's code behaves (``semantics``, switched by the same
+capabilities record mlmeta reads, ``mlmeta.releases``) and validates every request body with
+that release's own generated schemas (``releases``). Tests, benchmarks, ``make demo`` and users
+trying their specs run against it.
 
     with Sandbox() as sandbox:             # in-process, on a free port of 127.0.0.1
         token = sandbox.token("mlmeta-bot")
@@ -19,10 +21,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mlmeta.sandbox import releases
 from mlmeta.sandbox.faults import Faults, FaultSettings
 from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.server import Request, Response, SandboxApp, Server, serve, start_thread
@@ -34,9 +38,6 @@ __all__ = ["Sandbox", "FaultSettings", "sdk_client"]
 def sdk_client(api_url: str, token: str, **client_config: Any) -> Any:
     """An official SDK client (``OpenMetadata``) for a sandbox; ``client_config`` goes to the SDK's
     REST ClientConfig (e.g. ``retry=0``)."""
-    from mlmeta.adapters import sdk
-
-    sdk.full_sdk()  # the client needs the whole package, not only the generated models
     from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
         AuthProvider,
         OpenMetadataConnection,
@@ -52,11 +53,14 @@ def sdk_client(api_url: str, token: str, **client_config: Any) -> Any:
 class Sandbox:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, catalog: Path | None = None,
                  state_file: Path | None = None, secret: str | None = None, server_version: str | None = None,
-                 faults: FaultSettings | None = None) -> None:
+                 faults: FaultSettings | None = None, quirks: frozenset[str] = frozenset(),
+                 progress: Callable[[str], None] | None = None) -> None:
         self.catalog = load_catalog(catalog)
         self.state_file = state_file
-        state = State()
-        self.app = SandboxApp(state, Faults(faults), state_file=state_file, server_version=server_version)
+        server_version = server_version or releases.DEFAULT_VERSION
+        self.app = SandboxApp(State(), Faults(faults), state_file=state_file, server_version=server_version,
+                              quirks=quirks, schemas=releases.schemas(server_version, log=progress))
+        state = self.app.state
         self.server: Server = serve(self.app, host, port, self._control)  # binds: the base URL is known now
         if state_file is not None and state_file.exists():
             state.restore(json.loads(state_file.read_text(encoding="utf-8")))
@@ -78,16 +82,21 @@ class Sandbox:
         return self.url + "/api"
 
     def start(self) -> Sandbox:
-        from mlmeta.sandbox.server import sdk_models
-
-        sdk_models()  # pay the SDK import before the first request, not during it
+        self.warm_up()
         self._thread = start_thread(self.server)
         return self
 
-    def serve_forever(self) -> None:
-        from mlmeta.sandbox.server import sdk_models
+    def warm_up(self) -> None:
+        """Load the release's schemas (seconds) before the first request, not during it."""
+        for name in releases.MODELS:
+            self.app.schemas.model(name)
 
-        sdk_models()
+    @property
+    def version(self) -> str:
+        return self.app.server_version
+
+    def serve_forever(self) -> None:
+        self.warm_up()
         self.server.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
@@ -143,7 +152,7 @@ class Sandbox:
         """Back to the seed catalog, no faults, zero counters (tests share one sandbox)."""
         state = self.app.state
         with state.lock:
-            fresh = State()
+            fresh = State(state.release)
             fresh.secret, fresh.base_url = state.secret, state.base_url
             fresh.seed(self.catalog)
             state.restore(fresh.snapshot())

@@ -1,8 +1,8 @@
 """Lineage as the server keeps it: one UPSTREAM edge per (from, to) pair, with optional details.
 
 ``PUT /v1/lineage`` upserts an edge after checking both ends exist and are not deleted, always
-storing details (source ``Manual`` when none are sent; created/updated stamps reset on every
-PUT). Column-level lineage is validated as the server's ``validateLineageDetails`` does it: each
+storing details (source ``Manual`` when none are sent; from 1.7, created/updated stamps reset on
+every PUT). Column-level lineage is validated as the server's ``validateLineageDetails`` does it: each
 ``toColumn`` and ``fromColumns`` entry, less its entity's FQN, must name a child of that entity
 (columns, schema fields, an ML model's features), or it is dropped without an error. A GET walks upstream and downstream to the asked depth (0 to 3) and answers ``{entity,
 nodes, upstreamEdges, downstreamEdges}`` with edges keyed by entity ids, soft-deleted neighbours
@@ -32,9 +32,10 @@ def add_edge(state: State, edge: dict[str, Any], user: dict[str, Any]) -> None:
     # the server always stores details on a PUT (an empty LineageDetails when none were sent, whose
     # source defaults to Manual) and stamps created*/updated* anew each time, so only the edges
     # drawn by a model's create have none
-    now = now_ms()
-    details = {**(edge.get("lineageDetails") or {}), "createdAt": now, "createdBy": user["name"], "updatedAt": now,
-               "updatedBy": user["name"]}
+    details = dict(edge.get("lineageDetails") or {})
+    if state.release.has("edge_audit"):  # 1.7+
+        now = now_ms()
+        details.update(createdAt=now, createdBy=user["name"], updatedAt=now, updatedBy=user["name"])
     details["source"] = details.get("source") or "Manual"
     if details.get("columnsLineage"):
         details["columnsLineage"] = _valid_columns(details["columnsLineage"], ends[0], edge["fromEntity"]["type"],

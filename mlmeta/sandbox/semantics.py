@@ -10,13 +10,17 @@ stored sources; see the README for what could not be checked against a 2.0.x ser
 * update (PUT and PATCH): each field is compared and recorded as added/updated/deleted; no
   change keeps version, updatedAt and updatedBy; a change bumps the version by 0.1, a change of
   algorithm, server or target by 1.0; a sourceHash or lifeCycle change is stored without a bump
-  but stamps updatedAt/updatedBy; features and hyperparameters compare as unordered lists of
+  but stamps updatedAt/updatedBy (from 1.11.9; earlier a sourceHash change moves it by 0.1); features and hyperparameters compare as unordered lists of
   deep-equal items; a write's answer carries that request's own changeDescription;
 * PUT by a bot keeps a non-empty description (model and feature), non-empty domains, extension
   and dataProducts; PUT merges tags and keeps owners when it sends none; PATCH has none of these
   limits;
 * PATCHes by the same user within the session timeout (10 minutes) consolidate into one
   version, unless the request carried If-Match (optimistic locking).
+
+Where releases differ, ``state.release`` (or ``Update.release``) says which behaviour applies:
+one ``domain`` up to 1.8; a sourceHash-only change moving the version up to 1.11.8; the base
+updater alone for an If-Match PATCH on 1.9.0 to 1.13.1 (issue 28876, ``_base_updater_only``).
 
 Everything works on plain dicts shaped like the entity JSON.
 """
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlmeta import fqn
+from mlmeta.releases import Capabilities
 from mlmeta.sandbox.store import NotFound, State, now_ms
 
 SESSION_TIMEOUT_MS = 10 * 60 * 1000
@@ -223,17 +228,23 @@ def _prepare(state: State, model: dict[str, Any]) -> None:
                 source["fullyQualifiedName"] = source.get("name")
     model["tags"] = resolve_tags(state, model.get("tags"))
     model["owners"] = [resolve_ref(state, o) for o in model.get("owners") or []]
-    if model.get("dashboard") is not None:
-        model["dashboard"] = resolve_ref(state, model["dashboard"])
+    for key in ("dashboard", "domain"):
+        if model.get(key) is not None:
+            model[key] = resolve_ref(state, model[key])
+    if model.get("domains"):
+        model["domains"] = [resolve_ref(state, d) for d in model["domains"]]
 
 
 def from_create_request(state: State, request: dict[str, Any]) -> dict[str, Any]:
     """The entity a CreateMlModelRequest describes (before ids, version and timestamps)."""
     model = {k: copy.deepcopy(v) for k, v in request.items()
-             if k not in ("service", "dashboard", "domains", "dataProducts")}
+             if k not in ("service", "dashboard", "domain", "domains", "dataProducts")}
     model["service"] = {"type": "mlmodelService", "fullyQualifiedName": request["service"]}
     model["dashboard"] = resolve_name(state, "dashboard", request.get("dashboard"))
-    model["domains"] = [resolve_name(state, "domain", d) for d in request.get("domains") or []]
+    if state.release.has("domains"):
+        model["domains"] = [resolve_name(state, "domain", d) for d in request.get("domains") or []]
+    else:  # up to 1.8: one domain, by FQN
+        model["domain"] = resolve_name(state, "domain", request.get("domain"))
     model["dataProducts"] = [resolve_name(state, "dataProduct", d) for d in request.get("dataProducts") or []]
     return model
 
@@ -268,11 +279,17 @@ def add_feature_lineage(state: State, model: dict[str, Any]) -> None:
 class Update:
     operation: str  # "PUT" or "PATCH"
     user: dict[str, Any]
-    optimistic: bool = False  # the request carried If-Match
+    release: Capabilities
+    optimistic: bool = False  # the request carried If-Match, and the release honours it
 
     @property
     def bot_put(self) -> bool:
         return self.operation == "PUT" and bool(self.user.get("isBot"))
+
+    @property
+    def base_updater_only(self) -> bool:
+        """Issue 28876: an optimistic PATCH ran EntityUpdater, not MlModelUpdater (1.9.0 to 1.13.1)."""
+        return self.optimistic and self.release.has("if_match_drops_entity_fields")
 
 
 def update(state: State, original: dict[str, Any], updated: dict[str, Any], how: Update
@@ -289,6 +306,8 @@ def update(state: State, original: dict[str, Any], updated: dict[str, Any], how:
         if key in original:
             result[key] = copy.deepcopy(original[key])
     _update_common(base, result, how, changes)
+    if how.base_updater_only:
+        return _base_updater_only(state, original, result, how, changes, now)
     _update_mlmodel(base, result, how, changes)
     incremental = _incremental(original, updated, how)
     if not changes.stored:
@@ -309,6 +328,27 @@ def update(state: State, original: dict[str, Any], updated: dict[str, Any], how:
                   changeDescription=changes.description(base["version"]))
     state.put("mlmodel", result)
     return result, "entityUpdated", incremental
+
+
+def _base_updater_only(state: State, original: dict, result: dict, how: Update, changes: Changes, now: int
+                       ) -> tuple[dict, str, dict]:
+    """What 1.9.0 to 1.13.1 did with an If-Match PATCH (issue 28876, PR 28837): the base updater
+    compared the top-level fields only. With none of them changed, nothing was stored, and the
+    answer echoed the patched entity at the old version, ``entityNoChange``, an empty change
+    description. With one changed, the patched JSON was stored as a minor version - the ML-model
+    fields with it, but not the dashboard (a relationship only MlModelUpdater writes), and no
+    major bump for algorithm, server or target."""
+    empty = Changes().description(original["version"])
+    if not changes.stored:
+        echoed = {**result, "version": original["version"], "updatedAt": original.get("updatedAt"),
+                  "updatedBy": original.get("updatedBy"), "changeDescription": empty}
+        return echoed, "entityNoChange", empty
+    result["dashboard"] = copy.deepcopy(original.get("dashboard"))
+    state.history.setdefault(original["id"], []).append(copy.deepcopy(original))
+    result.update(version=round(original["version"] + 0.1, 1), updatedAt=now, updatedBy=how.user["name"],
+                  changeDescription=changes.description(original["version"]))
+    state.put("mlmodel", result)
+    return result, "entityUpdated", changes.description(original["version"])
 
 
 def _incremental(original: dict, updated: dict, how: Update) -> dict:
@@ -354,9 +394,13 @@ def _update_common(original: dict, updated: dict, how: Update, changes: Changes)
     if how.operation == "PUT":
         updated["tags"] = _merge_tags(original.get("tags"), updated.get("tags"))
     changes.record_list("tags", original.get("tags"), updated.get("tags"))
-    if how.operation == "PUT" and original.get("domains") and (how.bot_put or not updated.get("domains")):
-        updated["domains"] = original["domains"]
-    changes.record_refs("domains", original.get("domains"), updated.get("domains"))
+    domains = "domains" if how.release.has("domains") else "domain"  # one reference up to 1.8
+    if how.operation == "PUT" and original.get(domains) and (how.bot_put or not updated.get(domains)):
+        updated[domains] = original[domains]
+    if domains == "domains":
+        changes.record_refs("domains", original.get("domains"), updated.get("domains"))
+    else:
+        changes.record("domain", original.get("domain"), updated.get("domain"))
     if how.bot_put:  # a bot's PUT keeps what people curated there
         for key in ("extension", "dataProducts"):
             if original.get(key):
@@ -388,7 +432,8 @@ def _update_mlmodel(original: dict, updated: dict, how: Update, changes: Changes
     changes.record("server", original.get("server"), updated.get("server"), major=True)
     changes.record("target", original.get("target"), updated.get("target"), major=True)
     changes.record("sourceUrl", original.get("sourceUrl"), updated.get("sourceUrl"))
-    changes.record("sourceHash", original.get("sourceHash"), updated.get("sourceHash"), bump=False)
+    changes.record("sourceHash", original.get("sourceHash"), updated.get("sourceHash"),
+                   bump=how.release.has("source_hash_bumps_version"))
 
 
 def _ids(refs: list | None) -> list[str]:

@@ -1,15 +1,17 @@
 """The sandbox's HTTP side: routes shaped like OpenMetadata's ``/api/v1``, auth, faults, counters.
 
-Request bodies are validated with the official SDK's generated pydantic models (extra fields
-are rejected with a 400 like the server's), so what passes here is what the real server would
-parse. Errors are ``{"code": N, "message": "..."}`` as the server sends them.
+Request bodies are validated with the generated models of the release played (extra fields are
+rejected with a 400 like the server's; see ``releases``), so what passes here is what a server of
+that release would parse. Errors are ``{"code": N, "message": "..."}`` as the server sends them.
+What differs between releases (If-Match, ETags, names) asks ``app.release``, the record mlmeta
+itself reads (``mlmeta.releases``).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import functools
+import gzip
 import hashlib
 import json
 import logging
@@ -20,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,33 +30,18 @@ import jsonpatch
 import jwt
 
 from mlmeta import fqn
-from mlmeta.sandbox import lineage, semantics, types
+from mlmeta.releases import Capabilities, capabilities
+from mlmeta.sandbox import lineage, releases, semantics, types
 from mlmeta.sandbox.faults import Counters, Fault, Faults
 from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.store import COLLECTIONS, TYPE_OF_COLLECTION, NotFound, State, now_ms
+from mlmeta.sandbox.tokens import QUICKSTART
 
 log = logging.getLogger("mlmeta.sandbox")
 MAX_BODY = 10 * 1024 * 1024
 CHANGE_HEADER = "X-OpenMetadata-Change"
 PUBLIC_PATHS = ("/api/v1/system/version",)
-
-
-@functools.lru_cache(maxsize=1)
-def sdk_models() -> dict[str, Any]:
-    """The SDK's generated models that validate request bodies (see ``mlmeta.adapters.sdk``)."""
-    from mlmeta.adapters import sdk
-
-    models = {name: sdk.model(name) for name in ("CreateMlModel", "AddLineage", "MlModel", "CreateMlModelService",
-                                                 "Table", "CreateTable", "Topic", "CreateTopic", "Container", "DashboardDataModel",
-                                                 "SearchIndex", "Type", "CustomProperty")}
-    # the models' first validation loads the SDK's name-transform table (seconds): pay it now
-    models["CreateMlModel"].model_validate({"name": "warm-up", "service": "warm-up"})
-    return models
-
-
-def installed_sdk_version() -> str:
-    """The server version the installed SDK accepts: its own major.minor.patch."""
-    return ".".join(importlib_metadata.version("openmetadata-ingestion").split(".")[:3])
+GZIP_MIN_BYTES = 256  # Dropwizard's gzip.minimumEntitySize
 
 
 @dataclass
@@ -83,6 +69,7 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] | None = None
+    etag: bool = False  # an entity: releases from 1.9 send its ETag
 
 
 Handler = Callable[["SandboxApp", Request, dict[str, str]], Response]
@@ -115,12 +102,60 @@ class SandboxApp:
     """State plus behaviour; the HTTP handler below only translates bytes to calls."""
 
     def __init__(self, state: State, faults: Faults, *, state_file: Path | None = None,
-                 server_version: str | None = None) -> None:
+                 server_version: str | None = None, quirks: frozenset[str] = frozenset(),
+                 schemas: releases.ReleaseSchemas | None = None) -> None:
         self.state = state
         self.faults = faults
         self.counters = Counters()
         self.state_file = state_file
-        self.server_version = server_version or installed_sdk_version()
+        self.server_version = server_version or releases.DEFAULT_VERSION
+        # the release played: its behaviour (the record mlmeta itself reads) and its own schemas
+        self.release = capabilities(self.server_version, extra=quirks)
+        state.release = self.release
+        self.schemas = schemas or releases.schemas(self.server_version)
+
+    def has(self, behaviour: str) -> bool:
+        return self.release.has(behaviour)
+
+    # --- request bodies and parameters, as the release played parses them ----------------------
+
+    def parse(self, model: str, data: Any, java_class: str) -> dict[str, Any]:
+        """Validate a body with the release's generated model (a field it does not know is a 400)."""
+        from pydantic import ValidationError
+
+        try:
+            parsed = self.schemas.model(model).model_validate(data)
+        except ValidationError as error:
+            raise _validation_error(error, java_class) from None
+        if model in ("CreateMlModel", "MlModel", "CreateMlModelService"):
+            self._check_names(data)
+        return parsed.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+    def _check_names(self, data: dict[str, Any]) -> None:
+        """basic.json's entityName pattern, which the SDK's generated models leave out: 1.x refuses
+        '::' (and, Java's '.' being what it is, line terminators); 2.0 also '>', '"' and control
+        characters (PR 30211)."""
+        strict = self.has("strict_names")
+        pattern = '^((?!::)[^>\"\\x00-\\x1f])*$' if strict else "^((?!::).)*$"
+        banned = (lambda c: c in '>"' or ord(c) < 0x20) if strict else (lambda c: c in "\n\r\u0085\u2028\u2029")
+        named = [("name", data.get("name"))] + [(f"mlFeatures[{i}].name", f.get("name"))
+                                                for i, f in enumerate(data.get("mlFeatures") or [])
+                                                if isinstance(f, dict)]
+        for where, name in named:
+            if isinstance(name, str) and ("::" in name or any(banned(c) for c in name)):
+                raise ApiError(400, f'[{where} must match "{pattern}"]')
+
+    def fields(self, request: Request, model: str) -> set[str]:
+        """The ``fields`` parameter, checked against the entity's schema in this release."""
+        text = request.param("fields") or ""
+        requested = {f.strip() for f in text.split(",") if f.strip()}
+        allowed = self.schemas.fields(model)
+        if "*" in requested:  # every field the entity has
+            return allowed
+        for name in sorted(requested):
+            if name not in allowed:
+                raise ApiError(400, f"Invalid field name {name}")
+        return requested
 
     # --- auth --------------------------------------------------------------------------------
 
@@ -135,10 +170,15 @@ class SandboxApp:
         header = request.headers.get("authorization", "")
         if not header.lower().startswith("bearer "):
             raise ApiError(401, "Not Authorized! Token not present")
-        try:
-            claims = jwt.decode(header[7:].strip(), self.state.secret, algorithms=["HS256"])
-        except jwt.PyJWTError:
-            raise ApiError(401, "Not Authorized! Invalid token") from None
+        token = header[7:].strip()
+        if token in QUICKSTART:  # the quickstart's public tokens, recognised by value (see tokens.py)
+            name, is_bot = QUICKSTART[token]
+            claims = {"sub": name, "isBot": is_bot}
+        else:
+            try:
+                claims = jwt.decode(token, self.state.secret, algorithms=["HS256"])
+            except jwt.PyJWTError:
+                raise ApiError(401, "Not Authorized! Invalid token") from None
         with self.state.lock:
             try:
                 user = self.state.by_name("user", claims.get("sub", ""))
@@ -194,42 +234,6 @@ def _validation_error(error: Any, java_class: str) -> ApiError:
     return ApiError(400, f"[{where} {first['msg']}]")
 
 
-def _parse(model: str, data: Any, java_class: str) -> dict[str, Any]:
-    from pydantic import ValidationError
-
-    try:
-        parsed = sdk_models()[model].model_validate(data)
-    except ValidationError as error:
-        raise _validation_error(error, java_class) from None
-    return _names_as_sent(parsed.model_dump(mode="json", exclude_none=True, by_alias=True), data)
-
-
-def _names_as_sent(parsed: Any, sent: Any) -> Any:
-    """The SDK's models rename entity names on validation (reserved characters such as '"' become
-    placeholders) - a client-side convenience the server does not have: keep every name as sent."""
-    if isinstance(parsed, dict) and isinstance(sent, dict):
-        for key, value in parsed.items():
-            if key == "name" and isinstance(sent.get("name"), str):
-                parsed["name"] = sent["name"]
-            elif key in sent:
-                parsed[key] = _names_as_sent(value, sent[key])
-    elif isinstance(parsed, list) and isinstance(sent, list) and len(parsed) == len(sent):
-        return [_names_as_sent(p, s) for p, s in zip(parsed, sent)]
-    return parsed
-
-
-def _fields(request: Request, model: str) -> set[str]:
-    text = request.param("fields") or ""
-    requested = {f.strip() for f in text.split(",") if f.strip()}
-    allowed = set(sdk_models()[model].model_fields)
-    if "*" in requested:  # every field the entity has
-        return allowed
-    for name in sorted(requested):
-        if name not in allowed:
-            raise ApiError(400, f"Invalid field name {name}")
-    return requested
-
-
 def _include(request: Request) -> str:
     """``non-deleted`` (default), ``deleted`` (only soft-deleted ones) or ``all``."""
     include = (request.param("include") or "non-deleted").lower()
@@ -238,28 +242,39 @@ def _include(request: Request) -> str:
     return include
 
 
-def strong_etag(entity: dict[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(entity, sort_keys=True).encode()).hexdigest()[:16]
-    return f'"{digest}"'
+def strong_etag(entity: dict[str, Any], release: Capabilities) -> str:
+    """EntityETag.generateETag: from 2.0 a hash of the entity as serialised (so it depends on the
+    fields read, issue 30885); 1.9 to 1.13 a hash of ``version-updatedAt``."""
+    if release.has("content_etags"):
+        text = json.dumps(entity, sort_keys=True)
+    else:
+        text = f"{_java_double(entity['version'])}-{entity.get('updatedAt')}"
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:16] + '"'
 
 
-def _check_if_match(request: Request, entity: dict[str, Any]) -> bool:
-    """Optimistic locking as the server's EntityETag.validateETag; True when If-Match was sent."""
+def _java_double(value: float) -> str:
+    return repr(float(value))  # Double.toString for versions such as 0.1, 1.0, 12.3
+
+
+def _check_if_match(app: SandboxApp, request: Request, entity: dict[str, Any]) -> bool:
+    """Optimistic locking as EntityETag.validateETag (1.9+): True when an If-Match was sent and
+    honoured; releases before 1.9 ignore the header."""
     header = request.headers.get("if-match")
-    if not header:
+    if not header or not app.has("if_match"):
         return False
-    for candidate in (c.strip() for c in header.split(",")):
-        if candidate in ("*", strong_etag(entity), f'W/"{entity["version"]}"'):
+    current = strong_etag(entity, app.release)
+    weak = f'W/"{_java_double(entity["version"])}"'
+    # Jetty's GzipHandler appends --gzip to the ETags of compressed answers and strips it from If-Match
+    for candidate in (c.strip().replace('--gzip"', '"') for c in header.split(",")):
+        if candidate in ("*", current, weak):
             return True
-    raise ApiError(412, f"The entity has been modified. Current ETag: {strong_etag(entity)}. "
+    raise ApiError(412, f"The entity has been modified. Current ETag: {current}. "
                         "Please refresh and retry with the latest version.")
 
 
 def _entity_response(status: int, entity: dict[str, Any], change: str | None = None) -> Response:
-    headers = {"ETag": strong_etag(entity)}
-    if change:
-        headers[CHANGE_HEADER] = change
-    return Response(status, entity, headers)
+    headers = {CHANGE_HEADER: change} if change else {}
+    return Response(status, entity, headers, etag=True)
 
 
 def _lookup(app: SandboxApp, kind: str, key: str, by: str, include: str = "non-deleted") -> dict[str, Any]:
@@ -292,7 +307,7 @@ _ASSET_MODELS = {"table": "Table", "topic": "Topic", "container": "Container",
 
 def _catalog_get(kind: str) -> Callable:
     def handler(app: SandboxApp, request: Request, key: str, by: str) -> Response:
-        fields = _fields(request, _ASSET_MODELS[kind]) if kind in _ASSET_MODELS else {
+        fields = app.fields(request, _ASSET_MODELS[kind]) if kind in _ASSET_MODELS else {
             f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
         with app.state.lock:
             entity = _lookup(app, kind, key, by, _include(request))
@@ -351,7 +366,7 @@ def _upsert_asset(app: SandboxApp, request: Request, kind: str, name: str, paren
 def put_table(app: SandboxApp, request: Request, params: dict) -> Response:
     """Create or update a table (what an ingestion does when a schema changes): columns are
     replaced by the request's, a soft-deleted table comes back."""
-    body = _parse("CreateTable", request.json(), "org.openmetadata.schema.api.data.CreateTable")
+    body = app.parse("CreateTable", request.json(), "org.openmetadata.schema.api.data.CreateTable")
     with app.state.lock:
         schema = _lookup(app, "databaseSchema", body["databaseSchema"], "name")
         table_fqn = fqn.join(*fqn.split(schema["fullyQualifiedName"]), body["name"])
@@ -366,7 +381,7 @@ def put_table(app: SandboxApp, request: Request, params: dict) -> Response:
 def put_topic(app: SandboxApp, request: Request, params: dict) -> Response:
     """Create or update a topic (what an ingestion does when a schema registry changes): the
     message schema is replaced by the request's, its fields named below the topic."""
-    body = _parse("CreateTopic", request.json(), "org.openmetadata.schema.api.data.CreateTopic")
+    body = app.parse("CreateTopic", request.json(), "org.openmetadata.schema.api.data.CreateTopic")
     with app.state.lock:
         service = _lookup(app, "messagingService", body["service"], "name")
         schema = body.get("messageSchema")
@@ -380,7 +395,7 @@ def put_topic(app: SandboxApp, request: Request, params: dict) -> Response:
 
 
 def _create_service(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
-    body = _parse("CreateMlModelService", request.json(), "org.openmetadata.schema.api.services.CreateMlModelService")
+    body = app.parse("CreateMlModelService", request.json(), "org.openmetadata.schema.api.services.CreateMlModelService")
     with app.state.lock:
         try:
             existing = app.state.by_name("mlmodelService", body["name"], include_deleted=True)
@@ -424,7 +439,7 @@ def post_service(app: SandboxApp, request: Request, params: dict) -> Response:
 
 
 def _model_view(app: SandboxApp, request: Request, entity: dict[str, Any]) -> Response:
-    return _entity_response(200, semantics.view(copy.deepcopy(entity), _fields(request, "MlModel")))
+    return _entity_response(200, semantics.view(copy.deepcopy(entity), app.fields(request, "MlModel")))
 
 
 @route_by_key("GET", "/v1/mlmodels")
@@ -438,7 +453,7 @@ def list_models(app: SandboxApp, request: Request, params: dict) -> Response:
     """A service's models (or all), ordered by name, paged as the server pages: ``limit`` (default
     10) and an opaque ``after`` cursor, with ``paging.after`` set while more remain."""
     service = request.param("service")
-    fields = _fields(request, "MlModel")
+    fields = app.fields(request, "MlModel")
     try:
         limit = int(request.param("limit", "10"))
     except ValueError:
@@ -471,7 +486,7 @@ def _cursor_name(cursor: str | None) -> str | None:
 
 
 def _write_model(app: SandboxApp, request: Request, *, upsert: bool) -> Response:
-    body = _parse("CreateMlModel", request.json(), "org.openmetadata.schema.api.data.CreateMlModel")
+    body = app.parse("CreateMlModel", request.json(), "org.openmetadata.schema.api.data.CreateMlModel")
     with app.state.lock:
         types.check_extension(app.state, "mlmodel", body.get("extension"))
         try:
@@ -496,7 +511,7 @@ def _write_model(app: SandboxApp, request: Request, *, upsert: bool) -> Response
         updated.update(id=original["id"])
         semantics.prepare(app.state, updated)
         # the server's createOrUpdate (PUT) never reads If-Match: last write wins
-        how = semantics.Update("PUT", request.user)
+        how = semantics.Update("PUT", request.user, app.release)
         result, change, incremental = semantics.update(app.state, original, updated, how)
         app.persist()
         return _entity_response(200, {**result, "changeDescription": incremental}, change)
@@ -520,7 +535,7 @@ def patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Respons
     operations = request.json()
     with app.state.lock:
         original = _lookup(app, "mlmodel", key, by)
-        optimistic = _check_if_match(request, original)
+        optimistic = _check_if_match(app, request, original)
         try:
             patched = jsonpatch.apply_patch(copy.deepcopy(original), operations)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as error:
@@ -532,10 +547,10 @@ def patch_model(app: SandboxApp, request: Request, key: str, by: str) -> Respons
                 patched[attribute] = original[attribute]
             else:
                 patched.pop(attribute, None)
-        _parse("MlModel", patched, "org.openmetadata.schema.entity.data.MlModel")
+        app.parse("MlModel", patched, "org.openmetadata.schema.entity.data.MlModel")
         types.check_extension(app.state, "mlmodel", patched.get("extension"))
         semantics.prepare(app.state, patched)
-        how = semantics.Update("PATCH", request.user, optimistic=optimistic)
+        how = semantics.Update("PATCH", request.user, app.release, optimistic=optimistic)
         result, change, incremental = semantics.update(app.state, original, patched, how)
         app.persist()
         return _entity_response(200, {**result, "changeDescription": incremental}, change)
@@ -629,7 +644,7 @@ def get_type(app: SandboxApp, request: Request, key: str, by: str) -> Response:
 
 @route("PUT", "/v1/metadata/types/{key}")
 def add_custom_property(app: SandboxApp, request: Request, params: dict) -> Response:
-    body = _parse("CustomProperty", request.json(), "org.openmetadata.schema.entity.type.CustomProperty")
+    body = app.parse("CustomProperty", request.json(), "org.openmetadata.schema.entity.type.CustomProperty")
     with app.state.lock:
         entity_type = _lookup(app, "type", params["key"], "id")
         updated = types.add_property(app.state, entity_type, body, request.user)
@@ -643,7 +658,7 @@ def add_custom_property(app: SandboxApp, request: Request, params: dict) -> Resp
 
 @route("PUT", "/v1/lineage")
 def put_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
-    body = _parse("AddLineage", request.json(), "org.openmetadata.schema.api.lineage.AddLineage")
+    body = app.parse("AddLineage", request.json(), "org.openmetadata.schema.api.lineage.AddLineage")
     with app.state.lock:
         lineage.add_edge(app.state, body["edge"], request.user)
         app.persist()
@@ -761,10 +776,20 @@ def make_handler(app: SandboxApp, control: Callable[[Request], Response | None])
 
         def _send(self, response: Response) -> None:
             payload = b"" if response.body is None else json.dumps(response.body).encode()
+            headers = dict(response.headers or {})
+            if response.etag and app.has("if_match"):
+                headers["ETag"] = strong_etag(response.body, app.release)
+            # every release runs Dropwizard's default gzip: answers of 256 bytes and more to clients that
+            # accept it, the ETag marked --gzip by Jetty
+            if len(payload) >= GZIP_MIN_BYTES and "gzip" in self.headers.get("Accept-Encoding", ""):
+                payload = gzip.compress(payload, compresslevel=1)
+                headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+                if "ETag" in headers:
+                    headers["ETag"] = headers["ETag"][:-1] + '--gzip"'
             self.send_response(response.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
-            for key, value in (response.headers or {}).items():
+            for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)

@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 
 from mlmeta import fqn
+from mlmeta.releases import Capabilities, capabilities
+from mlmeta.sandbox.releases import DEFAULT_VERSION
 
 # entity type -> collection path under /api/v1 (as the server names them)
 COLLECTIONS = {
@@ -63,7 +65,9 @@ def now_ms() -> int:
 class State:
     """Everything the sandbox knows. Callers hold ``lock`` across a read-modify-write."""
 
-    def __init__(self) -> None:
+    def __init__(self, release: Capabilities | None = None) -> None:
+        # the release played: not data (never saved), the switch every behaviour asks
+        self.release = release or capabilities(DEFAULT_VERSION)
         self.lock = threading.RLock()
         self.entities: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in COLLECTIONS}
         self.by_fqn: dict[str, dict[str, str]] = {kind: {} for kind in COLLECTIONS}

@@ -24,11 +24,13 @@ FIELD_TYPES = ("string", "integer", "number", "markdown", "email", "timestamp", 
 
 
 def seed(state: State) -> None:
-    """The built-in types the server loads from its schemas at start."""
+    """The built-in types the server loads from its schemas at start (``table-cp`` from 1.5.7)."""
     for name in ENTITY_TYPES:
         state.add("type", name, {"category": "entity", "nameSpace": "data", "description": f"`{name}` entity type",
                                  "customProperties": []})
     for name in FIELD_TYPES:
+        if name == "table-cp" and not state.release.has("table_cp"):
+            continue
         state.add("type", name, {"category": "field", "nameSpace": "basic", "description": f"`{name}` type"})
 
 
