@@ -181,7 +181,9 @@ def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> l
                              version_after=orphan.entity.get("version"),
                              message="its spec is gone: soft-deleted (publishing a spec for it restores it)")
         if not ctx.options.dry_run:
-            ctx.catalog.delete_model(orphan.entity["id"])
+            problem = retire.delete_checked(ctx.catalog, orphan.entity)
+            if problem:
+                result.status, result.message = "failed", problem
         results.append(result)
     return results
 

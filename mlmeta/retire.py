@@ -36,16 +36,41 @@ def not_in_production(ctx: Any, loaded: LoadedSpec, result: Any, reason: str) ->
     result.version_before = result.version_after = current.get("version")
     if how == "delete":
         result.status, result.message = "deleted", f"{reason}: soft-deleted (a new promotion restores it)"
-        if not ctx.options.dry_run:
-            ctx.catalog.delete_model(current["id"])
+        problem = None if ctx.options.dry_run else delete_checked(ctx.catalog, current)
+        if problem:
+            result.status, result.message = "failed", problem
         return True
     operations = _mark(ctx, current, reason)
     result.status = "updated" if operations else "unchanged"
     result.message = f"{reason}: marked" if operations else f"{reason}: already marked"
     if operations and not ctx.options.dry_run:
         updated = ctx.catalog.patch_model(current["id"], operations, current["version"])
+        if not _marked(ctx, updated) and not _marked(ctx, ctx.catalog.reread(current["id"])):
+            result.status = "failed"
+            result.message = (f"{reason}: OpenMetadata {ctx.catalog.release.version} accepted the mark but does not "
+                              "hold it (read back after the write)")
         result.version_after = updated.get("version")
     return True
+
+
+def _marked(ctx: Any, entity: dict[str, Any] | None) -> bool:
+    """The model carries the notice (and the tag, when one is configured): the mark is stored."""
+    if not entity or not str(entity.get("description") or "").startswith(NOTICE):
+        return False
+    tag = ctx.settings.not_in_production_tag
+    return not tag or any(fqn.normalize(t.get("tagFQN", "")) == fqn.normalize(tag) for t in entity.get("tags") or [])
+
+
+def delete_checked(catalog: Any, entity: dict[str, Any]) -> str | None:
+    """Soft-delete a model and check the server holds it deleted; what went wrong, or None."""
+    answer = catalog.delete_model(entity["id"])
+    if (answer or {}).get("deleted") is True:
+        return None
+    held = catalog.model(entity["fullyQualifiedName"], include_deleted=True)
+    if held is None or held.get("deleted") is True:
+        return None
+    return (f"OpenMetadata {catalog.release.version} accepted the delete of {entity['fullyQualifiedName']} but still "
+            "holds it undeleted (read back after the write)")
 
 
 def _mark(ctx: Any, current: dict[str, Any], reason: str) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ import uuid
 import pytest
 import requests
 
+from mlmeta.releases import capabilities
+from mlmeta.retire import delete_checked
 from tests.conftest import write
 from tests.test_publish import SPEC
 
@@ -120,3 +122,21 @@ def test_losing_production_can_soft_delete_per_spec(cli, env, sandbox, registry,
     assert plan["models"][0]["status"] == "deleted" and not stored(sandbox, name)["deleted"]
     code, out = run(cli, env, "publish", "--all")
     assert code == 0 and out["models"][0]["status"] == "deleted" and stored(sandbox, name)["deleted"] is True
+
+
+class _CatalogThatKeeps:
+    """A server that answers a delete and keeps the model as it was."""
+
+    release = capabilities("1.12.14")
+
+    def delete_model(self, model_id: str) -> dict:
+        return {"id": model_id, "deleted": False}
+
+    def model(self, fqn: str, *, include_deleted: bool = False) -> dict:
+        return {"id": "1", "fullyQualifiedName": fqn, "deleted": False}
+
+
+def test_a_delete_the_server_does_not_hold_is_reported():
+    problem = delete_checked(_CatalogThatKeeps(), {"id": "1", "fullyQualifiedName": "svc.m"})
+    assert problem == ("OpenMetadata 1.12.14 accepted the delete of svc.m but still holds it undeleted (read back "
+                       "after the write)")
