@@ -192,3 +192,13 @@ def test_a_write_the_server_accepts_but_does_not_store_fails_the_spec(cli, mlflo
         assert code == 0 and out["summary"]["updated"] == 1
         features = {f["name"]: f for f in held(server, model)["mlFeatures"]}
         assert features["restaurant_dimension"]["featureAlgorithm"] == "UMAP"
+
+
+def test_a_newer_release_than_any_known_is_used_as_the_newest_with_one_warning(cli, mlflow_server, registry, model):
+    with Sandbox(server_version="2.1.0") as server:
+        env = {"OPENMETADATA_HOST": server.url, "OPENMETADATA_JWT_TOKEN": server.token("mlmeta-bot"),
+               "MLFLOW_TRACKING_URI": mlflow_server.url}
+        code, out, stderr = mlmeta(cli, env, "publish", "--all")
+        assert code == 0 and out["summary"]["created"] == 1, stderr
+        assert stderr.count("OpenMetadata 2.1.0 is newer than any release mlmeta knows") == 1
+        assert out["openmetadata"]["behaves_as"] == "2.0.x" and out["openmetadata"]["newer_than_known"]
