@@ -474,6 +474,11 @@ def test_a_soft_deleted_source_fails_the_spec_until_it_drops_the_source(cli, env
                          timeout=10).json()
     requests.delete(f"{sandbox.api_url}/v1/tables/{users['id']}", headers=admin, timeout=10).raise_for_status()
     assert "demo_pg.postgres.public.users" in upstream(sandbox, model)  # lineage reads still show it
+    # the README's word: the unchanged path looks no source up; drift and --refresh see the deletion
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["models"][0]["status"] == "unchanged"
+    found = json.loads(cli("drift", "--format", "json", env=env).stdout)["diagnostics"]
+    assert [(d["code"], d["line"]) for d in found] == [("D002", 25)]
     sandbox.reset_stats()
     code, out = publish(cli, env, "--all", "--refresh")
     assert code == 1
