@@ -25,7 +25,7 @@ from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature
 from mlmeta.plan.desired import MARK, Desired, WantedEdge, build, fingerprint, model_fqn
-from mlmeta.plan.diff import Change, diff
+from mlmeta.plan.diff import Change, ModelDiff, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -467,8 +467,19 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
             raise _Failed(_server_diagnostic(loaded, error)) from None
         result.version_after = updated.get("version")
     lineage_changed = _sync_lineage(ctx, desired.edges, current["id"], result)
-    _settle(result, changed=not changes.empty or lineage_changed)
+    _settle_update(ctx, result, changes, lineage_changed)
     return True
+
+
+def _settle_update(ctx: Context, result: ModelResult, changes: ModelDiff, lineage_changed: bool) -> None:
+    """A patch of the fingerprint alone (the spec's text changed, not what it says) changes nothing
+    anyone reads - the server keeps the version: the model is unchanged, and the reason is said."""
+    fingerprint_only = changes.fingerprint_only and not lineage_changed
+    _settle(result, changed=not (changes.empty or fingerprint_only))
+    if fingerprint_only and result.status == "unchanged":
+        written = "would be written" if ctx.options.dry_run else "written"
+        result.message = (f"fingerprint only: the spec's text changed, the catalog already holds what it says "
+                          f"(the new fingerprint {written}, no new version)")
 
 
 _NOT_FOUND = re.compile(r"(\w+) instance for (.+?) not found")

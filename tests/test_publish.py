@@ -500,9 +500,13 @@ def test_a_change_that_only_moves_the_fingerprint_keeps_the_version_and_then_cos
     spec = in_tmp / "model_specs" / f"{model}.yaml"
     # the default alias, now said explicitly: the same model, but the spec (and its fingerprint) changed
     spec.write_text(spec.read_text().replace("  registered_model:", "  alias: champion\n  registered_model:"))
+    plan = cli("plan", env=env).stdout  # nothing anyone reads would change: not an update, and it says why
+    assert "[unchanged]" in plan and "fingerprint only: the spec's text changed" in plan
+    assert "would be 0 created, 0 updated, 1 unchanged" in plan
     sandbox.reset_stats()
     code, out = publish(cli, env, "--all")
     assert code == 0 and out["models"][0]["changes"] == []  # mlmeta's bookkeeping is not shown as a change
+    assert out["models"][0]["status"] == "unchanged" and "fingerprint only" in out["models"][0]["message"]
     assert writes(sandbox) == {"PATCH /v1/mlmodels/{key}": 1}
     stored = entity(sandbox, model)
     assert (stored["version"], stored["updatedBy"]) == (0.1, "mlmeta-bot")  # stamped, not bumped

@@ -99,7 +99,8 @@ def test_pull_writes_the_catalogs_texts_and_keeps_everything_else_byte_for_byte(
     assert "Written by the data team" not in after  # the spec does not manage that description
     # the catalog and the spec agree now: plan changes nothing but mlmeta's bookkeeping
     plan = json.loads(cli("plan", "--format", "json", env=env).stdout)
-    assert plan["models"][0]["changes"] == []
+    assert plan["models"][0]["changes"] == [] and plan["models"][0]["status"] == "unchanged"
+    assert plan["models"][0]["message"].startswith("fingerprint only: the spec's text changed")
 
 
 def test_pull_writes_a_description_file(cli, sandbox, published, in_tmp):
