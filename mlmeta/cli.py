@@ -620,7 +620,8 @@ def init(
                                              help="Registered model to start from.")],
     alias: Annotated[Optional[str], typer.Option(help="Alias marking Production (default from configuration).",
                                                  show_default=False)] = None,
-    stage: Annotated[str, typer.Option(help="Stage accepted when the alias is not set.")] = "Production",
+    stage: Annotated[Optional[str], typer.Option(help="Stage accepted when no version carries the alias: "
+                                                      "Production (default) or Staging.", show_default=False)] = None,
     service: Annotated[Optional[str], typer.Option(help="OpenMetadata ML model service (default from "
                                                         "configuration).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (refuses to "
@@ -643,19 +644,23 @@ def init(
         from mlmeta.init import starter_spec
         from mlmeta.output import console
         from mlmeta.registry import RegistryError
+        from mlmeta.spec.model import DEFAULT_STAGE, STAGES
 
         _refuse_overwrite(output, "init")
+        if stage not in (None, *STAGES):
+            raise UsageError(f"--stage {stage}: a spec accepts {' or '.join(STAGES)}")
         settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         registry = MlflowRegistry.from_settings(settings)
         try:
-            promotion = registry.promotion(from_mlflow, alias or settings.alias, stage) or registry.latest(from_mlflow)
+            promotion = registry.promotion(from_mlflow, alias or settings.alias, stage or DEFAULT_STAGE) or \
+                registry.latest(from_mlflow)
             if promotion is None:
                 raise UsageError(f"registered model {from_mlflow!r} has no version yet")
             facts = registry.facts(promotion)
         except RegistryError as error:
             raise UsageError(str(error)) from None
         text = starter_spec(facts, service=service or settings.service,
-                            schema_ref=_schema_ref(schema_ref, output, settings))
+                            schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage)
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text, encoding="utf-8")
