@@ -139,6 +139,18 @@ def _refuse_overwrite(output: Optional[Path], command: str) -> None:
                          hint="choose another --output, or move the file away first")
 
 
+def _require(option: str, value: object, valid: bool, expected: str) -> None:
+    """A value that cannot work stops the command before it starts, naming its option (exit 2)."""
+    from mlmeta.errors import UsageError
+
+    if not valid:
+        raise UsageError(f"{option} {value}: {expected}")
+
+
+def _require_port(port: int) -> None:
+    _require("--port", port, 0 <= port <= 65535, "a TCP port is between 1 and 65535 (0 picks a free one)")
+
+
 def _check_default_roots(roots: list[Path], settings) -> None:
     """The configured spec folders exist, or a message that says where they were looked for."""
     from mlmeta.errors import UsageError
@@ -179,7 +191,7 @@ def validate(
         from mlmeta.validate import validate_files
 
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
-                                 if online else None)
+                                 if online else {"timeout": timeout, "deadline": deadline})  # checked offline too
         report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
                                 strict=strict, service_required=True)
         if online:
@@ -492,11 +504,11 @@ def watch(
 
     def body() -> int:
         from mlmeta.config import load_settings
-        from mlmeta.errors import UsageError
         from mlmeta.triggers.watch import Watcher, WatchOptions
 
-        if interval <= 0 or not 0 <= jitter < 1 or max_backoff < interval:
-            raise UsageError("--interval must be positive, --jitter between 0 and 1, --max-backoff >= --interval")
+        _require("--interval", interval, interval > 0, "must be more than 0 seconds")
+        _require("--jitter", jitter, 0 <= jitter < 1, "a share of the interval, from 0 up to (not including) 1")
+        _require("--max-backoff", max_backoff, max_backoff >= interval, f"must be at least --interval ({interval:g})")
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + "-spool.jsonl"), settings, "-")
         watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
@@ -572,6 +584,11 @@ def webhook_serve(
         from mlmeta.errors import ConfigError, UsageError
         from mlmeta.triggers.webhook import ALWAYS, OPTIONAL, Receiver, WebhookOptions
 
+        _require_port(port)
+        _require("--path", path, path.startswith("/") and not set("?# ") & set(path),
+                 "the URL path MLflow posts to starts with / (e.g. / or /mlflow) and holds no ?, # or space")
+        _require("--max-age", max_age, max_age > 0, "must be more than 0 seconds (a delivery's age)")
+        _require("--queue-size", queue_size, queue_size >= 1, "at least 1 delivery must be able to wait")
         secret = os.environ.get(secret_env, "")
         if not secret:
             raise ConfigError(secret_env, "not set: the webhook's secret (the one given to MLflow) is needed to "
@@ -767,7 +784,16 @@ def sandbox(
 
         from mlmeta.output import console
         from mlmeta.sandbox import FaultSettings, Sandbox
+        from mlmeta.sandbox.faults import ALLOWED_STATUSES
 
+        _require_port(port)
+        for option, value in (("--latency-ms", latency_ms), ("--jitter-ms", jitter_ms)):
+            _require(option, value, value >= 0, "cannot be negative")
+        for option, value in (("--failure-rate", failure_rate), ("--drop-rate", drop_rate)):
+            _require(option, value, 0 <= value <= 1, "a share of the requests, between 0 and 1")
+        for status in failure_status or []:
+            _require("--failure-status", status, status in ALLOWED_STATUSES,
+                     f"one of {', '.join(map(str, ALLOWED_STATUSES))}")
         try:
             faults = FaultSettings(latency_ms=latency_ms, jitter_ms=jitter_ms, failure_rate=failure_rate,
                                    statuses=failure_status or [503], drop_rate=drop_rate)

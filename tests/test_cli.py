@@ -1,0 +1,74 @@
+"""The command line itself: an option value that cannot work stops the command at once, exit 2,
+naming the option - never a crash, never a server that cannot serve."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import typer
+
+from mlmeta.cli import app
+
+# what a command needs besides the option under test to get as far as checking it
+REQUIRED = {("publish",): ["--all"], ("init",): ["--from-mlflow", "some_model"]}
+
+
+def commands(typer_app: typer.Typer = app, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Callable]]:
+    """(command path, function) of every command, sub-commands included."""
+    found = [(path + (info.name or info.callback.__name__,), info.callback) for info in typer_app.registered_commands]
+    for group in typer_app.registered_groups:
+        found += commands(group.typer_instance, path + (group.name,))
+    return found
+
+
+def options(function: Callable) -> list[tuple[str, Any]]:
+    """(option, its value's type) of a command's options."""
+    found = []
+    for name, hint in typing.get_type_hints(function, include_extras=True).items():
+        if typing.get_origin(hint) is not typing.Annotated:
+            continue
+        kind, info = typing.get_args(hint)[:2]
+        if isinstance(info, typer.models.OptionInfo):
+            declared = [d for d in (info.default, *info.param_decls) if isinstance(d, str) and d.startswith("--")]
+            found.append(((declared or ["--" + name.replace("_", "-")])[0], kind))
+    return found
+
+
+def _numeric(kind: Any) -> bool:
+    return kind in (int, float) or any(_numeric(arg) for arg in typing.get_args(kind))
+
+
+def numeric_options() -> list[tuple[tuple[str, ...], str]]:
+    """(command path, option) for every int and float option of every command."""
+    return [(path, option) for path, function in commands() for option, kind in options(function) if _numeric(kind)]
+
+
+def test_every_command_has_numeric_options_to_check():
+    options = numeric_options()
+    assert (("webhook", "serve"), "--queue-size") in options and (("sandbox",), "--port") in options
+    assert {path for path, _ in options} >= {("validate",), ("plan",), ("publish",), ("drift",), ("pull",), ("setup",),
+                                             ("watch",), ("webhook", "serve"), ("init",), ("sandbox",)}
+
+
+@pytest.mark.parametrize(("path", "option"), numeric_options(), ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+def test_a_negative_value_of_any_numeric_option_is_a_usage_error_naming_it(cli, in_tmp, path, option):
+    result = cli(*path, *REQUIRED.get(path, []), option, "-1", env={"MLMETA_WEBHOOK_SECRET": "s3cret"})
+    assert result.exit_code == 2, result.output + result.stderr
+    assert option in result.stderr
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["webhook", "serve", "--port", "99999"], "--port"), (["webhook", "serve", "--port", "-1"], "--port"),
+    (["sandbox", "--port", "99999"], "--port"), (["webhook", "serve", "--path", "hook"], "--path"),
+    (["webhook", "serve", "--queue-size", "0"], "--queue-size"), (["webhook", "serve", "--max-age", "0"], "--max-age"),
+    (["sandbox", "--failure-rate", "1.5"], "--failure-rate"), (["sandbox", "--failure-status", "404"], "--failure-status"),
+    (["watch", "--jitter", "1"], "--jitter"), (["watch", "--interval", "0"], "--interval"),
+    (["watch", "--interval", "60", "--max-backoff", "30"], "--max-backoff"),
+    (["plan", "--concurrency", "65"], "--concurrency"), (["validate", "--timeout", "0"], "--timeout")])
+def test_values_that_cannot_work_are_refused_before_anything_starts(cli, in_tmp, args, option):
+    result = cli(*args, env={"MLMETA_WEBHOOK_SECRET": "s3cret"})
+    assert result.exit_code == 2, result.output + result.stderr
+    assert f"error: {option}" in result.stderr and "Traceback" not in result.stderr
