@@ -3,6 +3,8 @@ naming the option - never a crash, never a server that cannot serve."""
 
 from __future__ import annotations
 
+import ast
+import re
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,8 @@ import pytest
 import typer
 
 from mlmeta.cli import app
+from mlmeta.config import load_settings
+from tests.conftest import GOOD_SPEC, REPO, write
 
 # what a command needs besides the option under test to get as far as checking it
 REQUIRED = {("publish",): ["--all"], ("init",): ["--from-mlflow", "some_model"]}
@@ -72,3 +76,43 @@ def test_values_that_cannot_work_are_refused_before_anything_starts(cli, in_tmp,
     result = cli(*args, env={"MLMETA_WEBHOOK_SECRET": "s3cret"})
     assert result.exit_code == 2, result.output + result.stderr
     assert f"error: {option}" in result.stderr and "Traceback" not in result.stderr
+
+
+# flags of other programs mlmeta runs (git), not mlmeta's own
+OTHER_PROGRAMS = {"--diff-filter", "--name-only", "--no-renames"}
+
+
+def every_option() -> set[str]:
+    return {option for _, function in commands() for option, _ in options(function)} | {"--help", "--version"}
+
+
+def test_every_flag_a_message_or_a_hint_names_exists():
+    """The flags written in mlmeta's strings (messages, hints, help); demo/ runs other programs."""
+    named: dict[str, set[str]] = {}
+    package = REPO / "mlmeta"
+    for path in package.rglob("*.py"):
+        if path.is_relative_to(package / "demo"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", node.value):
+                    named.setdefault(flag, set()).add(str(path.relative_to(REPO)))
+    unknown = {flag: files for flag, files in named.items() if flag not in every_option() | OTHER_PROGRAMS}
+    assert unknown == {}
+
+
+def test_a_setting_given_as_a_flag_is_named_by_that_flag(in_tmp):
+    given = {"openmetadata_host": "http://127.0.0.1:2", "mlflow_tracking_uri": "http://127.0.0.1:3",
+             "token_file": None, "ca_bundle": in_tmp, "timeout": 5.0, "deadline": 10.0, "concurrency": 2}
+    settings = load_settings(given)
+    named = {key: settings.where(key) for key, value in given.items() if value is not None}
+    assert named["openmetadata_host"] == "--host" and named["mlflow_tracking_uri"] == "--mlflow-uri"
+    assert set(named.values()) <= every_option()
+
+
+def test_a_refused_flag_is_named_as_it_was_given(cli, in_tmp):
+    write(in_tmp / "model_specs" / "churn.yaml", GOOD_SPEC)
+    refused = cli("plan", "--host", "http://127.0.0.1:2", env={"OPENMETADATA_JWT_TOKEN": "t"})
+    assert refused.exit_code == 2 and "check --host" in refused.stderr, refused.stderr
+    refused = cli("init", "--from-mlflow", "churn", "--mlflow-uri", "http://127.0.0.1:2")
+    assert refused.exit_code == 2 and "check --mlflow-uri" in refused.stderr, refused.stderr
