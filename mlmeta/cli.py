@@ -82,6 +82,11 @@ SpoolOption = Annotated[Optional[Path], typer.Option(
 PruneOption = Annotated[bool, typer.Option(
     "--prune", help="Also soft-delete the models mlmeta published whose spec is gone (with --all, or the specs "
                     "deleted since --changed-since).")]
+PlanPruneOption = Annotated[bool, typer.Option(
+    "--prune", help="Also show the models mlmeta published whose spec is gone, which publish --prune would "
+                    "soft-delete (with --all, or the specs deleted since --changed-since).")]
+CreateServiceOption = Annotated[bool, typer.Option("--create-service",
+                                                   help="Create the ML model service if it is missing.")]
 ConcurrencyOption = Annotated[Optional[int], typer.Option("--concurrency", metavar="N",
                                                           help="Models handled at once (default 8).",
                                                           show_default=False)]
@@ -275,7 +280,10 @@ def plan(
                                                             "sources.")] = False,
     concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
-    prune: PruneOption = False,
+    prune: PlanPruneOption = False,
+    create_service: Annotated[bool, typer.Option(
+        "--create-service", help="Plan a missing ML model service as publish --create-service would create it "
+                                 "(else its specs fail with R008).")] = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -292,7 +300,7 @@ def plan(
 
         return _publish("plan", paths, changed_since, all_specs, fmt,
                         Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model,
-                                prune=prune),
+                                prune=prune, create_service=create_service),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency))
 
     _exit(run("plan", fmt, body, verbose=verbose))
@@ -406,8 +414,7 @@ def publish(
     changed_since: ChangedSinceOption = None,
     all_specs: Annotated[bool, typer.Option("--all", help="Publish every spec under the configured paths.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Same as plan: show what would change.")] = False,
-    create_service: Annotated[bool, typer.Option("--create-service",
-                                                 help="Create the ML model service if it is missing.")] = False,
+    create_service: CreateServiceOption = False,
     create_properties: Annotated[bool, typer.Option(
         "--create-properties", help="First define mlmeta's custom properties on the mlmodel type (as setup "
                                     "does), so that the provenance is written as data.")] = False,
@@ -489,8 +496,7 @@ def watch(
     = False,
     sink: SinkOption = None,
     spool: SpoolOption = None,
-    create_service: Annotated[bool, typer.Option("--create-service",
-                                                 help="Create the ML model service if it is missing.")] = False,
+    create_service: CreateServiceOption = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -560,8 +566,7 @@ def webhook_serve(
     spool: SpoolOption = None,
     ready_file: Annotated[Optional[Path], typer.Option("--ready-file", metavar="FILE",
                                                        help="Write {url} here once listening.")] = None,
-    create_service: Annotated[bool, typer.Option("--create-service",
-                                                 help="Create the ML model service if it is missing.")] = False,
+    create_service: CreateServiceOption = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,

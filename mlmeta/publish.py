@@ -397,8 +397,7 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     _show_columns(result, desired.edges)
     result.status = "created"
     if ctx.options.dry_run:
-        if not ctx.options.create_service and ctx.catalog.reference("mlmodelService", desired.service) is None:
-            raise _Failed(_missing_service(loaded, desired.service))
+        _plan_service(ctx, loaded, desired.service, result)
         return True
     try:
         created = ctx.catalog.create_model(desired.create_request())
@@ -435,6 +434,17 @@ def _mark_incomplete(ctx: Context, created: dict[str, Any]) -> None:
     except CatalogError:
         pass
 
+
+
+def _plan_service(ctx: Context, loaded: LoadedSpec, service: str, result: ModelResult) -> None:
+    """In a plan: a missing ML model service is one more thing publish would create (with
+    --create-service), else the spec fails as its publish would."""
+    if ctx.catalog.reference("mlmodelService", service) is not None:
+        return
+    if not ctx.options.create_service:
+        raise _Failed(_missing_service(loaded, service))
+    result.changes.insert(0, Change("service", "added", f"ML model service {service!r} created first "
+                                                          "(--create-service)", None, service))
 
 
 def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:

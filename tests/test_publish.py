@@ -299,6 +299,12 @@ def test_a_missing_service_is_reported_or_created_on_request(cli, env, sandbox, 
     assert code == 1 and out["models"][0]["diagnostics"][0]["code"] == "R008"
     planned = cli("plan", "--format", "json", env=env)
     assert planned.exit_code == 1 and json.loads(planned.stdout)["models"][0]["diagnostics"][0]["code"] == "R008"
+    assert "rerun with --create-service" in json.loads(planned.stdout)["models"][0]["diagnostics"][0]["message"]
+    sandbox.reset_stats()
+    planned = cli("plan", "--create-service", env=env)  # which plan takes, and shows the service it would create
+    assert planned.exit_code == 0 and f"new_svc.{model} [create]" in planned.stdout
+    assert "~ ML model service 'new_svc' created first (--create-service)" in planned.stdout
+    assert writes(sandbox) == {}
     code, out = publish(cli, env, "--all", "--create-service")
     assert code == 0 and out["models"][0]["model"] == f"new_svc.{model}"
 
