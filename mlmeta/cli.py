@@ -73,10 +73,22 @@ SinkOption = Annotated[Optional[list[str]], typer.Option(
     "--sink", metavar="SINK", help="Where events go (repeatable): -, jsonl:FILE, http(s)://..., "
                                    "kafka://host:port/topic (default for watch and webhook: stdout).",
     show_default=False)]
-SpoolOption = Annotated[Optional[Path], typer.Option(
-    "--spool", metavar="FILE", help="Events a sink could not take wait here and are sent first next time "
-                                    "(default: beside the checkpoint, or .mlmeta-events-spool.jsonl).",
-    show_default=False)]
+PUBLISH_SPOOL = ".mlmeta/events-spool.jsonl"
+WEBHOOK_SPOOL = ".mlmeta/webhook-spool.jsonl"
+SPOOL_BESIDE = "-spool.jsonl"  # watch's spool: the checkpoint's name with this instead of .json
+
+
+def _spool_option(default: str):
+    return Annotated[Optional[Path], typer.Option(
+        "--spool", metavar="FILE", help=f"Events a sink could not take wait here and are sent first next time "
+                                        f"(default: {default}).", show_default=False)]
+
+
+PublishSpoolOption = _spool_option(PUBLISH_SPOOL)
+WATCH_CHECKPOINT = ".mlmeta/watch-checkpoint.json"
+WatchSpoolOption = _spool_option(f"beside the checkpoint and named after it: {WATCH_CHECKPOINT[:-len('.json')]}"
+                                 f"{SPOOL_BESIDE} for the default one")
+WebhookSpoolOption = _spool_option(WEBHOOK_SPOOL)
 
 
 PruneOption = Annotated[bool, typer.Option(
@@ -430,7 +442,7 @@ def publish(
                                                                    "created, updated or failed (see --sink).")]
     = False,
     sink: SinkOption = None,
-    spool: SpoolOption = None,
+    spool: PublishSpoolOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -451,7 +463,7 @@ def publish(
                                 strict=strict, refresh=refresh, registered_model=registered_model, prune=prune,
                                 create_properties=create_properties),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
-                        events=(sink, spool or Path(".mlmeta/events-spool.jsonl")) if emit_events and not dry_run
+                        events=(sink, spool or Path(PUBLISH_SPOOL)) if emit_events and not dry_run
                         else None)
 
     _exit(run("publish", fmt, body, verbose=verbose))
@@ -490,12 +502,12 @@ def watch(
                                                help="Longest wait after server errors.")] = 300.0,
     checkpoint: Annotated[Path, typer.Option("--checkpoint", metavar="FILE",
                                              help="What was seen and published (kept across restarts).")]
-    = Path(".mlmeta/watch-checkpoint.json"),
+    = Path(WATCH_CHECKPOINT),
     all_models: Annotated[bool, typer.Option("--all-models", help="Every registered model, not only the specs' "
                                                                   "(events for models without a spec too).")]
     = False,
     sink: SinkOption = None,
-    spool: SpoolOption = None,
+    spool: WatchSpoolOption = None,
     create_service: CreateServiceOption = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
@@ -516,7 +528,7 @@ def watch(
         _require("--jitter", jitter, 0 <= jitter < 1, "a share of the interval, from 0 up to (not including) 1")
         _require("--max-backoff", max_backoff, max_backoff >= interval, f"must be at least --interval ({interval:g})")
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
-        emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + "-spool.jsonl"), settings, "-")
+        emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + SPOOL_BESIDE), settings, "-")
         watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
                                                  max_backoff=max_backoff, once=once, all_models=all_models,
                                                  paths=list(paths) if paths else None,
@@ -563,7 +575,7 @@ def webhook_serve(
                                                 help="GitHub's API (GitHub Enterprise: your server's).")]
     = "https://api.github.com",
     sink: SinkOption = None,
-    spool: SpoolOption = None,
+    spool: WebhookSpoolOption = None,
     ready_file: Annotated[Optional[Path], typer.Option("--ready-file", metavar="FILE",
                                                        help="Write {url} here once listening.")] = None,
     create_service: CreateServiceOption = False,
@@ -612,7 +624,7 @@ def webhook_serve(
             secrets.register(github_token)
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         settings.require_tracking_uri()
-        emitter = _emitter(sink, spool or Path(".mlmeta/webhook-spool.jsonl"), settings, "-")
+        emitter = _emitter(sink, spool or Path(WEBHOOK_SPOOL), settings, "-")
         options = WebhookOptions(secret=secret, host=bind, port=port, path=path,
                                  events=tuple(dict.fromkeys(ALWAYS + tuple(event or ()))), max_age=max_age,
                                  queue_size=queue_size, forward=forward, github_repository=github_repository,

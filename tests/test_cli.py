@@ -116,3 +116,18 @@ def test_a_refused_flag_is_named_as_it_was_given(cli, in_tmp):
     assert refused.exit_code == 2 and "check --host" in refused.stderr, refused.stderr
     refused = cli("init", "--from-mlflow", "churn", "--mlflow-uri", "http://127.0.0.1:2")
     assert refused.exit_code == 2 and "check --mlflow-uri" in refused.stderr, refused.stderr
+
+
+def help_text(cli, *command: str) -> str:
+    """A command's --help as one line (the terminal's wrapping undone)."""
+    return re.sub(r"\s+", " ", re.sub(r"-\n\s+", "-", cli(*command, "--help").stdout))
+
+
+def test_the_spool_defaults_the_help_gives_are_the_files_used(cli):
+    # publish's is where tests/events/test_sinks.py finds its spooled event
+    assert "(default: .mlmeta/events-spool.jsonl)" in help_text(cli, "publish")
+    assert "(default: .mlmeta/webhook-spool.jsonl)" in help_text(cli, "webhook", "serve")
+    watch = help_text(cli, "watch")
+    assert "beside the checkpoint and named after it: .mlmeta/watch-checkpoint-spool.jsonl" in watch
+    assert "--checkpoint FILE What was seen and published (kept across restarts). [default: .mlmeta/watch-checkpoint.json]" \
+        in watch
