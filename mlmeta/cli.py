@@ -394,7 +394,7 @@ def pull(
 
     def body() -> int:
         from mlmeta.config import load_settings
-        from mlmeta.output import console, jsonfmt, render_validation
+        from mlmeta.output import console, github, jsonfmt, render_validation, text
         from mlmeta.pull import pull as pull_texts
         from mlmeta.validate import ValidationReport
 
@@ -405,13 +405,16 @@ def pull(
             render_validation(ValidationReport(report.invalid), fmt)
         if fmt is Format.JSON:
             jsonfmt.dump({"command": "pull", "dry_run": dry_run, "changes": [vars(c) for c in report.changes],
-                          "diffs": [d for p in report.pulls for d in p.diffs],
+                          "diffs": [d for p in report.pulls for d in p.diffs], "warnings": report.warnings,
                           "summary": {"checked": report.checked, "specs": len(report.pulls),
                                       "texts": len(report.changes), "invalid": len(report.invalid)}})
             return report.exit_code
+        if fmt is Format.GITHUB:
+            github.print_warnings("pull", report.warnings)
         for spec_pull in report.pulls:
             for diff in spec_pull.diffs:
                 console.out(diff, end="")
+        text.render_warnings(report.warnings)
         verb = "would take" if dry_run else "took"
         console.out(f"pull: {verb} {len(report.changes)} text(s) from the catalog into {len(report.pulls)} of "
                     f"{report.checked} spec(s)")

@@ -57,6 +57,7 @@ class DriftReport:
     findings: list[Diagnostic] = field(default_factory=list)
     orphans: list[dict[str, str]] = field(default_factory=list)  # {"model", "message"}: no spec to point at
     invalid: list[FileReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the run, not one spec
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -80,8 +81,8 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, service_required=True)
-    specs = [s for s in validation.specs() if registered_model in (None, s.spec.registered_model)]
-    report = DriftReport(invalid=[f for f in validation.files if not f.valid])
+    specs, warnings = validation.specs_of(registered_model)
+    report = DriftReport(invalid=[f for f in validation.files if not f.valid], warnings=warnings)
     if not specs:
         return report
     catalog = OpenMetadataCatalog(settings)

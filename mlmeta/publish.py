@@ -85,6 +85,7 @@ class Report:
     requests: int = 0  # OpenMetadata HTTP calls
     mlflow_requests: int = 0  # MLflow HTTP calls
     setup: list[provenance.SetupStep] = field(default_factory=list)  # with --create-properties
+    warnings: list[str] = field(default_factory=list)  # about the run, not one spec (no file to point at)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -138,8 +139,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
 
     validation = validate_files(files, default_service=settings.service, strict=options.strict,
                                 service_required=True)
-    specs = [s for s in validation.specs()
-             if options.registered_model in (None, s.spec.registered_model)]
+    specs, warnings = validation.specs_of(options.registered_model)
     mode = "plan" if options.dry_run else "publish"
     report = Report(mode, [])
     invalid = [f for f in validation.files if not f.valid]
@@ -159,6 +159,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
             report.results += prune(ctx, specs, invalid)
             report.requests = catalog.requests
     report.invalid = invalid
+    report.warnings = warnings
     return report
 
 

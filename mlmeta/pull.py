@@ -50,6 +50,7 @@ class PullReport:
     pulls: list[SpecPull] = field(default_factory=list)
     invalid: list[FileReport] = field(default_factory=list)
     checked: int = 0
+    warnings: list[str] = field(default_factory=list)  # about the run, not one spec
 
     @property
     def changes(self) -> list[TextChange]:
@@ -65,8 +66,8 @@ def pull(files: list[Path], settings: Settings, *, dry_run: bool, registered_mod
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, service_required=True)
-    specs = [s for s in validation.specs() if registered_model in (None, s.spec.registered_model)]
-    report = PullReport(dry_run, invalid=[f for f in validation.files if not f.valid])
+    specs, warnings = validation.specs_of(registered_model)
+    report = PullReport(dry_run, invalid=[f for f in validation.files if not f.valid], warnings=warnings)
     if not specs:
         return report
     catalog = OpenMetadataCatalog(settings)

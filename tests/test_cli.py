@@ -4,6 +4,7 @@ naming the option - never a crash, never a server that cannot serve."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import typing
 from collections.abc import Callable
@@ -131,3 +132,15 @@ def test_the_spool_defaults_the_help_gives_are_the_files_used(cli):
     assert "beside the checkpoint and named after it: .mlmeta/watch-checkpoint-spool.jsonl" in watch
     assert "--checkpoint FILE What was seen and published (kept across restarts). [default: .mlmeta/watch-checkpoint.json]" \
         in watch
+
+
+@pytest.mark.parametrize("command", [["publish", "--all"], ["plan"], ["drift"], ["pull"]])
+def test_a_registered_model_no_spec_documents_is_a_warning_in_every_format(cli, in_tmp, command):
+    write(in_tmp / "model_specs" / "churn.yaml", GOOD_SPEC)
+    said = "--registered-model churm: no spec documents this registered model"
+    text = cli(*command, "--registered-model", "churm")
+    assert text.exit_code == 0 and f"warning: {said}" in text.stdout and "did you mean 'churn'?" in text.stdout
+    document = json.loads(cli(*command, "--registered-model", "churm", "--format", "json").stdout)
+    assert document["warnings"][0].startswith(said)
+    github = cli(*command, "--registered-model", "churm", "--format", "github")
+    assert f"::warning title=mlmeta {command[0]}::{said}" in github.stdout
