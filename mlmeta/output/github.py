@@ -110,13 +110,18 @@ def render_publish(report) -> None:
         version = "" if r.version_after is None else (
             f"{r.version_before} → {r.version_after}" if r.version_before not in (None, r.version_after)
             else f"{r.version_after}")
-        what = "<br>".join(markdown_cell(c.summary) for c in r.changes[:20]) or markdown_cell(r.message or "")
-        rows.append(f"| `{markdown_cell(r.model)}` | {r.status} | {version} | {what} |")
+        rows.append(f"| `{markdown_cell(r.model)}` | {r.status} | {version} | {_what_happened(r)} |")
     title = "mlmeta plan" if report.mode == "plan" else "mlmeta publish"
     write_step_summary(f"### {title}: {text.summary_line(report, prefixed=False)}\n\n"
                        + warnings_list(report.warnings) + "\n".join(rows) + "\n\n"
                        + diagnostics_table(report.diagnostics))
     write_outputs(report.counts)
+
+
+def _what_happened(result) -> str:
+    """A failed model's reason - never its planned changes, which were not made - else its changes."""
+    changes = [] if result.status == "failed" else result.changes[:20]
+    return "<br>".join(markdown_cell(c.summary) for c in changes) or markdown_cell(result.message or "")
 
 
 def render_drift(report) -> None:
