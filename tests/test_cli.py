@@ -144,3 +144,9 @@ def test_a_registered_model_no_spec_documents_is_a_warning_in_every_format(cli, 
     assert document["warnings"][0].startswith(said)
     github = cli(*command, "--registered-model", "churm", "--format", "github")
     assert f"::warning title=mlmeta {command[0]}::{said}" in github.stdout
+
+
+def test_plans_help_says_what_it_shows_never_what_it_would_write(cli):
+    plan = help_text(cli, "plan")
+    assert "--prune Also show the models mlmeta published whose spec is gone" in plan and "soft-delete the" not in plan
+    assert "--create-service Plan a missing ML model service as publish --create-service would create it" in plan

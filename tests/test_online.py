@@ -30,3 +30,21 @@ def test_online_checks_find_what_offline_cannot_and_write_nothing(cli, sandbox, 
     assert any(line.startswith("model_specs/unpromoted.yaml:6:21: warning R005") for line in lines)
     assert not any(line.startswith("model_specs/good.yaml") for line in lines)
     assert writes(sandbox) == {}
+
+
+def test_a_mistyped_table_or_team_gets_a_did_you_mean(cli, sandbox, mlflow_server, registry, in_tmp):
+    name = f"online_{uuid.uuid4().hex[:8]}"
+    registry.alias(name, registry.register(name))
+    spec = SPEC.format(name=name, registered=name).replace("public.restaurants", "public.restaurantz")
+    write(in_tmp / "model_specs" / "typos.yaml", spec + "owners:\n  teams: [ml_platfrm]\n")
+    env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
+           "MLFLOW_TRACKING_URI": mlflow_server.url}
+    result = cli("validate", "--online", env=env)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert ("model_specs/typos.yaml:18:16: error R001 features[1].sources[0].table: table "
+            "'demo_pg.postgres.public.restaurantz' not found in OpenMetadata; did you mean "
+            "'demo_pg.postgres.public.restaurants'?") in lines
+    assert ("model_specs/typos.yaml:30:11: error R009 owners.teams[0]: team 'ml_platfrm' not found in OpenMetadata; "
+            "did you mean 'ml_platform'?") in lines
+    assert writes(sandbox) == {}
