@@ -125,17 +125,12 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
     except RegistryError as error:
         return [loaded.diagnostic(("name",), error.code, str(error))]
     current = catalog.model(name)
-    if current is None:
+    if current is None or not is_mlmetas(current):  # nothing of mlmeta's to compare: only a waiting version is news
         if promotion is not None:
+            state = ("is not in the catalog; publish creates it" if current is None else
+                     "was not published by mlmeta (it carries no mlmeta mark); publish takes it over")
             finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
-                                       f"({promotion.recognised_by} {promotion.marker}) but {name} is not in the "
-                                       "catalog; publish creates it")
-        return found
-    if not is_mlmetas(current):  # someone else's model: only a version waiting to be published is news
-        if promotion is not None:
-            finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
-                                       f"({promotion.recognised_by} {promotion.marker}) but {name} was not published "
-                                       "by mlmeta (it carries no mlmeta mark); publish takes it over")
+                                       f"({promotion.recognised_by} {promotion.marker}) but {name} {state}")
         return found
     shown = _published_version(current)
     if promotion is None:

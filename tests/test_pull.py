@@ -41,15 +41,20 @@ hyperparameters:
 """
 
 
-@pytest.fixture
-def published(cli, sandbox, mlflow_server, registry, in_tmp):
+def publish_spec(cli, sandbox, mlflow_server, registry, folder, template: str):
+    """A spec from ``template`` for a new model in Production, published: (name, path, env)."""
     name = f"pulled_{uuid.uuid4().hex[:8]}"
-    path = write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name))
+    path = write(folder / "model_specs" / f"{name}.yaml", template.format(name=name))
     registry.alias(name, registry.register(name))
     env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
            "MLFLOW_TRACKING_URI": mlflow_server.url}
     assert cli("publish", "--all", env=env).exit_code == 0
     return name, path, env
+
+
+@pytest.fixture
+def published(cli, sandbox, mlflow_server, registry, in_tmp):
+    return publish_spec(cli, sandbox, mlflow_server, registry, in_tmp, SPEC)
 
 
 def edit_in_ui(sandbox, name: str, operations: list) -> None:
@@ -146,12 +151,7 @@ hyperparameters:
 
 def test_pull_keeps_what_precedes_a_document_start_flow_lists_and_every_blocks_indentation(cli, sandbox, mlflow_server,
                                                                                            registry, in_tmp):
-    name = f"pulled_{uuid.uuid4().hex[:8]}"
-    path = write(in_tmp / "model_specs" / f"{name}.yaml", LAYOUT.format(name=name))
-    registry.alias(name, registry.register(name))
-    env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
-           "MLFLOW_TRACKING_URI": mlflow_server.url}
-    assert cli("publish", "--all", env=env).exit_code == 0
+    name, path, env = publish_spec(cli, sandbox, mlflow_server, registry, in_tmp, LAYOUT)
     before = path.read_text()
     model = requests.get(f"{sandbox.api_url}/v1/mlmodels/name/mlflow_models.{name}", timeout=10,
                          headers={"Authorization": f"Bearer {sandbox.token('admin')}"}).json()
