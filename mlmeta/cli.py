@@ -75,17 +75,18 @@ SinkOption = Annotated[Optional[list[str]], typer.Option(
     show_default=False)]
 PUBLISH_SPOOL = ".mlmeta/events-spool.jsonl"
 WEBHOOK_SPOOL = ".mlmeta/webhook-spool.jsonl"
+WATCH_CHECKPOINT = ".mlmeta/watch-checkpoint.json"
 SPOOL_BESIDE = "-spool.jsonl"  # watch's spool: the checkpoint's name with this instead of .json
 
 
 def _spool_option(default: str):
+    """--spool, with the default of its command in the help (each command keeps its own spool)."""
     return Annotated[Optional[Path], typer.Option(
         "--spool", metavar="FILE", help=f"Events a sink could not take wait here and are sent first next time "
                                         f"(default: {default}).", show_default=False)]
 
 
 PublishSpoolOption = _spool_option(PUBLISH_SPOOL)
-WATCH_CHECKPOINT = ".mlmeta/watch-checkpoint.json"
 WatchSpoolOption = _spool_option(f"beside the checkpoint and named after it: {WATCH_CHECKPOINT[:-len('.json')]}"
                                  f"{SPOOL_BESIDE} for the default one")
 WebhookSpoolOption = _spool_option(WEBHOOK_SPOOL)

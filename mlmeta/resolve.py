@@ -82,8 +82,8 @@ def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, id
     asset_loc = loc + ((kind,) if getattr(source, kind) is not None else ("column",))
     asset = catalog.asset(ASSET_KINDS[kind], identity.asset)
     if asset is None:
-        problems.append(loaded.diagnostic(asset_loc, "R001", f"{what} {identity.asset!r} not found in OpenMetadata"
-                                                              f"{_asset_hint(catalog, ASSET_KINDS[kind], identity.asset)}"))
+        hint = _asset_hint(catalog, ASSET_KINDS[kind], identity.asset)
+        problems.append(loaded.diagnostic(asset_loc, "R001", f"{what} {identity.asset!r} not found in OpenMetadata{hint}"))
         return None
     if asset.deleted:
         problems.append(loaded.diagnostic(asset_loc, "R003", f"{what} {identity.asset!r} is deleted in OpenMetadata"))
