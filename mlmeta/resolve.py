@@ -83,7 +83,8 @@ def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, id
     asset = catalog.asset(ASSET_KINDS[kind], identity.asset)
     if asset is None:
         hint = _asset_hint(catalog, ASSET_KINDS[kind], identity.asset)
-        problems.append(loaded.diagnostic(asset_loc, "R001", f"{what} {identity.asset!r} not found in OpenMetadata{hint}"))
+        problems.append(loaded.diagnostic(asset_loc, "R001",
+                                          f"{what} {identity.asset!r} not found in OpenMetadata{hint}"))
         return None
     if asset.deleted:
         problems.append(loaded.diagnostic(asset_loc, "R003", f"{what} {identity.asset!r} is deleted in OpenMetadata"))
