@@ -16,9 +16,9 @@ same event id again.
 
 The first pass on a new checkpoint publishes every spec (the catalog catches up) and records what
 it found, without events: nothing was promoted while watching. A catch-up that fails is reported
-like a failed promotion (``--once`` exits 1) and retried once its spec changes. Server errors back off
-(exponentially, up to ``max_backoff``) and are retried; a configuration error stops the watcher.
-SIGTERM and SIGINT stop it cleanly between promotions.
+like a failed promotion (``--once`` exits 1) and retried once its spec changes. Server errors
+back off (exponentially, up to ``max_backoff``) and are retried; a configuration error stops the
+watcher. SIGTERM and SIGINT stop it cleanly between promotions.
 """
 
 from __future__ import annotations
