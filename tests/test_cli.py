@@ -1,5 +1,6 @@
 """The command line itself: an option value that cannot work stops the command at once, exit 2,
-naming the option - never a crash, never a server that cannot serve."""
+naming the option - never a crash, never a server that cannot serve; every flag a message, a hint
+or a help names exists; help says what a command really does and which files it really uses."""
 
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ def numeric_options() -> list[tuple[tuple[str, ...], str]]:
 
 
 def test_every_command_has_numeric_options_to_check():
-    options = numeric_options()
-    assert (("webhook", "serve"), "--queue-size") in options and (("sandbox",), "--port") in options
-    assert {path for path, _ in options} >= {("validate",), ("plan",), ("publish",), ("drift",), ("pull",), ("setup",),
+    found = numeric_options()
+    assert (("webhook", "serve"), "--queue-size") in found and (("sandbox",), "--port") in found
+    assert {path for path, _ in found} >= {("validate",), ("plan",), ("publish",), ("drift",), ("pull",), ("setup",),
                                              ("watch",), ("webhook", "serve"), ("init",), ("sandbox",)}
 
 
