@@ -73,15 +73,33 @@ SinkOption = Annotated[Optional[list[str]], typer.Option(
     "--sink", metavar="SINK", help="Where events go (repeatable): -, jsonl:FILE, http(s)://..., "
                                    "kafka://host:port/topic (default for watch and webhook: stdout).",
     show_default=False)]
-SpoolOption = Annotated[Optional[Path], typer.Option(
-    "--spool", metavar="FILE", help="Events a sink could not take wait here and are sent first next time "
-                                    "(default: beside the checkpoint, or .mlmeta-events-spool.jsonl).",
-    show_default=False)]
+PUBLISH_SPOOL = ".mlmeta/events-spool.jsonl"
+WEBHOOK_SPOOL = ".mlmeta/webhook-spool.jsonl"
+WATCH_CHECKPOINT = ".mlmeta/watch-checkpoint.json"
+SPOOL_BESIDE = "-spool.jsonl"  # watch's spool: the checkpoint's name with this instead of .json
+
+
+def _spool_option(default: str):
+    """--spool, with the default of its command in the help (each command keeps its own spool)."""
+    return Annotated[Optional[Path], typer.Option(
+        "--spool", metavar="FILE", help=f"Events a sink could not take wait here and are sent first next time "
+                                        f"(default: {default}).", show_default=False)]
+
+
+PublishSpoolOption = _spool_option(PUBLISH_SPOOL)
+WatchSpoolOption = _spool_option(f"beside the checkpoint and named after it: {WATCH_CHECKPOINT[:-len('.json')]}"
+                                 f"{SPOOL_BESIDE} for the default one")
+WebhookSpoolOption = _spool_option(WEBHOOK_SPOOL)
 
 
 PruneOption = Annotated[bool, typer.Option(
     "--prune", help="Also soft-delete the models mlmeta published whose spec is gone (with --all, or the specs "
                     "deleted since --changed-since).")]
+PlanPruneOption = Annotated[bool, typer.Option(
+    "--prune", help="Also show the models mlmeta published whose spec is gone, which publish --prune would "
+                    "soft-delete (with --all, or the specs deleted since --changed-since).")]
+CreateServiceOption = Annotated[bool, typer.Option("--create-service",
+                                                   help="Create the ML model service if it is missing.")]
 ConcurrencyOption = Annotated[Optional[int], typer.Option("--concurrency", metavar="N",
                                                           help="Models handled at once (default 8).",
                                                           show_default=False)]
@@ -139,6 +157,18 @@ def _refuse_overwrite(output: Optional[Path], command: str) -> None:
                          hint="choose another --output, or move the file away first")
 
 
+def _require(option: str, value: object, valid: bool, expected: str) -> None:
+    """A value that cannot work stops the command before it starts, naming its option (exit 2)."""
+    from mlmeta.errors import UsageError
+
+    if not valid:
+        raise UsageError(f"{option} {value}: {expected}")
+
+
+def _require_port(port: int) -> None:
+    _require("--port", port, 0 <= port <= 65535, "a TCP port is between 1 and 65535 (0 picks a free one)")
+
+
 def _check_default_roots(roots: list[Path], settings) -> None:
     """The configured spec folders exist, or a message that says where they were looked for."""
     from mlmeta.errors import UsageError
@@ -179,7 +209,7 @@ def validate(
         from mlmeta.validate import validate_files
 
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
-                                 if online else None)
+                                 if online else {"timeout": timeout, "deadline": deadline})  # checked offline too
         report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
                                 strict=strict, service_required=True)
         if online:
@@ -263,7 +293,10 @@ def plan(
                                                             "sources.")] = False,
     concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
-    prune: PruneOption = False,
+    prune: PlanPruneOption = False,
+    create_service: Annotated[bool, typer.Option(
+        "--create-service", help="Plan a missing ML model service as publish --create-service would create it "
+                                 "(else its specs fail with R008).")] = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -280,7 +313,7 @@ def plan(
 
         return _publish("plan", paths, changed_since, all_specs, fmt,
                         Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model,
-                                prune=prune),
+                                prune=prune, create_service=create_service),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency))
 
     _exit(run("plan", fmt, body, verbose=verbose))
@@ -362,7 +395,7 @@ def pull(
 
     def body() -> int:
         from mlmeta.config import load_settings
-        from mlmeta.output import console, jsonfmt, render_validation
+        from mlmeta.output import console, github, jsonfmt, render_validation, text
         from mlmeta.pull import pull as pull_texts
         from mlmeta.validate import ValidationReport
 
@@ -373,13 +406,16 @@ def pull(
             render_validation(ValidationReport(report.invalid), fmt)
         if fmt is Format.JSON:
             jsonfmt.dump({"command": "pull", "dry_run": dry_run, "changes": [vars(c) for c in report.changes],
-                          "diffs": [d for p in report.pulls for d in p.diffs],
+                          "diffs": [d for p in report.pulls for d in p.diffs], "warnings": report.warnings,
                           "summary": {"checked": report.checked, "specs": len(report.pulls),
                                       "texts": len(report.changes), "invalid": len(report.invalid)}})
             return report.exit_code
+        if fmt is Format.GITHUB:
+            github.print_warnings("pull", report.warnings)
         for spec_pull in report.pulls:
             for diff in spec_pull.diffs:
                 console.out(diff, end="")
+        text.render_warnings(report.warnings)
         verb = "would take" if dry_run else "took"
         console.out(f"pull: {verb} {len(report.changes)} text(s) from the catalog into {len(report.pulls)} of "
                     f"{report.checked} spec(s)")
@@ -394,8 +430,7 @@ def publish(
     changed_since: ChangedSinceOption = None,
     all_specs: Annotated[bool, typer.Option("--all", help="Publish every spec under the configured paths.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Same as plan: show what would change.")] = False,
-    create_service: Annotated[bool, typer.Option("--create-service",
-                                                 help="Create the ML model service if it is missing.")] = False,
+    create_service: CreateServiceOption = False,
     create_properties: Annotated[bool, typer.Option(
         "--create-properties", help="First define mlmeta's custom properties on the mlmodel type (as setup "
                                     "does), so that the provenance is written as data.")] = False,
@@ -411,7 +446,7 @@ def publish(
                                                                    "created, updated or failed (see --sink).")]
     = False,
     sink: SinkOption = None,
-    spool: SpoolOption = None,
+    spool: PublishSpoolOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -432,7 +467,7 @@ def publish(
                                 strict=strict, refresh=refresh, registered_model=registered_model, prune=prune,
                                 create_properties=create_properties),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
-                        events=(sink, spool or Path(".mlmeta/events-spool.jsonl")) if emit_events and not dry_run
+                        events=(sink, spool or Path(PUBLISH_SPOOL)) if emit_events and not dry_run
                         else None)
 
     _exit(run("publish", fmt, body, verbose=verbose))
@@ -471,14 +506,13 @@ def watch(
                                                help="Longest wait after server errors.")] = 300.0,
     checkpoint: Annotated[Path, typer.Option("--checkpoint", metavar="FILE",
                                              help="What was seen and published (kept across restarts).")]
-    = Path(".mlmeta/watch-checkpoint.json"),
+    = Path(WATCH_CHECKPOINT),
     all_models: Annotated[bool, typer.Option("--all-models", help="Every registered model, not only the specs' "
                                                                   "(events for models without a spec too).")]
     = False,
     sink: SinkOption = None,
-    spool: SpoolOption = None,
-    create_service: Annotated[bool, typer.Option("--create-service",
-                                                 help="Create the ML model service if it is missing.")] = False,
+    spool: WatchSpoolOption = None,
+    create_service: CreateServiceOption = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -492,13 +526,13 @@ def watch(
 
     def body() -> int:
         from mlmeta.config import load_settings
-        from mlmeta.errors import UsageError
         from mlmeta.triggers.watch import Watcher, WatchOptions
 
-        if interval <= 0 or not 0 <= jitter < 1 or max_backoff < interval:
-            raise UsageError("--interval must be positive, --jitter between 0 and 1, --max-backoff >= --interval")
+        _require("--interval", interval, interval > 0, "must be more than 0 seconds")
+        _require("--jitter", jitter, 0 <= jitter < 1, "a share of the interval, from 0 up to (not including) 1")
+        _require("--max-backoff", max_backoff, max_backoff >= interval, f"must be at least --interval ({interval:g})")
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
-        emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + "-spool.jsonl"), settings, "-")
+        emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + SPOOL_BESIDE), settings, "-")
         watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
                                                  max_backoff=max_backoff, once=once, all_models=all_models,
                                                  paths=list(paths) if paths else None,
@@ -545,11 +579,10 @@ def webhook_serve(
                                                 help="GitHub's API (GitHub Enterprise: your server's).")]
     = "https://api.github.com",
     sink: SinkOption = None,
-    spool: SpoolOption = None,
+    spool: WebhookSpoolOption = None,
     ready_file: Annotated[Optional[Path], typer.Option("--ready-file", metavar="FILE",
                                                        help="Write {url} here once listening.")] = None,
-    create_service: Annotated[bool, typer.Option("--create-service",
-                                                 help="Create the ML model service if it is missing.")] = False,
+    create_service: CreateServiceOption = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -572,6 +605,11 @@ def webhook_serve(
         from mlmeta.errors import ConfigError, UsageError
         from mlmeta.triggers.webhook import ALWAYS, OPTIONAL, Receiver, WebhookOptions
 
+        _require_port(port)
+        _require("--path", path, path.startswith("/") and not set("?# ") & set(path),
+                 "the URL path MLflow posts to starts with / (e.g. / or /mlflow) and holds no ?, # or space")
+        _require("--max-age", max_age, max_age > 0, "must be more than 0 seconds (a delivery's age)")
+        _require("--queue-size", queue_size, queue_size >= 1, "at least 1 delivery must be able to wait")
         secret = os.environ.get(secret_env, "")
         if not secret:
             raise ConfigError(secret_env, "not set: the webhook's secret (the one given to MLflow) is needed to "
@@ -590,7 +628,7 @@ def webhook_serve(
             secrets.register(github_token)
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         settings.require_tracking_uri()
-        emitter = _emitter(sink, spool or Path(".mlmeta/webhook-spool.jsonl"), settings, "-")
+        emitter = _emitter(sink, spool or Path(WEBHOOK_SPOOL), settings, "-")
         options = WebhookOptions(secret=secret, host=bind, port=port, path=path,
                                  events=tuple(dict.fromkeys(ALWAYS + tuple(event or ()))), max_age=max_age,
                                  queue_size=queue_size, forward=forward, github_repository=github_repository,
@@ -620,7 +658,8 @@ def init(
                                              help="Registered model to start from.")],
     alias: Annotated[Optional[str], typer.Option(help="Alias marking Production (default from configuration).",
                                                  show_default=False)] = None,
-    stage: Annotated[str, typer.Option(help="Stage accepted when the alias is not set.")] = "Production",
+    stage: Annotated[Optional[str], typer.Option(help="Stage accepted when no version carries the alias: "
+                                                      "Production (default) or Staging.", show_default=False)] = None,
     service: Annotated[Optional[str], typer.Option(help="OpenMetadata ML model service (default from "
                                                         "configuration).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (refuses to "
@@ -643,19 +682,23 @@ def init(
         from mlmeta.init import starter_spec
         from mlmeta.output import console
         from mlmeta.registry import RegistryError
+        from mlmeta.spec.model import DEFAULT_STAGE, STAGES
 
         _refuse_overwrite(output, "init")
+        if stage not in (None, *STAGES):
+            raise UsageError(f"--stage {stage}: a spec accepts {' or '.join(STAGES)}")
         settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         registry = MlflowRegistry.from_settings(settings)
         try:
-            promotion = registry.promotion(from_mlflow, alias or settings.alias, stage) or registry.latest(from_mlflow)
+            promotion = registry.promotion(from_mlflow, alias or settings.alias, stage or DEFAULT_STAGE) or \
+                registry.latest(from_mlflow)
             if promotion is None:
                 raise UsageError(f"registered model {from_mlflow!r} has no version yet")
             facts = registry.facts(promotion)
         except RegistryError as error:
             raise UsageError(str(error)) from None
         text = starter_spec(facts, service=service or settings.service,
-                            schema_ref=_schema_ref(schema_ref, output, settings))
+                            schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage)
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text, encoding="utf-8")
@@ -784,7 +827,16 @@ def sandbox(
 
         from mlmeta.output import console
         from mlmeta.sandbox import FaultSettings, Sandbox
+        from mlmeta.sandbox.faults import ALLOWED_STATUSES
 
+        _require_port(port)
+        for option, value in (("--latency-ms", latency_ms), ("--jitter-ms", jitter_ms)):
+            _require(option, value, value >= 0, "cannot be negative")
+        for option, value in (("--failure-rate", failure_rate), ("--drop-rate", drop_rate)):
+            _require(option, value, 0 <= value <= 1, "a share of the requests, between 0 and 1")
+        for status in failure_status or []:
+            _require("--failure-status", status, status in ALLOWED_STATUSES,
+                     f"one of {', '.join(map(str, ALLOWED_STATUSES))}")
         try:
             faults = FaultSettings(latency_ms=latency_ms, jitter_ms=jitter_ms, failure_rate=failure_rate,
                                    statuses=failure_status or [503], drop_rate=drop_rate)

@@ -47,6 +47,8 @@ FILE_KEYS: dict[str, tuple[type, str]] = {
     "when_not_in_production": (str, "keep, mark or delete the catalog's model once nothing is in Production"),
     "not_in_production_tag": (str, "the tag 'mark' adds while a model is not in Production (Classification.Tag)"),
 }
+# the command-line flags whose name is not the setting's (messages name the flag that was given)
+FLAGS = {"openmetadata_host": "--host", "mlflow_tracking_uri": "--mlflow-uri"}
 NOT_IN_PRODUCTION_POLICIES = ("keep", "mark", "delete")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_DEADLINE = 60.0
@@ -232,7 +234,7 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-            sources[key] = "--" + key.replace("_", "-")
+            sources[key] = FLAGS.get(key, "--" + key.replace("_", "-"))
 
     token = _read_token(values.pop("token_file", None), sources.get("token_file"), env)
     settings = replace(Settings(), **values, token=token, sources=sources)

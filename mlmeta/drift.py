@@ -17,7 +17,9 @@ Per spec, each difference becomes a finding at the spec's line that causes it:
 | D011 | an edge's column-level lineage differs from the spec's (edited, or pruned by the server after a rename) |
 
 Unlike ``publish``, drift never trusts the fast path: every table is looked up and the lineage is
-read, because that is exactly what may have moved.
+read, because that is exactly what may have moved. A model without mlmeta's mark (made by hand, or
+by a connector) is not mlmeta's to compare: only a Production version waiting for its first
+publish by mlmeta is reported (D007).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class DriftReport:
     findings: list[Diagnostic] = field(default_factory=list)
     orphans: list[dict[str, str]] = field(default_factory=list)  # {"model", "message"}: no spec to point at
     invalid: list[FileReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the run, not one spec
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -78,8 +81,8 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, service_required=True)
-    specs = [s for s in validation.specs() if registered_model in (None, s.spec.registered_model)]
-    report = DriftReport(invalid=[f for f in validation.files if not f.valid])
+    specs, warnings = validation.specs_of(registered_model)
+    report = DriftReport(invalid=[f for f in validation.files if not f.valid], warnings=warnings)
     if not specs:
         return report
     catalog = OpenMetadataCatalog(settings)
@@ -122,24 +125,23 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
     except RegistryError as error:
         return [loaded.diagnostic(("name",), error.code, str(error))]
     current = catalog.model(name)
-    if current is None:
+    if current is None or not is_mlmetas(current):  # nothing of mlmeta's to compare: only a waiting version is news
         if promotion is not None:
+            state = ("is not in the catalog; publish creates it" if current is None else
+                     "was not published by mlmeta (it carries no mlmeta mark); publish takes it over")
             finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
-                                       f"({promotion.recognised_by} {promotion.marker}) but {name} is not in the "
-                                       "catalog; publish creates it")
+                                       f"({promotion.recognised_by} {promotion.marker}) but {name} {state}")
         return found
     shown = _published_version(current)
     if promotion is None:
         finding(("mlflow",) if "mlflow" in spec.model_fields_set else ("name",), "D008",
-                f"no version of {spec.registered_model!r} is in Production any more, but {name} still shows "
-                f"version {shown or '?'}")
+                f"no version of {spec.registered_model!r} is in Production any more, but {name} still "
+                + (f"shows version {shown}" if shown else "is in the catalog"))
     elif shown != promotion.version:
         finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
-                                   f"({promotion.recognised_by} {promotion.marker}); the catalog shows version "
-                                   f"{shown or '?'}; publish updates it")
-    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri,
-                                                  defined) and \
-            is_mlmetas(current):
+                                   f"({promotion.recognised_by} {promotion.marker}); the catalog shows "
+                                   f"{f'version {shown}' if shown else 'no version'}; publish updates it")
+    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri, defined):
         finding(("name",), "D010", "the spec changed since it was last published; plan shows what publish would do")
     found += _edited_in_catalog(loaded, current, catalog)
     found += _source_drift(loaded, current, catalog, name)

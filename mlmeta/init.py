@@ -30,7 +30,10 @@ def model_name(registered_model: str) -> str:
     return registered_model.split(".")[-1].replace('"', "") or "model"
 
 
-def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: str | None) -> str:
+def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: str | None,
+                 alias: str | None = None, stage: str | None = None) -> str:
+    """``alias`` and ``stage``: what the user asked for (written as asked, whether or not a version
+    carries them yet); else the marker that put the version in Production is written."""
     name = model_name(facts.registered_model)
     promotion = {"alias": f"in Production by alias {facts.marker}", "stage": f"in Production by stage {facts.marker}"}.get(
         facts.recognised_by, "the latest version; none is in Production yet")
@@ -51,10 +54,12 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
         "mlflow:",
         f"  registered_model: {scalar(facts.registered_model)}",
     ]
-    if facts.recognised_by == "alias":
-        lines.append(f"  alias: {scalar(facts.marker)}")
-    elif facts.recognised_by == "stage":
-        lines.append(f"  stage: {scalar(facts.marker)}")
+    alias = alias or (facts.marker if facts.recognised_by == "alias" else None)
+    stage = stage or (facts.marker if facts.recognised_by == "stage" else None)
+    if alias:
+        lines.append(f"  alias: {scalar(alias)}")
+    if stage:
+        lines.append(f"  stage: {scalar(stage)}")
     if facts.algorithm:
         lines.append(f"algorithm: {scalar(facts.algorithm)}")
     lines += _features(facts)

@@ -26,7 +26,7 @@ from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature, verify
 from mlmeta.plan.desired import MARK, Desired, WantedEdge, build, fingerprint, model_fqn
-from mlmeta.plan.diff import Change, diff
+from mlmeta.plan.diff import Change, ModelDiff, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -88,6 +88,7 @@ class Report:
     mlflow_requests: int = 0  # MLflow HTTP calls
     setup: list[provenance.SetupStep] = field(default_factory=list)  # with --create-properties
     openmetadata: dict[str, Any] | None = None  # the server's release and its behaviours
+    warnings: list[str] = field(default_factory=list)  # about the run, not one spec (no file to point at)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -142,8 +143,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
 
     validation = validate_files(files, default_service=settings.service, strict=options.strict,
                                 service_required=True)
-    specs = [s for s in validation.specs()
-             if options.registered_model in (None, s.spec.registered_model)]
+    specs, warnings = validation.specs_of(options.registered_model)
     mode = "plan" if options.dry_run else "publish"
     report = Report(mode, [])
     invalid = [f for f in validation.files if not f.valid]
@@ -164,6 +164,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
             report.results += prune(ctx, specs, invalid)
             report.requests = catalog.requests
     report.invalid = invalid
+    report.warnings = warnings
     return report
 
 
@@ -408,8 +409,7 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     _show_columns(result, desired.edges)
     result.status = "created"
     if ctx.options.dry_run:
-        if not ctx.options.create_service and ctx.catalog.reference("mlmodelService", desired.service) is None:
-            raise _Failed(_missing_service(loaded, desired.service))
+        _plan_service(ctx, loaded, desired.service, result)
         return True
     try:
         created = ctx.catalog.create_model(desired.create_request())
@@ -486,6 +486,17 @@ def _mark_incomplete(ctx: Context, model: dict[str, Any]) -> None:
 
 
 
+def _plan_service(ctx: Context, loaded: LoadedSpec, service: str, result: ModelResult) -> None:
+    """In a plan: a missing ML model service is one more thing publish would create (with
+    --create-service), else the spec fails as its publish would."""
+    if ctx.catalog.reference("mlmodelService", service) is not None:
+        return
+    if not ctx.options.create_service:
+        raise _Failed(_missing_service(loaded, service))
+    result.changes.insert(0, Change("service", "added", f"ML model service {service!r} created first "
+                                                          "(--create-service)", None, service))
+
+
 def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:
     loc = ("service",) if loaded.spec.service else ("name",)
     return loaded.diagnostic(loc, "R008", f"ML model service {service!r} not found in OpenMetadata; create it, "
@@ -521,8 +532,22 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
             updated = _confirm_held(ctx, loaded, current, desired, written, "PATCH", why)
         result.version_after = updated.get("version")
     lineage_changed = _sync_lineage(ctx, desired.edges, current, result, loaded)
-    _settle(result, changed=not changes.empty or lineage_changed)
+    _settle_update(ctx, result, changes, lineage_changed)
     return True
+
+
+def _settle_update(ctx: Context, result: ModelResult, changes: ModelDiff, lineage_changed: bool) -> None:
+    """A patch of the fingerprint alone (the spec's text changed, not what it says) changes nothing
+    anyone reads (from 1.11.9 the server keeps the version): the model is unchanged, and the
+    reason is said."""
+    fingerprint_only = changes.fingerprint_only and not lineage_changed
+    _settle(result, changed=not (changes.empty or fingerprint_only))
+    if fingerprint_only and result.status == "unchanged":
+        written = "would be written" if ctx.options.dry_run else "written"
+        version = ("the version moves by 0.1 on this release" if ctx.catalog.release.has("source_hash_bumps_version")
+                   else "no new version")
+        result.message = (f"fingerprint only: the spec's text changed, the catalog already holds what it says "
+                          f"(the new fingerprint {written}, {version})")
 
 
 _NOT_FOUND = re.compile(r"(\w+) instance for (.+?) not found")

@@ -4,10 +4,11 @@ For each spec whose model mlmeta published, the texts the spec manages are compa
 catalog's: the model's description (the human part - what comes before the model-card sections
 and the generated section), each feature description the spec sets, each hyperparameter
 description the spec sets. A text the spec does not set stays the catalog's to manage and is not
-pulled. Differences are written into the spec - inline, or into its ``description_file`` - with
-ruamel.yaml's round trip, which keeps comments, key order, quoting and indentation: outside the
-changed values, the file stays as it was, byte for byte. ``--dry-run`` shows the unified diff and
-writes nothing. After a pull, ``plan`` shows no change for those texts.
+pulled. Differences are written into the spec - inline, or into its ``description_file`` - by
+splicing each new value into the text where the old one is written: outside the changed values,
+the file stays as it was, byte for byte (comments, document markers, quoting, flow lists,
+indentation). ``--dry-run`` shows the unified diff and writes nothing. After a pull, ``plan``
+shows no change for those texts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from mlmeta.plan.describe import CARD_TITLES, GENERATED_MARKER
 from mlmeta.plan.desired import is_mlmetas, model_fqn
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.validate import FileReport
+
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 @dataclass
@@ -47,6 +50,7 @@ class PullReport:
     pulls: list[SpecPull] = field(default_factory=list)
     invalid: list[FileReport] = field(default_factory=list)
     checked: int = 0
+    warnings: list[str] = field(default_factory=list)  # about the run, not one spec
 
     @property
     def changes(self) -> list[TextChange]:
@@ -62,8 +66,8 @@ def pull(files: list[Path], settings: Settings, *, dry_run: bool, registered_mod
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, service_required=True)
-    specs = [s for s in validation.specs() if registered_model in (None, s.spec.registered_model)]
-    report = PullReport(dry_run, invalid=[f for f in validation.files if not f.valid])
+    specs, warnings = validation.specs_of(registered_model)
+    report = PullReport(dry_run, invalid=[f for f in validation.files if not f.valid], warnings=warnings)
     if not specs:
         return report
     catalog = OpenMetadataCatalog(settings)
@@ -125,37 +129,127 @@ def _apply(loaded: LoadedSpec, changes: list[TextChange], dry_run: bool) -> Spec
         result.diffs.append(_write(target, target.read_text(encoding="utf-8"), change.after + "\n", dry_run))
         spec_changes = [c for c in changes if c.what != "description"]
     if spec_changes:
+        conversion = loaded.locator.conversion  # a demo-format file: its keys are named differently
+        located = [(conversion.origin(_loc(c.what)) if conversion else _loc(c.what), c.after) for c in spec_changes]
         text = loaded.path.read_text(encoding="utf-8")
-        result.diffs.append(_write(loaded.path, text, _edited(text, spec_changes), dry_run))
+        result.diffs.append(_write(loaded.path, text, edited(text, located), dry_run))
     return result
 
 
-def _edited(text: str, changes: list[TextChange]) -> str:
-    """The spec's text with these values replaced, everything else kept (ruamel's round trip)."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.scalarstring import LiteralScalarString
-    from ruamel.yaml.util import load_yaml_guess_indent
+def _loc(what: str) -> tuple:
+    """Where a change's value sits in a v1 spec: ``features[2].description`` -> ("features", 2, "description")."""
+    if what.startswith("features["):
+        return "features", int(what[len("features["):].split("]")[0]), "description"
+    if what.startswith("hyperparameters."):
+        return "hyperparameters", what[len("hyperparameters."):-len(".description")], "description"
+    return (what,)
 
-    _, sequence_indent, dash_offset = load_yaml_guess_indent(text)
-    yaml = YAML()  # round-trip: comments, order, quotes, anchors survive
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a long line
-    # ruamel guesses the sequences' indentation; a mapping's own is measured here, as written
-    yaml.indent(mapping=_mapping_indent(text), sequence=sequence_indent or 2, offset=dash_offset or 0)
-    data = yaml.load(text)
-    for change in changes:
-        value = LiteralScalarString(change.after + "\n") if "\n" in change.after else change.after
-        if change.what == "description":
-            data["description"] = value
-        elif change.what.startswith("features["):
-            index = int(change.what[len("features["):].split("]")[0])
-            data["features"][index]["description"] = value
+
+def edited(text: str, changes: list[tuple[tuple, str]]) -> str:
+    """The text with the values at these places (paths of keys and indexes) replaced, and every
+    other character as it was.
+
+    The new values are spliced in where the old ones are written, as PyYAML's marks say: a round
+    trip through a YAML library re-emits the whole document, and even ruamel.yaml's drops
+    comments before a ``---``, respaces flow lists and re-indents blocks."""
+    import yaml
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # the pure loader: its marks count characters
+    step = _mapping_indent(text)
+    splices = []
+    for loc, value in changes:
+        key, node, in_flow = _node_at(root, loc)
+        splices.append(_splice(text, node, value, key.start_mark.column + step, in_flow))
+    for start, end, replacement in sorted(splices, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _node_at(root: Any, loc: tuple) -> tuple[Any, Any, bool]:
+    """(key node, value node, inside a flow collection) of the value at ``loc``."""
+    import yaml
+
+    key, node, in_flow = None, root, False
+    for part in loc:
+        in_flow = in_flow or bool(node.flow_style)
+        if isinstance(node, yaml.SequenceNode):
+            node = node.value[part]
         else:
-            name = change.what[len("hyperparameters."):-len(".description")]
-            data["hyperparameters"][name]["description"] = value
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
+            key, node = _entry(node, part)
+    return key, node, in_flow
+
+
+def _entry(mapping: Any, name: str) -> tuple[Any, Any]:
+    """A mapping's key and value nodes for ``name``; keys merged in (``<<: *defaults``) after its own."""
+    import yaml
+
+    merged = []
+    for key, value in mapping.value:
+        if key.tag == _MERGE:
+            merged += value.value if isinstance(value, yaml.SequenceNode) else [value]
+        elif key.value == name:
+            return key, value
+    for source in merged:
+        try:
+            return _entry(source, name)
+        except KeyError:
+            continue
+    raise KeyError(name)
+
+
+def _splice(text: str, node: Any, value: str, indent: int, in_flow: bool) -> tuple[int, int, str]:
+    """(start, end, replacement) that puts ``value`` where ``node`` is written. A block scalar stays
+    one; a multi-line text becomes one (a literal block, indented ``indent``); a trailing comment
+    stays on the value's line, at its column when there is room."""
+    start = node.start_mark.index
+    if node.style in ("|", ">"):
+        return _block_splice(text, node, value, indent)
+    end = node.end_mark.index
+    if "\n" in value and not in_flow:
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end
+        comment = text[end:line_end].strip()
+        header = "|" + (" " + comment if comment else "")
+        newline = "\n" if line_end < len(text) else ""
+        return start, line_end + len(newline), header + "\n" + _indented(value, indent) + newline
+    old, new = text[start:end], _flow_scalar(value, node.style, in_flow)
+    gap = re.match(r"( +)#", text[end:])
+    if gap and "\n" not in old:  # keep the comment's column
+        end += len(gap.group(1))
+        new += " " * max(1, len(gap.group(1)) + len(old) - len(new))
+    return start, end, new
+
+
+def _block_splice(text: str, node: Any, value: str, indent: int) -> tuple[int, int, str]:
+    """A block scalar's new content, at the indentation its content had; its header's chomping
+    and comment are kept, and so are the blank lines after it (PyYAML's span includes them)."""
+    start = node.start_mark.index
+    header_end = text.index("\n", start)
+    header = re.match(r"[|>]([-+]?)\d?([-+]?)(.*)", text[start:header_end])
+    last = start + len(text[start:node.end_mark.index].rstrip())
+    end = text.find("\n", last)
+    end = len(text) if end < 0 else end + 1
+    lines = [line for line in text[header_end + 1:end].split("\n") if line.strip()]
+    if lines:
+        indent = len(lines[0]) - len(lines[0].lstrip(" "))
+    newline = "\n" if text[end - 1:end] == "\n" else ""
+    return start, end, (f"|{header.group(1) or header.group(2)}{header.group(3)}\n" + _indented(value, indent)
+                        + newline)
+
+
+def _indented(value: str, indent: int) -> str:
+    return "\n".join(" " * indent + line if line.strip() else "" for line in value.split("\n"))
+
+
+def _flow_scalar(value: str, style: str | None, in_flow: bool) -> str:
+    """The value on one line: in the old value's quotes if it had some, plain where YAML reads it
+    back the same, else quoted."""
+    import yaml
+
+    if "\n" in value or (in_flow and style not in ("'", '"') and re.search(r"[,\[\]{}]", value)):
+        style = '"'  # a line break has no other one-line form; a flow collection ends at these
+    dumped = yaml.safe_dump(value, default_style=style or None, width=float("inf"), allow_unicode=True)
+    return dumped.removesuffix("\n...\n").removesuffix("\n")
 
 
 def _mapping_indent(text: str) -> int:

@@ -28,6 +28,8 @@ class Catalog(Protocol):
 
     def reference(self, kind: str, name: str) -> Ref | None: ...
 
+    def names(self, kind: str, parent: str | None = None) -> list[str]: ...
+
 
 def resolve(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None, *,
             trusted: bool = False) -> tuple[Resolution, list[Diagnostic]]:
@@ -80,7 +82,9 @@ def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, id
     asset_loc = loc + ((kind,) if getattr(source, kind) is not None else ("column",))
     asset = catalog.asset(ASSET_KINDS[kind], identity.asset)
     if asset is None:
-        problems.append(loaded.diagnostic(asset_loc, "R001", f"{what} {identity.asset!r} not found in OpenMetadata"))
+        hint = _asset_hint(catalog, ASSET_KINDS[kind], identity.asset)
+        problems.append(loaded.diagnostic(asset_loc, "R001",
+                                          f"{what} {identity.asset!r} not found in OpenMetadata{hint}"))
         return None
     if asset.deleted:
         problems.append(loaded.diagnostic(asset_loc, "R003", f"{what} {identity.asset!r} is deleted in OpenMetadata"))
@@ -98,12 +102,24 @@ def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, id
 
 
 def _hint(child: str, asset: Asset) -> str:
-    close = difflib.get_close_matches(child, list(asset.children), n=1)
+    close = _did_you_mean(child, list(asset.children))
     if close:
-        return f"; did you mean {close[0]!r}?"
+        return close
     shown = list(asset.children)[:12]
     more = ", ..." if len(asset.children) > len(shown) else ""
     return f"; it has: {', '.join(shown) + more}" if shown else "; it has none (no schema in the catalog)"
+
+
+def _asset_hint(catalog: Catalog, kind: str, name: str) -> str:
+    """A "did you mean" among the assets beside the missing one: a table's schema, another asset's service."""
+    parts = fqn.split(name)
+    parent = fqn.join(*parts[:-1]) if kind == "table" else parts[0]
+    return _did_you_mean(name, catalog.names(kind, parent))
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _missing_labels(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None) -> list[Diagnostic]:
@@ -150,7 +166,8 @@ def _owners(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None
         ref = Ref(known["id"], kind, name, known.get("fullyQualifiedName", name)) if known else \
             catalog.reference(kind, name)
         if ref is None:
-            problems.append(loaded.diagnostic(loc, "R009", f"{kind} {name!r} not found in OpenMetadata"))
+            problems.append(loaded.diagnostic(loc, "R009", f"{kind} {name!r} not found in OpenMetadata"
+                                                           f"{_did_you_mean(name, catalog.names(kind))}"))
         else:
             refs.append(ref)
     return refs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,21 @@ class ValidationReport:
 
     def specs(self) -> list[LoadedSpec]:
         return [f.spec for f in self.files if f.valid and f.spec is not None]
+
+    def specs_of(self, registered_model: str | None) -> tuple[list[LoadedSpec], list[str]]:
+        """The valid specs - only those documenting ``registered_model`` when it is given - and the
+        warning to show when none does (a mistyped name, e.g. from a webhook's payload, must not
+        look like a run with nothing to do)."""
+        specs = [s for s in self.specs() if registered_model in (None, s.spec.registered_model)]
+        if registered_model is None or specs:
+            return specs, []
+        known = sorted({s.spec.registered_model for s in self.specs()})
+        close = difflib.get_close_matches(registered_model, known, n=1)
+        invalid = sum(1 for f in self.files if not f.valid)
+        return [], [f"--registered-model {registered_model}: no spec documents this registered model "
+                    f"({len(known)} registered model(s) in {len(self.files)} spec(s)"
+                    + (f", {invalid} invalid" if invalid else "") + ")"
+                    + (f"; did you mean {close[0]!r}?" if close else "")]
 
 
 def validate_files(files: list[Path], *, default_service: str | None = None, strict: bool = False,

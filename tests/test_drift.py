@@ -134,3 +134,17 @@ def test_github_format_annotates_and_summarises(cli, env, sandbox, published, in
     assert result.exit_code == 1
     assert "::warning file=model_specs/" in result.stdout and "D001" in result.stdout
     assert summary.read_text().startswith("### mlmeta drift: 1 model drifted of 1 checked")
+
+
+def test_a_model_mlmeta_never_published_is_not_drift(cli, env, sandbox, registry, in_tmp):
+    name = f"hand_made_{uuid.uuid4().hex[:8]}"
+    requests.post(f"{sandbox.api_url}/v1/mlmodels", headers=admin(sandbox), timeout=10, json={
+        "name": name, "service": "mlflow_models", "algorithm": "Manual"}).raise_for_status()
+    registry.client.create_registered_model(f"{name}_rm")
+    write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=f"{name}_rm"))
+    code, findings, _ = drift(cli, env)
+    assert (code, findings) == (0, {})  # nothing in Production, and the catalog's model is not mlmeta's
+    registry.alias(f"{name}_rm", registry.register(f"{name}_rm"))
+    code, findings, _ = drift(cli, env)
+    assert code == 1 and list(findings) == ["D007"]
+    assert "was not published by mlmeta" in findings["D007"]["message"] and "?" not in findings["D007"]["message"]

@@ -42,6 +42,19 @@ def test_init_starts_from_the_latest_version_when_nothing_is_promoted(cli, mlflo
     assert "mlflow:\n  registered_model:" in result.stdout and "alias:" not in result.stdout
 
 
+def test_init_writes_the_alias_and_stage_asked_for_even_when_no_version_carries_them(cli, mlflow_server, registry,
+                                                                                      in_tmp):
+    name = f"starter_{uuid.uuid4().hex[:8]}"
+    registry.register(name)
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+    result = cli("init", "--from-mlflow", name, "--alias", "nosuch", "--stage", "Staging", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "none is in Production yet" in result.stdout
+    assert yaml.safe_load(result.stdout)["mlflow"] == {"registered_model": name, "alias": "nosuch", "stage": "Staging"}
+    wrong = cli("init", "--from-mlflow", name, "--stage", "Archived", env=env)
+    assert wrong.exit_code == 2 and "--stage Archived: a spec accepts Production or Staging" in wrong.stderr
+
+
 def test_init_of_an_unknown_model_is_a_usage_error(cli, mlflow_server, in_tmp):
     result = cli("init", "--from-mlflow", "nope_never", env={"MLFLOW_TRACKING_URI": mlflow_server.url})
     assert result.exit_code == 2 and "registered model 'nope_never' not found" in result.stderr

@@ -48,3 +48,21 @@ def test_online_json_names_the_release_and_its_switches(cli, mlflow_server, in_t
     assert (release["version"], release["newer_than_known"]) == ("1.10.3", False)
     switches = {s["key"]: s["on"] for s in release["switches"]}
     assert switches["if_match_drops_entity_fields"] and switches["domains"] and not switches["strict_names"]
+
+
+def test_a_mistyped_table_or_team_gets_a_did_you_mean(cli, sandbox, mlflow_server, registry, in_tmp):
+    name = f"online_{uuid.uuid4().hex[:8]}"
+    registry.alias(name, registry.register(name))
+    spec = SPEC.format(name=name, registered=name).replace("public.restaurants", "public.restaurantz")
+    write(in_tmp / "model_specs" / "typos.yaml", spec + "owners:\n  teams: [ml_platfrm]\n")
+    env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
+           "MLFLOW_TRACKING_URI": mlflow_server.url}
+    result = cli("validate", "--online", env=env)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert ("model_specs/typos.yaml:18:16: error R001 features[1].sources[0].table: table "
+            "'demo_pg.postgres.public.restaurantz' not found in OpenMetadata; did you mean "
+            "'demo_pg.postgres.public.restaurants'?") in lines
+    assert ("model_specs/typos.yaml:30:11: error R009 owners.teams[0]: team 'ml_platfrm' not found in OpenMetadata; "
+            "did you mean 'ml_platform'?") in lines
+    assert writes(sandbox) == {}

@@ -299,6 +299,12 @@ def test_a_missing_service_is_reported_or_created_on_request(cli, env, sandbox, 
     assert code == 1 and out["models"][0]["diagnostics"][0]["code"] == "R008"
     planned = cli("plan", "--format", "json", env=env)
     assert planned.exit_code == 1 and json.loads(planned.stdout)["models"][0]["diagnostics"][0]["code"] == "R008"
+    assert "rerun with --create-service" in json.loads(planned.stdout)["models"][0]["diagnostics"][0]["message"]
+    sandbox.reset_stats()
+    planned = cli("plan", "--create-service", env=env)  # which plan takes, and shows the service it would create
+    assert planned.exit_code == 0 and f"new_svc.{model} [create]" in planned.stdout
+    assert "~ ML model service 'new_svc' created first (--create-service)" in planned.stdout
+    assert writes(sandbox) == {}
     code, out = publish(cli, env, "--all", "--create-service")
     assert code == 0 and out["models"][0]["model"] == f"new_svc.{model}"
 
@@ -475,6 +481,11 @@ def test_a_soft_deleted_source_fails_the_spec_until_it_drops_the_source(cli, env
                          timeout=10).json()
     requests.delete(f"{sandbox.api_url}/v1/tables/{users['id']}", headers=admin, timeout=10).raise_for_status()
     assert "demo_pg.postgres.public.users" in upstream(sandbox, model)  # lineage reads still show it
+    # the README's word: the unchanged path looks no source up; drift and --refresh see the deletion
+    code, out = publish(cli, env, "--all")
+    assert code == 0 and out["models"][0]["status"] == "unchanged"
+    found = json.loads(cli("drift", "--format", "json", env=env).stdout)["diagnostics"]
+    assert [(d["code"], d["line"]) for d in found] == [("D002", 25)]
     sandbox.reset_stats()
     code, out = publish(cli, env, "--all", "--refresh")
     assert code == 1
@@ -496,9 +507,13 @@ def test_a_change_that_only_moves_the_fingerprint_keeps_the_version_and_then_cos
     spec = in_tmp / "model_specs" / f"{model}.yaml"
     # the default alias, now said explicitly: the same model, but the spec (and its fingerprint) changed
     spec.write_text(spec.read_text().replace("  registered_model:", "  alias: champion\n  registered_model:"))
+    plan = cli("plan", env=env).stdout  # nothing anyone reads would change: not an update, and it says why
+    assert "[unchanged]" in plan and "fingerprint only: the spec's text changed" in plan
+    assert "would be 0 created, 0 updated, 1 unchanged" in plan
     sandbox.reset_stats()
     code, out = publish(cli, env, "--all")
     assert code == 0 and out["models"][0]["changes"] == []  # mlmeta's bookkeeping is not shown as a change
+    assert out["models"][0]["status"] == "unchanged" and "fingerprint only" in out["models"][0]["message"]
     assert writes(sandbox) == {"PATCH /v1/mlmodels/{key}": 1}
     stored = entity(sandbox, model)
     assert (stored["version"], stored["updatedBy"]) == (0.1, "mlmeta-bot")  # stamped, not bumped

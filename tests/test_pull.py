@@ -10,6 +10,7 @@ import uuid
 import pytest
 import requests
 
+from mlmeta.pull import edited
 from tests.conftest import write
 
 pytestmark = pytest.mark.slow
@@ -40,15 +41,20 @@ hyperparameters:
 """
 
 
-@pytest.fixture
-def published(cli, sandbox, mlflow_server, registry, in_tmp):
+def publish_spec(cli, sandbox, mlflow_server, registry, folder, template: str):
+    """A spec from ``template`` for a new model in Production, published: (name, path, env)."""
     name = f"pulled_{uuid.uuid4().hex[:8]}"
-    path = write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name))
+    path = write(folder / "model_specs" / f"{name}.yaml", template.format(name=name))
     registry.alias(name, registry.register(name))
     env = {"OPENMETADATA_HOST": sandbox.url, "OPENMETADATA_JWT_TOKEN": sandbox.token(),
            "MLFLOW_TRACKING_URI": mlflow_server.url}
     assert cli("publish", "--all", env=env).exit_code == 0
     return name, path, env
+
+
+@pytest.fixture
+def published(cli, sandbox, mlflow_server, registry, in_tmp):
+    return publish_spec(cli, sandbox, mlflow_server, registry, in_tmp, SPEC)
 
 
 def edit_in_ui(sandbox, name: str, operations: list) -> None:
@@ -98,7 +104,8 @@ def test_pull_writes_the_catalogs_texts_and_keeps_everything_else_byte_for_byte(
     assert "Written by the data team" not in after  # the spec does not manage that description
     # the catalog and the spec agree now: plan changes nothing but mlmeta's bookkeeping
     plan = json.loads(cli("plan", "--format", "json", env=env).stdout)
-    assert plan["models"][0]["changes"] == []
+    assert plan["models"][0]["changes"] == [] and plan["models"][0]["status"] == "unchanged"
+    assert plan["models"][0]["message"].startswith("fingerprint only: the spec's text changed")
 
 
 def test_pull_writes_a_description_file(cli, sandbox, published, in_tmp):
@@ -120,3 +127,55 @@ def test_nothing_to_pull_when_the_catalog_says_what_the_spec_says(cli, published
     before = path.read_text()
     result = cli("pull", env=env)
     assert result.exit_code == 0 and "took 0 text(s)" in result.stdout and path.read_text() == before
+
+
+LAYOUT = """\
+# header: who owns this spec
+---
+mlmeta: 1
+name: {name}
+service: mlflow_models
+description: Old.
+tags: [ Tier.Tier2 ]
+mlflow:
+  registered_model: {name}
+features:
+  - name: is_premium
+    type: categorical
+    sources: [ {{column: demo_pg.postgres.public.users.premium}} ]
+hyperparameters:
+    n_estimators:
+        description: Number of boosting stages.
+"""
+
+
+def test_pull_keeps_what_precedes_a_document_start_flow_lists_and_every_blocks_indentation(cli, sandbox, mlflow_server,
+                                                                                           registry, in_tmp):
+    name, path, env = publish_spec(cli, sandbox, mlflow_server, registry, in_tmp, LAYOUT)
+    before = path.read_text()
+    model = requests.get(f"{sandbox.api_url}/v1/mlmodels/name/mlflow_models.{name}", timeout=10,
+                         headers={"Authorization": f"Bearer {sandbox.token('admin')}"}).json()
+    edit_in_ui(sandbox, name, [{"op": "replace", "path": "/description",
+                                "value": model["description"].replace("Old.", "New.", 1)}])
+    assert cli("pull", env=env).exit_code == 0
+    assert path.read_text() == before.replace("description: Old.", "description: New.")
+
+
+def test_a_value_is_spliced_in_where_it_was_written():
+    text = "a: Old.   # why\nb: [ x ]\nc:\n    d: {description: 'q'}\n"
+    assert edited(text, [(("a",), "Newer.")]) == "a: Newer. # why\nb: [ x ]\nc:\n    d: {description: 'q'}\n"
+    assert edited(text, [(("c", "d", "description"), "it's, new")]) == \
+        "a: Old.   # why\nb: [ x ]\nc:\n    d: {description: 'it''s, new'}\n"
+
+
+def test_a_text_of_several_lines_becomes_a_block_at_the_files_indentation():
+    text = "a: Old.  # why\nc:\n    d: x\n"
+    assert edited(text, [(("a",), "One.\n\nTwo.")]) == "a: | # why\n    One.\n\n    Two.\nc:\n    d: x\n"
+    assert edited(text, [(("c", "d"), "One.\nTwo.")]) == "a: Old.  # why\nc:\n    d: |\n        One.\n        Two.\n"
+
+
+def test_a_block_stays_a_block_with_its_header_and_the_blank_lines_after_it():
+    text = "a: |-  # note\n   old\n   text\n\nb: 1\n"
+    assert edited(text, [(("a",), "new")]) == "a: |-  # note\n   new\n\nb: 1\n"
+    flow = 'f: [{description: "x"}]\n'
+    assert edited(flow, [(("f", 0, "description"), "two\nlines")]) == 'f: [{description: "two\\nlines"}]\n'

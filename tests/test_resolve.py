@@ -48,6 +48,11 @@ class Catalog:
     def reference(self, kind, name):
         return Ref("u1", kind, name, name) if name == "alice" else None
 
+    def names(self, kind, parent=None):
+        self.calls.append((kind, parent))
+        return {("table", "svc.db.public"): ["svc.db.public.users", "svc.db.public.archived", "svc.db.public.goner"],
+                ("user", None): ["alice", "nobody1"]}.get((kind, parent), [])
+
 
 def test_every_problem_is_reported_at_its_node(tmp_path):
     loaded = load_spec(write(tmp_path / "s.yaml", SPEC), "s.yaml").spec
@@ -55,9 +60,10 @@ def test_every_problem_is_reported_at_its_node(tmp_path):
     assert [(d.code, d.line, d.column, d.message) for d in problems] == [
         ("R002", 10, 17, "features[0].sources[1].column: column 'tenur' not found in table 'svc.db.public.users'; "
                         "did you mean 'tenure'?"),
-        ("R001", 11, 16, "features[0].sources[2].table: table 'svc.db.public.gone' not found in OpenMetadata"),
+        ("R001", 11, 16, "features[0].sources[2].table: table 'svc.db.public.gone' not found in OpenMetadata; "
+                        "did you mean 'svc.db.public.goner'?"),
         ("R003", 12, 16, "features[0].sources[3].table: table 'svc.db.public.archived' is deleted in OpenMetadata"),
-        ("R009", 3, 25, "owners.users[1]: user 'nobody' not found in OpenMetadata"),
+        ("R009", 3, 25, "owners.users[1]: user 'nobody' not found in OpenMetadata; did you mean 'nobody1'?"),
     ]
     tenure = resolution.sources[(0, 0)]
     assert (tenure.name, tenure.data_type, tenure.asset.id) == ("tenure", "integer", "t1")

@@ -37,6 +37,7 @@ MODEL_FIELDS = ("owners", "tags", "dashboard", "sourceHash", "extension")  # and
 # models per list page: the server allows up to 1,000,000; 250 keeps a page's parsed JSON (the
 # peak memory of an unchanged run) small, for one request per 250 models
 PAGE_SIZE = 250
+HINT_PAGE = 1000  # names listed to find a "did you mean" among
 # the assets a feature can come from: where each is read, with which fields, where its children are
 _ASSETS: dict[str, tuple[str, str, Callable[[dict[str, Any]], list | None]]] = {
     "table": ("tables", "columns", lambda e: e.get("columns")),
@@ -194,6 +195,24 @@ class OpenMetadataCatalog:
             return Ref(id=data["id"], type=kind, name=data["name"], fqn=data["fullyQualifiedName"])
 
         return self._cached((kind, name), load)
+
+    def names(self, kind: str, parent: str | None = None) -> list[str]:
+        """The FQNs of a kind's entities - under ``parent`` (a table's schema, another asset's
+        service) when given - to suggest the one a spec meant. Read only when a name was not found;
+        one page of HINT_PAGE is enough for a hint, and a server that will not list gives none."""
+        collection = _ASSETS[kind][0] if kind in _ASSETS else _COLLECTIONS[kind]
+        params = {"limit": str(HINT_PAGE)}
+        if parent:
+            params["databaseSchema" if kind == "table" else "service"] = parent
+
+        def load() -> list[str]:
+            try:
+                page = self._request("GET", f"/v1/{collection}", params=params)
+            except (CatalogError, ConfigError):  # a hint is a courtesy: never the reason a command stops
+                return []
+            return [e.get("fullyQualifiedName") or e.get("name", "") for e in (page or {}).get("data") or []]
+
+        return self._cached((f"names:{kind}", parent or ""), load)
 
     # --- ML models ----------------------------------------------------------------------------
 

@@ -20,16 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import threading
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from mlmeta import state
 from mlmeta.errors import ConfigError
 from mlmeta.events import PromotionEvent
 from mlmeta.http import HttpClient, HttpFailure, Limits
+from mlmeta.output import console
 
 log = logging.getLogger("mlmeta.events")
 
@@ -56,7 +56,8 @@ class JsonLinesSink:
         line = json.dumps(envelope, sort_keys=True, separators=(",", ":")) + "\n"
         with self._lock:
             if self._path is None:
-                _write_line(sys.stdout, line)
+                if not console.write_out(line):  # the event went nowhere: it waits in the spool
+                    raise SinkError("stdout was closed by its reader")
                 return
             try:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,13 +70,6 @@ class JsonLinesSink:
 
     def close(self) -> None:
         pass
-
-
-def _write_line(stream: TextIO, line: str) -> None:
-    from mlmeta.secrets import redact
-
-    stream.write(redact(line))
-    stream.flush()
 
 
 class HttpSink:

@@ -38,6 +38,16 @@ def print_annotations(diagnostics: Iterable[Diagnostic]) -> None:
         console.out(annotation(d))
 
 
+def print_warnings(command: str, warnings: Iterable[str]) -> None:
+    """Annotations for warnings about the run itself (no file to point at)."""
+    for warning in warnings:
+        console.out(f"::warning title=mlmeta {command}::{escape_data(warning)}")
+
+
+def warnings_list(warnings: list[str]) -> str:
+    return "".join(f"- warning: {markdown_cell(w)}\n" for w in warnings) + ("\n" if warnings else "")
+
+
 def markdown_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", "<br>")
 
@@ -93,29 +103,36 @@ def render_publish(report) -> None:
     from mlmeta.output import text
 
     print_annotations(report.diagnostics)
+    print_warnings(report.mode, report.warnings)
     text.render_publish(report)
     rows = ["| Model | Status | Version | Changes |", "| --- | --- | --- | --- |"]
     for r in report.results:
         version = "" if r.version_after is None else (
             f"{r.version_before} → {r.version_after}" if r.version_before not in (None, r.version_after)
             else f"{r.version_after}")
-        what = "<br>".join(markdown_cell(c.summary) for c in r.changes[:20]) or markdown_cell(r.message or "")
-        rows.append(f"| `{markdown_cell(r.model)}` | {r.status} | {version} | {what} |")
+        rows.append(f"| `{markdown_cell(r.model)}` | {r.status} | {version} | {_what_happened(r)} |")
     title = "mlmeta plan" if report.mode == "plan" else "mlmeta publish"
-    write_step_summary(f"### {title}: {text.summary_line(report, prefixed=False)}\n\n" + "\n".join(rows) + "\n\n"
+    write_step_summary(f"### {title}: {text.summary_line(report, prefixed=False)}\n\n"
+                       + warnings_list(report.warnings) + "\n".join(rows) + "\n\n"
                        + diagnostics_table(report.diagnostics))
     write_outputs(report.counts)
+
+
+def _what_happened(result) -> str:
+    """A failed model's reason - never its planned changes, which were not made - else its changes."""
+    changes = [] if result.status == "failed" else result.changes[:20]
+    return "<br>".join(markdown_cell(c.summary) for c in changes) or markdown_cell(result.message or "")
 
 
 def render_drift(report) -> None:
     from mlmeta.output import text
 
     print_annotations(report.diagnostics)
-    for orphan in report.orphans:
-        console.out(f"::warning title=mlmeta drift::{escape_data(orphan['model'] + ': ' + orphan['message'])}")
+    print_warnings("drift", [orphan["model"] + ": " + orphan["message"] for orphan in report.orphans] + report.warnings)
     text.render_drift(report)
     rows = [f"| `{markdown_cell(o['model'])}` | {markdown_cell(o['message'])} |" for o in report.orphans]
     orphans = ("\n\n| Orphaned model | |\n| --- | --- |\n" + "\n".join(rows)) if rows else ""
     heading = (f"### mlmeta drift: {text.plural(report.drifted, 'model')} drifted of {report.checked} checked"
                if report.findings or report.orphans else f"### mlmeta drift: {report.checked} checked, all in sync")
-    write_step_summary(heading + "\n\n" + diagnostics_table(report.diagnostics) + orphans)
+    write_step_summary(heading + "\n\n" + warnings_list(report.warnings) + diagnostics_table(report.diagnostics)
+                       + orphans)

@@ -48,6 +48,7 @@ def render_publish(report) -> None:
         "properties": [s.as_dict() for s in report.setup],
         "models": [r.as_dict() for r in report.results],
         "invalid": [{"path": f.path, "diagnostics": [d.as_dict() for d in f.diagnostics]} for f in report.invalid],
+        "warnings": report.warnings,
         "summary": {**report.counts, "openmetadata_requests": report.requests,
                     "mlflow_requests": report.mlflow_requests},
     })
@@ -55,6 +56,6 @@ def render_publish(report) -> None:
 
 def render_drift(report) -> None:
     dump({"command": "drift", "diagnostics": [d.as_dict() for d in report.diagnostics],
-          "orphans": report.orphans,
+          "orphans": report.orphans, "warnings": report.warnings,
           "summary": {"checked": report.checked, "drifted": report.drifted,
                       "findings": len(report.findings) + len(report.orphans), "invalid": len(report.invalid)}})

@@ -68,7 +68,14 @@ def render_publish(report) -> None:
             console.out(f"    - lineage from {removed}")
         for d in result.diagnostics:
             console.out("    " + diagnostic_line(d))
+    render_warnings(report.warnings)
     console.out(summary_line(report))
+
+
+def render_warnings(warnings: list[str]) -> None:
+    """Warnings about the run itself (no spec to point at), just above its summary."""
+    for warning in warnings:
+        console.out(f"warning: {warning}")
 
 
 def _columns(result, source: str) -> str:
@@ -113,6 +120,7 @@ def render_drift(report) -> None:
         console.out(diagnostic_line(d))
     for orphan in report.orphans:
         console.out(f"{orphan['model']}: warning {orphan['message']}")
+    render_warnings(report.warnings)
     if report.findings or report.orphans:
         console.out(f"drift: {plural(report.drifted, 'model')} drifted of {report.checked} checked "
                     f"({plural(len(report.findings) + len(report.orphans), 'finding')})")

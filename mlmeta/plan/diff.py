@@ -37,6 +37,11 @@ class ModelDiff:
     def empty(self) -> bool:
         return not self.operations
 
+    @property
+    def fingerprint_only(self) -> bool:
+        """The catalog holds what the spec says; only mlmeta's fingerprint (sourceHash) differs."""
+        return bool(self.operations) and all(op["path"] == "/sourceHash" for op in self.operations)
+
 
 def _text(value: Any) -> Any:
     return value or None

@@ -305,10 +305,14 @@ _ASSET_MODELS = {"table": "Table", "topic": "Topic", "container": "Container",
                  "dashboardDataModel": "DashboardDataModel", "searchIndex": "SearchIndex"}
 
 
+def _catalog_fields(app: SandboxApp, request: Request, kind: str) -> set[str]:
+    return app.fields(request, _ASSET_MODELS[kind]) if kind in _ASSET_MODELS else {
+        f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
+
+
 def _catalog_get(kind: str) -> Callable:
     def handler(app: SandboxApp, request: Request, key: str, by: str) -> Response:
-        fields = app.fields(request, _ASSET_MODELS[kind]) if kind in _ASSET_MODELS else {
-            f.strip() for f in (request.param("fields") or "").split(",") if f.strip()}
+        fields = _catalog_fields(app, request, kind)
         with app.state.lock:
             entity = _lookup(app, kind, key, by, _include(request))
             return _entity_response(200, _generic_view(copy.deepcopy(entity), fields))
@@ -334,8 +338,30 @@ def _catalog_delete(kind: str) -> Handler:
     return handler
 
 
-# catalog entities: GET by name and by id, DELETE by id, for every collection but ML models
+# what a catalog list may be narrowed to: the parent's FQN (a service by its name)
+_LIST_PARENTS = ("service", "database", "databaseSchema")
+
+
+def _catalog_list(kind: str) -> Handler:
+    """A collection's (non-deleted) entities, narrowed to one parent when asked, paged."""
+
+    def handler(app: SandboxApp, request: Request, params: dict) -> Response:
+        fields = _catalog_fields(app, request, kind)
+        parents = {key: request.param(key) for key in _LIST_PARENTS if request.param(key)}
+        with app.state.lock:
+            entities = sorted((e for e in app.state.entities[kind].values() if not e.get("deleted") and all(
+                (e.get(key) or {}).get("fullyQualifiedName") == value for key, value in parents.items())),
+                key=lambda e: e["name"])
+            page, paging = _page(request, entities)
+            data = [_generic_view(copy.deepcopy(e), fields) for e in page]
+        return Response(200, {"data": data, "paging": paging})
+
+    return handler
+
+
+# catalog entities: list, GET by name and by id, DELETE by id, for every collection but ML models
 for _collection in sorted(set(COLLECTIONS.values()) - {"mlmodels", "metadata/types"}):
+    route("GET", f"/v1/{_collection}")(_catalog_list(TYPE_OF_COLLECTION[_collection]))
     route_by_key("GET", f"/v1/{_collection}")(_catalog_get(TYPE_OF_COLLECTION[_collection]))
     route("DELETE", f"/v1/{_collection}/{{key}}")(_catalog_delete(TYPE_OF_COLLECTION[_collection]))
 
@@ -454,6 +480,18 @@ def list_models(app: SandboxApp, request: Request, params: dict) -> Response:
     10) and an opaque ``after`` cursor, with ``paging.after`` set while more remain."""
     service = request.param("service")
     fields = app.fields(request, "MlModel")
+    with app.state.lock:
+        models = sorted((m for m in app.state.entities["mlmodel"].values()
+                         if not m.get("deleted") and (service is None or m["service"]["name"] == service)),
+                        key=lambda m: m["name"])
+        page, paging = _page(request, models)
+        data = [semantics.view(copy.deepcopy(m), fields) for m in page]
+    return Response(200, {"data": data, "paging": paging})
+
+
+def _page(request: Request, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A page of ``items`` (sorted by name) and its ``paging``: ``limit`` (default 10) at a time,
+    after the opaque ``after`` cursor, with ``paging.after`` set while more remain."""
     try:
         limit = int(request.param("limit", "10"))
     except ValueError:
@@ -461,19 +499,13 @@ def list_models(app: SandboxApp, request: Request, params: dict) -> Response:
     if not 0 <= limit <= 1_000_000:
         raise ApiError(400, "query param limit must be between 0 and 1000000")
     after = _cursor_name(request.param("after"))
-    with app.state.lock:
-        models = sorted((m for m in app.state.entities["mlmodel"].values()
-                         if not m.get("deleted") and (service is None or m["service"]["name"] == service)),
-                        key=lambda m: m["name"])
-        total = len(models)
-        if after is not None:
-            models = [m for m in models if m["name"] > after]
-        page, more = models[:limit], len(models) > limit
-        data = [semantics.view(copy.deepcopy(m), fields) for m in page]
-    paging: dict[str, Any] = {"total": total}
-    if more and page:
+    paging: dict[str, Any] = {"total": len(items)}
+    if after is not None:
+        items = [item for item in items if item["name"] > after]
+    page = items[:limit]
+    if len(items) > limit and page:
         paging["after"] = base64.b64encode(page[-1]["name"].encode()).decode()
-    return Response(200, {"data": data, "paging": paging})
+    return page, paging
 
 
 def _cursor_name(cursor: str | None) -> str | None:

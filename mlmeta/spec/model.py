@@ -12,7 +12,7 @@ for editors is generated from.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -22,6 +22,8 @@ from mlmeta import fqn
 FORMAT_VERSION = 1
 DEFAULT_ALIAS = "champion"
 DEFAULT_STAGE = "Production"
+Stage = Literal["Production", "Staging"]
+STAGES = get_args(Stage)
 
 
 def _name(value: str) -> str:
@@ -107,7 +109,7 @@ class MlflowSettings(_Strict):
     registered_model: Name | None = Field(None, description="Registered model name (default: the spec's name).")
     alias: Name | None = Field(None, description=f"Alias marking Production (default from configuration, "
                                                  f"normally {DEFAULT_ALIAS!r}).")
-    stage: Literal["Production", "Staging"] | None = Field(
+    stage: Stage | None = Field(
         DEFAULT_STAGE, description="Classic stage accepted when the alias is not set; null disables the fallback.")
     when_not_in_production: Literal["keep", "mark", "delete"] | None = Field(
         None, description="What publish does to the catalog's model once no version is in Production any more: "

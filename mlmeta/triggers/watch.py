@@ -15,9 +15,10 @@ the checkpoint means the next pass publishes again - unchanged, so harmless - an
 same event id again.
 
 The first pass on a new checkpoint publishes every spec (the catalog catches up) and records what
-it found, without events: nothing was promoted while watching. Server errors back off
-(exponentially, up to ``max_backoff``) and are retried; a configuration error stops the watcher.
-SIGTERM and SIGINT stop it cleanly between promotions.
+it found, without events: nothing was promoted while watching. A catch-up that fails is reported
+like a failed promotion (``--once`` exits 1) and retried once its spec changes. Server errors
+back off (exponentially, up to ``max_backoff``) and are retried; a configuration error stops the
+watcher. SIGTERM and SIGINT stop it cleanly between promotions.
 """
 
 from __future__ import annotations
@@ -246,11 +247,16 @@ class Watcher:
         state = {"version": CHECKPOINT_VERSION, "keys": {}}
         for (item, promotion), event in zip(promoted, events):
             state["keys"][item.key] = _record(promotion, item, [event])
+            if promotions.failed(event):  # a catch-up that failed is a failed promotion: said, and exit 1
+                report.failures += 1
+                self.progress(_describe(event))
         for key, promotion in now.items():
             state["keys"].setdefault(key, _record(promotion, keys[key], []))
         self.checkpoint.write(state)
+        failed = f", {report.failures} failed (retried once its spec changes)" if report.failures else ""
         self.progress(f"watch: new checkpoint {self.checkpoint.path}: {len(now)} model(s) in Production, "
-                      f"{len(promoted)} published to catch up; promotions from now on become events")
+                      f"{len(promoted) - report.failures} published to catch up{failed}; promotions from now on "
+                      "become events")
 
 
 def _record(promotion: Any, item: promotions.Watched, events: list[PromotionEvent]) -> dict[str, Any]:

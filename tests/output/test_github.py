@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.output import github
+from mlmeta.plan.diff import Change
+from mlmeta.publish import ModelResult, Report
 
 
 def test_annotation_escapes_data_and_properties():
@@ -31,3 +33,18 @@ def test_nothing_is_written_outside_actions(monkeypatch):
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     assert not github.write_step_summary("x") and not github.write_outputs({"a": 1})
+
+
+def test_a_failed_models_summary_row_shows_its_reason_and_no_changes(tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    added = [Change("description", "added", "description added (0 -> 20 characters)")]
+    github.render_publish(Report("publish", [
+        ModelResult("a.yaml", "svc.a", "failed", changes=added, message="ML model service 'svc' not found"),
+        ModelResult("b.yaml", "svc.b", "failed", message="column 'x' not found"),
+        ModelResult("c.yaml", "svc.c", "created", changes=added)]))
+    rows = [line for line in summary.read_text().splitlines() if line.startswith("| `svc.")]
+    assert rows == ["| `svc.a` | failed |  | ML model service 'svc' not found |",
+                    "| `svc.b` | failed |  | column 'x' not found |",
+                    "| `svc.c` | created |  | description added (0 -> 20 characters) |"]

@@ -83,7 +83,7 @@ def test_the_cli_serves_writes_private_tokens_and_stops_on_sigterm(tmp_path):
 
 def test_the_cli_refuses_bad_fault_settings(cli):
     result = cli("sandbox", "--failure-rate", "2")
-    assert result.exit_code == 2 and "rates must be between 0 and 1" in result.stderr
+    assert result.exit_code == 2 and "--failure-rate 2.0: a share of the requests, between 0 and 1" in result.stderr
 
 
 def test_tokens_go_outside_the_repository_by_default_and_export_in_one_line(tmp_path):

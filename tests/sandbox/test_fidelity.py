@@ -238,3 +238,17 @@ def test_listing_a_services_models_pages_with_an_after_cursor(sandbox):
     assert [m["name"] for m in second["data"]] == ["m3"] and "after" not in second["paging"]
     default = raw(sandbox, "GET", "/v1/mlmodels?service=mlflow_models").json()
     assert len(default["data"]) == 3  # the default page is 10
+
+
+def test_catalog_lists_narrow_to_a_parent_page_and_leave_deleted_entities_out(sandbox):
+    tables = "/v1/tables?databaseSchema=demo_pg.postgres.public"
+    first = raw(sandbox, "GET", tables + "&limit=2").json()
+    assert [t["name"] for t in first["data"]] == ["orders", "restaurants"] and first["paging"]["total"] == 3
+    second = raw(sandbox, "GET", f"{tables}&limit=2&after={first['paging']['after']}").json()
+    assert [t["fullyQualifiedName"] for t in second["data"]] == ["demo_pg.postgres.public.users"]
+    raw(sandbox, "DELETE", f"/v1/tables/{second['data'][0]['id']}")
+    assert [t["name"] for t in raw(sandbox, "GET", tables).json()["data"]] == ["orders", "restaurants"]
+    assert raw(sandbox, "GET", "/v1/tables?databaseSchema=demo_pg.postgres.nowhere").json()["data"] == []
+    topics = raw(sandbox, "GET", "/v1/topics?service=kafka&limit=100").json()["data"]
+    assert topics and all(t["fullyQualifiedName"].startswith("kafka.") for t in topics)
+    assert "ml_platform" in [t["name"] for t in raw(sandbox, "GET", "/v1/teams?limit=100").json()["data"]]

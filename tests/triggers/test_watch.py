@@ -165,3 +165,21 @@ def test_all_models_emits_events_for_models_no_spec_documents(project, registry,
     [event] = [e for e in events(tmp_path) if e["data"]["name"] == orphan]
     assert event["data"]["catalog"] == [{"action": "skipped", "entityVersion": None, "fqn": None,
                                          "message": "no spec documents this registered model", "spec": None}]
+
+
+def test_a_failed_catch_up_on_a_new_checkpoint_exits_1_and_is_retried_once_its_spec_changes(project, registry, sandbox,
+                                                                                           tmp_path, in_tmp, cli):
+    first, _ = project
+    spec = in_tmp / "model_specs" / f"{first}.yaml"
+    spec.write_text(spec.read_text().replace("orders.last_update", "orders.last_updat"))
+    registry.alias(first, "1")
+    checkpoint = tmp_path / "cp.json"
+    result = cli("watch", "--once", "--checkpoint", str(checkpoint))
+    assert result.exit_code == 1, result.stderr
+    assert f"{first} v1 (alias champion) -> mlflow_models.{first} failed" in result.stderr
+    assert "1 model(s) in Production, 0 published to catch up, 1 failed" in result.stderr
+    assert json.loads(checkpoint.read_text())["keys"][f"{first}|alias=champion|stage=Production"]["status"] == "failed"
+    assert cli("watch", "--once", "--checkpoint", str(checkpoint)).exit_code == 0  # the same spec: not again
+    spec.write_text(spec.read_text().replace("orders.last_updat", "orders.last_update"))
+    assert cli("watch", "--once", "--checkpoint", str(checkpoint)).exit_code == 0
+    assert entity(sandbox, first)["version"] == 0.1
