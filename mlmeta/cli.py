@@ -7,6 +7,7 @@ and mlflow are imported inside the commands that need them, so ``mlmeta --versio
 
 from __future__ import annotations
 
+import enum
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -74,7 +75,7 @@ SinkOption = Annotated[Optional[list[str]], typer.Option(
                                    "kafka://host:port/topic (default for watch and webhook: stdout).",
     show_default=False)]
 PUBLISH_SPOOL = ".mlmeta/events-spool.jsonl"
-WEBHOOK_SPOOL = ".mlmeta/webhook-spool.jsonl"
+WEBHOOK_SPOOL = "webhook-spool.jsonl"  # in the receiver's --state-dir
 WATCH_CHECKPOINT = ".mlmeta/watch-checkpoint.json"
 SPOOL_BESIDE = "-spool.jsonl"  # watch's spool: the checkpoint's name with this instead of .json
 
@@ -89,7 +90,7 @@ def _spool_option(default: str):
 PublishSpoolOption = _spool_option(PUBLISH_SPOOL)
 WatchSpoolOption = _spool_option(f"beside the checkpoint and named after it: {WATCH_CHECKPOINT[:-len('.json')]}"
                                  f"{SPOOL_BESIDE} for the default one")
-WebhookSpoolOption = _spool_option(WEBHOOK_SPOOL)
+WebhookSpoolOption = _spool_option(f"{WEBHOOK_SPOOL} in the --state-dir, .mlmeta/{WEBHOOK_SPOOL} for the default one")
 
 
 PruneOption = Annotated[bool, typer.Option(
@@ -481,6 +482,31 @@ def _emitter(sinks: Optional[list[str]], spool: Optional[Path], settings, defaul
     return Emitter([parse_sink(name, settings.limits()) for name in names], spool)
 
 
+class LogFormat(str, enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+LogFormatOption = Annotated[LogFormat, typer.Option(
+    "--log-format", help="The service's log on stderr: lines of text, or one JSON object per line (time, level, "
+                         "logger, message) for a log collector.")]
+
+
+def _service_log(log_format: LogFormat, logger: str):
+    """Where a long-running command says what it does: text lines, or JSON lines."""
+    from mlmeta.output import console
+
+    if log_format is LogFormat.TEXT:
+        return console.err
+
+    def say(line: str) -> None:
+        from mlmeta.output import logs
+
+        console.err(logs.json_line("info", logger, line))
+
+    return say
+
+
 def _progress(fmt: Format):
     from mlmeta.output import console
 
@@ -520,6 +546,7 @@ def watch(
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
     verbose: VerboseOption = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Poll MLflow; publish what reaches Production; emit one event per promotion."""
@@ -536,14 +563,15 @@ def watch(
         watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
                                                  max_backoff=max_backoff, once=once, all_models=all_models,
                                                  paths=list(paths) if paths else None,
-                                                 create_service=create_service), emitter, _progress(fmt))
+                                                 create_service=create_service), emitter,
+                          _service_log(log_format, "mlmeta.watch") if log_format is LogFormat.JSON else _progress(fmt))
         try:
             with watcher.signals_stop_it():
                 return watcher.run()
         finally:
             emitter.close()
 
-    _exit(run("watch", fmt, body, verbose=verbose))
+    _exit(run("watch", fmt, body, verbose=verbose, json_logs=log_format is LogFormat.JSON))
 
 
 webhook_app = typer.Typer(help="Receive MLflow webhooks and publish the promotions they announce.",
@@ -553,10 +581,10 @@ app.add_typer(webhook_app, name="webhook")
 
 @webhook_app.command("serve")
 def webhook_serve(
-    bind: Annotated[str, typer.Option("--host", metavar="ADDRESS",
-                                      help="Address to bind; keep 127.0.0.1 unless a proxy or MLflow needs "
-                                           "another.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8686,
+    bind: Annotated[str, typer.Option("--bind", metavar="ADDRESS",
+                                      help="Address to listen on; keep 127.0.0.1 unless MLflow on another host or "
+                                           "a proxy needs another (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 8686,
     path: Annotated[str, typer.Option("--path", help="URL path MLflow posts to.")] = "/",
     secret_env: Annotated[str, typer.Option("--secret-env", metavar="NAME",
                                             help="Environment variable holding the webhook's secret.")]
@@ -566,7 +594,20 @@ def webhook_serve(
                                          "(model_version_alias.created always).", show_default=False)] = None,
     max_age: Annotated[float, typer.Option("--max-age", metavar="SECONDS",
                                            help="Refuse deliveries whose timestamp is further off.")] = 300.0,
-    queue_size: Annotated[int, typer.Option("--queue-size", help="Deliveries waiting at most; then 503.")] = 100,
+    queue_size: Annotated[int, typer.Option("--queue-size", help="Deliveries waiting in the journal at most; then "
+                                                                 "503, and MLflow retries.")] = 10_000,
+    state_dir: Annotated[Path, typer.Option("--state-dir", metavar="DIR",
+                                            help="The journal of accepted deliveries, the checkpoint and the lock.")]
+    = Path(".mlmeta"),
+    reconcile_interval: Annotated[float, typer.Option(
+        "--reconcile-interval", metavar="SECONDS", help="Also compare every watched model with the registry this often "
+                                                        "(a delivery MLflow never sent); 0: only at start.")] = 3600.0,
+    retry_interval: Annotated[float, typer.Option(
+        "--retry-interval", metavar="SECONDS", help="How often a server that is down is probed; the work waiting "
+                                                    "goes on as soon as it answers.")] = 5.0,
+    max_backoff: Annotated[float, typer.Option("--max-backoff", metavar="SECONDS",
+                                               help="Longest wait of work that keeps failing while the servers "
+                                                    "answer.")] = 300.0,
     forward: Annotated[Optional[str], typer.Option(
         "--forward", metavar="github-dispatch", help="Send a repository_dispatch instead of publishing here.",
         show_default=False)] = None,
@@ -590,9 +631,10 @@ def webhook_serve(
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
     verbose: VerboseOption = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Serve an endpoint for MLflow webhooks (>= 3.3) until interrupted."""
+    """Serve an endpoint for MLflow webhooks (>= 3.3) until stopped (SIGTERM, Ctrl-C)."""
 
     def body() -> int:
         import json
@@ -610,6 +652,11 @@ def webhook_serve(
                  "the URL path MLflow posts to starts with / (e.g. / or /mlflow) and holds no ?, # or space")
         _require("--max-age", max_age, max_age > 0, "must be more than 0 seconds (a delivery's age)")
         _require("--queue-size", queue_size, queue_size >= 1, "at least 1 delivery must be able to wait")
+        _require("--reconcile-interval", reconcile_interval, reconcile_interval >= 0,
+                 "seconds between reconciliation passes, or 0 for only the one at start")
+        _require("--retry-interval", retry_interval, retry_interval > 0, "must be more than 0 seconds")
+        _require("--max-backoff", max_backoff, max_backoff >= retry_interval,
+                 f"must be at least --retry-interval ({retry_interval:g})")
         secret = os.environ.get(secret_env, "")
         if not secret:
             raise ConfigError(secret_env, "not set: the webhook's secret (the one given to MLflow) is needed to "
@@ -628,28 +675,48 @@ def webhook_serve(
             secrets.register(github_token)
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         settings.require_tracking_uri()
-        emitter = _emitter(sink, spool or Path(WEBHOOK_SPOOL), settings, "-")
+        emitter = _emitter(sink, spool or state_dir / WEBHOOK_SPOOL, settings, "-")
         options = WebhookOptions(secret=secret, host=bind, port=port, path=path,
                                  events=tuple(dict.fromkeys(ALWAYS + tuple(event or ()))), max_age=max_age,
-                                 queue_size=queue_size, forward=forward, github_repository=github_repository,
-                                 github_token=github_token, github_api_url=github_api_url.rstrip("/"),
-                                 github_event_type=github_event_type, create_service=create_service)
+                                 queue_size=queue_size, state_dir=state_dir, reconcile_interval=reconcile_interval,
+                                 retry_interval=retry_interval, max_backoff=max_backoff, forward=forward,
+                                 github_repository=github_repository, github_token=github_token,
+                                 github_api_url=github_api_url.rstrip("/"), github_event_type=github_event_type,
+                                 create_service=create_service)
+        say = _service_log(log_format, "mlmeta.webhook") if log_format is LogFormat.JSON else _progress(fmt)
+        _writable_state_dir(state_dir)
         try:
-            receiver = Receiver(settings, options, emitter, _progress(fmt)).start()
+            receiver = Receiver(settings, options, emitter, say)
         except OSError as error:
-            raise UsageError(f"cannot listen on {bind}:{port}: {error.strerror or error}") from None
-        _progress(fmt)(f"webhook: listening on {receiver.url}")
+            raise UsageError(f"--bind/--port: cannot listen on {bind}:{port}: {error.strerror or error}") from None
+        receiver.start()
+        say(f"webhook: listening on {receiver.url} (health: /health, metrics: /metrics)")
         if ready_file:
             ready_file.write_text(json.dumps({"url": receiver.url}), encoding="utf-8")
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         stop.wait()
+        say("webhook: stopping: no new deliveries; the publish under way finishes, the rest waits in the journal")
         receiver.stop()
         emitter.close()
         return 0
 
-    _exit(run("webhook serve", fmt, body, verbose=verbose))
+    _exit(run("webhook serve", fmt, body, verbose=verbose, json_logs=log_format is LogFormat.JSON))
+
+
+def _writable_state_dir(folder: Path) -> None:
+    """An unwritable state directory stops the receiver at start, naming the path (exit 2)."""
+    import tempfile
+
+    from mlmeta.errors import ConfigError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ConfigError("--state-dir", f"{folder} cannot be written: {error.strerror or error}") from None
 
 
 @app.command()

@@ -164,6 +164,8 @@ class Emitter:
         self._lock = threading.Lock()
         self.delivered = 0
         self.spooled = 0  # events waiting in the spool after the last emit
+        self.delivered_to: dict[str, int] = {}  # per sink, since the start (metrics)
+        self.spooled_for: dict[str, int] = {}  # per sink, after the last emit
 
     def emit(self, events: list[PromotionEvent]) -> list[str]:
         """Send the spool's events, then these; returns one line per sink that failed (empty: all
@@ -183,12 +185,14 @@ class Emitter:
                 try:
                     sink.send(envelope, key)
                     self.delivered += 1
+                    self.delivered_to[sink_name] = self.delivered_to.get(sink_name, 0) + 1
                 except SinkError as error:
                     failed_sinks.add(sink_name)
                     kept.append((sink_name, envelope, key))
                     problems.append(str(error))
             self._write_spool(kept)
             self.spooled = len(kept)
+            self.spooled_for = {sink.name: sum(1 for name, _, _ in kept if name == sink.name) for sink in self.sinks}
             if kept and self.spool is not None:
                 problems.append(f"{len(kept)} event(s) kept in {self.spool}; they are sent again first next time")
             elif kept:
@@ -213,11 +217,9 @@ class Emitter:
         if not kept:
             self.spool.unlink(missing_ok=True)
             return
-        state.prepare(self.spool)
-        temporary = self.spool.with_name(self.spool.name + ".tmp")
-        temporary.write_text("".join(json.dumps({"sink": s, "event": e, "key": k}, sort_keys=True) + "\n"
-                                     for s, e, k in kept), encoding="utf-8")
-        os.replace(temporary, self.spool)
+        # durable before the caller goes on: an event kept here must survive a crash
+        state.write_durably(self.spool, "".join(json.dumps({"sink": s, "event": e, "key": k}, sort_keys=True) + "\n"
+                                                for s, e, k in kept))
 
     def close(self) -> None:
         for sink in self.sinks:

@@ -29,8 +29,9 @@ def project(project_factory):
 
 @pytest.fixture
 def receiver(project, tmp_path):
-    options = WebhookOptions(secret=SECRET, port=0)
+    options = WebhookOptions(secret=SECRET, port=0, state_dir=tmp_path / "state")
     started = Receiver(load_settings(), options, Emitter([JsonLinesSink(str(tmp_path / "events.jsonl"))], None)).start()
+    assert started.reconciled.wait(60)  # the pass at start is done: what follows is the test's own
     yield started
     started.stop()
 
@@ -105,9 +106,10 @@ def test_events_mlmeta_does_not_listen_to_are_acknowledged_and_ignored(project, 
     assert answer.status_code == 200 and answer.json() == {"ignored": "registered_model.created"}
 
 
-def test_a_full_queue_answers_503_so_mlflow_retries(project, tmp_path):
-    options = WebhookOptions(secret=SECRET, port=0, queue_size=1)
-    receiver = Receiver(load_settings(), options, Emitter([], None))  # not started: nobody empties the queue
+def test_a_full_journal_answers_503_so_mlflow_retries(project, tmp_path):
+    options = WebhookOptions(secret=SECRET, port=0, queue_size=1, state_dir=tmp_path / "state")
+    receiver = Receiver(load_settings(), options, Emitter([], None))  # no worker: nobody empties the journal
+    receiver.journal.open()
     try:
         threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
         assert deliver(receiver, alias_event(project)).status_code == 202
@@ -118,7 +120,7 @@ def test_a_full_queue_answers_503_so_mlflow_retries(project, tmp_path):
         receiver.server.server_close()
 
 
-def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, registry, sandbox):
+def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, registry, sandbox, tmp_path):
     received: list[tuple[str, dict, dict]] = []
 
     class GitHub(http.server.BaseHTTPRequestHandler):
@@ -134,8 +136,10 @@ def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, r
     github = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GitHub)
     threading.Thread(target=github.serve_forever, daemon=True).start()
     options = WebhookOptions(secret=SECRET, port=0, forward="github-dispatch", github_repository="acme/models",
-                             github_token="ghp_test_token_value", github_api_url=f"http://127.0.0.1:{github.server_address[1]}")
+                             github_token="ghp_test_token_value", state_dir=tmp_path / "state",
+                             github_api_url=f"http://127.0.0.1:{github.server_address[1]}")
     receiver = Receiver(load_settings(), options, Emitter([], None)).start()
+    assert receiver.reconciled.wait(60)
     try:
         registry.alias(project, "1")
         assert deliver(receiver, alias_event(project)).status_code == 202
