@@ -105,7 +105,7 @@ class Journal:
             with self.path.open("r+b") as handle:
                 handle.truncate(good)
                 os.fsync(handle.fileno())
-        self._handle = self.path.open("ab")
+        self._handle = self._append()
         self._compact_if_due()
         return Recovery(len(self._open), damaged, len(data) - good)
 
@@ -142,12 +142,24 @@ class Journal:
                     self._marks += 1
             self._compact_if_due()
 
+    def _append(self) -> Any:
+        return self.path.open("ab", buffering=0)  # unbuffered: a failed write leaves nothing behind to flush
+
     def _write(self, data: bytes) -> None:
+        """Append and fsync; a write that fails (a disk full) is cut back off, so no torn record is
+        left for the next start to stop at."""
         if not data:
             return
-        self._handle.write(data)
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        size = self._handle.tell()
+        try:
+            self._handle.write(data)
+            os.fsync(self._handle.fileno())
+        except OSError:
+            try:
+                self._handle.truncate(size)
+            except OSError:
+                pass  # the next start sets the torn record aside, and says so
+            raise
 
     def _compact_if_due(self) -> None:
         if self._marks < COMPACT_AFTER:
@@ -155,7 +167,7 @@ class Journal:
         text = b"".join(_line(entry.record()) for entry in sorted(self._open.values(), key=lambda e: e.seq))
         self._handle.close()
         state.write_durably(self.path, text.decode())
-        self._handle = self.path.open("ab")
+        self._handle = self._append()
         self._marks = 0
 
     # --- reading ----------------------------------------------------------------------------------
@@ -183,5 +195,8 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             if self._handle is not None:
-                self._handle.close()
+                try:
+                    self._handle.close()
+                except OSError:
+                    pass  # every record was fsync'd as it was written: nothing is lost by this
                 self._handle = None
