@@ -1,0 +1,145 @@
+"""``webhook serve --queue`` and ``webhook work`` on Apache Kafka's own broker, as whole processes:
+two receivers behind a (test-made) load balancer, two workers in one consumer group, one of them
+killed with SIGKILL in the middle of a publish. Its partitions move to the other, every promotion
+is published, and each event id is emitted once - read as a consumer with
+``isolation.level=read_committed`` reads it."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.test_publish import entity
+from tests.triggers.test_webhook import SECRET, alias_event, deliver, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+class Mlmeta:
+    """``python -m mlmeta ARGS`` in its own process, its stderr in a file the test reads."""
+
+    def __init__(self, name: str, args: list[str], folder: Path) -> None:
+        self.log = folder / f"{name}.log"
+        env = {**os.environ, "MLMETA_WEBHOOK_SECRET": SECRET, "PYTHONWARNINGS": "ignore"}
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "mlmeta", *args], stdout=subprocess.DEVNULL,
+                                            stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=os.getcwd())
+
+    def lines(self) -> list[str]:
+        return self.log.read_text(errors="replace").splitlines()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def assigned(worker: Mlmeta) -> set[int]:
+    """The partitions a worker holds, from its last 'assigned'/'revoked' line."""
+    found = [re.search(r"\(now \[([\d, ]*)\]\)", line) for line in worker.lines()]
+    last = [m for m in found if m]
+    return {int(p) for p in last[-1].group(1).split(",") if p.strip()} if last else set()
+
+
+def read_events(bootstrap: str, topic: str, count: int, *, linger: float = 3.0) -> list:
+    """The events of ``topic`` as a read_committed consumer sees them: until ``count`` distinct
+    ids arrived, then ``linger`` seconds more, so that a duplicate would be seen too."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex[:6]}",
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer.subscribe([topic])
+    messages, until = [], time.monotonic() + 120
+    try:
+        while time.monotonic() < until:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                messages.append(json.loads(message.value()))
+            if len({m["id"] for m in messages}) >= count:
+                until = min(until, time.monotonic() + linger)
+    finally:
+        consumer.close()
+    return messages
+
+
+def test_two_receivers_two_workers_one_killed_mid_publish_every_promotion_once(
+        project_factory, registry, sandbox, kafka_broker, tmp_path, monkeypatch):
+    models = project_factory("queued", 4)
+    for name in models:
+        registry.register(name, run=1)  # version 2, promoted in the second wave
+    monkeypatch.setenv("MLMETA_TIMEOUT", "5")
+    monkeypatch.setenv("MLMETA_DEADLINE", "20")
+    suffix = uuid.uuid4().hex[:6]
+    queue, events_topic = f"kafka://{kafka_broker.bootstrap}/deliveries-{suffix}", f"events-{suffix}"
+    receivers = [Mlmeta(f"receiver{i}", ["webhook", "serve", "--queue", queue, "--port", "0", "--ready-file",
+                                         str(tmp_path / f"receiver{i}.json")], tmp_path) for i in (1, 2)]
+    work = ["webhook", "work", "--queue", queue, "--group", f"workers-{suffix}",
+            "--sink", f"kafka://{kafka_broker.bootstrap}/{events_topic}"]
+    workers = [Mlmeta(f"worker{i}", work, tmp_path) for i in (1, 2)]
+    try:
+        wait_for(lambda: all((tmp_path / f"receiver{i}.json").exists() for i in (1, 2)), 60)
+        urls = [json.loads((tmp_path / f"receiver{i}.json").read_text())["url"] for i in (1, 2)]
+        # both workers in the group, the three partitions shared between them
+        wait_for(lambda: all(assigned(w) for w in workers) and assigned(workers[0]) | assigned(workers[1]) == {0, 1, 2},
+                 90)
+
+        def promote(version: str) -> None:
+            for n, name in enumerate(models):
+                registry.alias(name, version)
+                answer = deliver(_At(urls[n % 2]), alias_event(name, version))  # the load balancer takes turns
+                assert answer.status_code == 202, answer.text
+
+        promote("1")
+        first = read_events(kafka_broker.bootstrap, events_topic, len(models), linger=0)
+        assert {(e["data"]["name"], e["data"]["version"]) for e in first} == {(m, "1") for m in models}
+
+        # the second wave, on a slow catalog: the first worker to act on it is killed mid-publish
+        sandbox.set_faults(latency_ms=1000)
+        seen = [len(w.lines()) for w in workers]
+        promote("2")
+        acting = lambda: [w for w, n in zip(workers, seen) if any("work: acting on" in x for x in w.lines()[n:])]
+        wait_for(lambda: acting(), 60)
+        victim = acting()[0]
+        time.sleep(1.5)  # the catalog answers after a second: its publish is under way
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait(timeout=10)
+        killed_after = victim.lines()[seen[workers.index(victim)]:]
+        assert not any("work: committed" in line for line in killed_after), killed_after  # killed before its commit
+        sandbox.clear_faults()
+        survivor = workers[1 - workers.index(victim)]
+        wait_for(lambda: assigned(survivor) == {0, 1, 2}, 60)  # the victim's partitions moved to the survivor
+
+        events = read_events(kafka_broker.bootstrap, events_topic, 2 * len(models))
+        ids = collections.Counter(e["id"] for e in events)
+        assert len(ids) == 2 * len(models) and set(ids.values()) == {1}, ids  # every promotion, each id once
+        for name in models:
+            versions = [e["data"]["version"] for e in events if e["data"]["name"] == name]
+            assert versions == ["1", "2"]  # in order per model
+            assert entity(sandbox, name)["version"] == 0.2  # version 2 is what the catalog says
+    finally:
+        sandbox.clear_faults()
+        for process in receivers + workers:
+            process.stop()
+        for process in receivers + workers:
+            print(f"--- {process.log.name}\n" + "\n".join(process.lines()[-40:]))
+
+
+class _At:
+    """What ``deliver`` needs of a receiver: its URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
