@@ -16,8 +16,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import requests
 
 from tests.test_publish import entity
 from tests.triggers.test_webhook import SECRET, alias_event, deliver, wait_for
@@ -46,6 +48,19 @@ class Mlmeta:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def listening(ready_file: Path) -> str:
+    """The URL a receiver wrote to its --ready-file, once it is written whole."""
+
+    def written() -> str | None:
+        try:
+            return json.loads(ready_file.read_text())["url"]
+        except (OSError, ValueError):
+            return None
+
+    wait_for(lambda: written() is not None, 60)
+    return written()
 
 
 def assigned(worker: Mlmeta) -> set[int]:
@@ -87,12 +102,11 @@ def test_two_receivers_two_workers_one_killed_mid_publish_every_promotion_once(
     queue, events_topic = f"kafka://{kafka_broker.bootstrap}/deliveries-{suffix}", f"events-{suffix}"
     receivers = [Mlmeta(f"receiver{i}", ["webhook", "serve", "--queue", queue, "--port", "0", "--ready-file",
                                          str(tmp_path / f"receiver{i}.json")], tmp_path) for i in (1, 2)]
-    work = ["webhook", "work", "--queue", queue, "--group", f"workers-{suffix}",
+    work = ["webhook", "work", "--queue", queue, "--group", f"workers-{suffix}", "--port", "0",
             "--sink", f"kafka://{kafka_broker.bootstrap}/{events_topic}"]
     workers = [Mlmeta(f"worker{i}", work, tmp_path) for i in (1, 2)]
     try:
-        wait_for(lambda: all((tmp_path / f"receiver{i}.json").exists() for i in (1, 2)), 60)
-        urls = [json.loads((tmp_path / f"receiver{i}.json").read_text())["url"] for i in (1, 2)]
+        urls = [listening(tmp_path / f"receiver{i}.json") for i in (1, 2)]
         # both workers in the group, the three partitions shared between them
         wait_for(lambda: all(assigned(w) for w in workers) and assigned(workers[0]) | assigned(workers[1]) == {0, 1, 2},
                  90)
@@ -100,7 +114,7 @@ def test_two_receivers_two_workers_one_killed_mid_publish_every_promotion_once(
         def promote(version: str) -> None:
             for n, name in enumerate(models):
                 registry.alias(name, version)
-                answer = deliver(_At(urls[n % 2]), alias_event(name, version))  # the load balancer takes turns
+                answer = deliver(SimpleNamespace(url=urls[n % 2]), alias_event(name, version))  # the load balancer takes turns
                 assert answer.status_code == 202, answer.text
 
         promote("1")
@@ -130,6 +144,13 @@ def test_two_receivers_two_workers_one_killed_mid_publish_every_promotion_once(
             versions = [e["data"]["version"] for e in events if e["data"]["name"] == name]
             assert versions == ["1", "2"]  # in order per model
             assert entity(sandbox, name)["version"] == 0.2  # version 2 is what the catalog says
+        assert sum(scrape(url)["mlmeta_promotions_received_total"] for url in urls) == 2 * len(models)
+        [status] = [re.search(r"health and metrics on (\S+)/health", x).group(1) for x in survivor.lines()
+                    if "health and metrics on" in x]
+        health = requests.get(f"{status}/health", timeout=10).json()
+        assert health["status"] == "ok" and health["partitions"] == [0, 1, 2]
+        counted = scrape(status)
+        assert counted["mlmeta_promotions_acted_total"] >= 1 and counted["mlmeta_promotions_failed_total"] == 0
     finally:
         sandbox.clear_faults()
         for process in receivers + workers:
@@ -138,8 +159,14 @@ def test_two_receivers_two_workers_one_killed_mid_publish_every_promotion_once(
             print(f"--- {process.log.name}\n" + "\n".join(process.lines()[-40:]))
 
 
-class _At:
-    """What ``deliver`` needs of a receiver: its URL."""
+def scrape(url: str) -> dict[str, float]:
+    """The unlabelled samples of /metrics on ``url``'s server, read with the Prometheus client's own
+    text parser."""
+    from urllib.parse import urlsplit
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    from prometheus_client.parser import text_string_to_metric_families
+
+    parts = urlsplit(url)
+    text = requests.get(f"{parts.scheme}://{parts.netloc}/metrics", timeout=10).text
+    return {sample.name: sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if not sample.labels}
