@@ -12,7 +12,10 @@ backstop (the delivery guarantees of GitHub's and Stripe's webhook consumers).
    and ``model_version_tag.set`` when asked (``--event``). Others are acknowledged and ignored.
 3. The delivery is appended to the journal and fsync'd (``journal``), and only then answered
    202; a full journal (``queue_size`` deliveries waiting) or one that cannot be written answers
-   503 with ``Retry-After`` - MLflow retries 5xx and 429, so nothing is dropped silently.
+   503 with ``Retry-After`` - MLflow retries 5xx and 429, so nothing is dropped silently. With
+   ``--queue kafka://...`` the delivery goes to a Kafka topic instead, answered 202 once the
+   broker acknowledged it (``queue``); the workers of a consumer group act on it
+   (``queue_worker``), and this process keeps no journal and no worker of its own.
 4. A worker takes every waiting entry at once (a burst for one model is one pass), re-reads the
    registry and acts through ``follow.Follower`` - the code path and checkpoint format ``watch``
    uses: for each spec of those models whose Production version changed since it was last acted
