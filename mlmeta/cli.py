@@ -696,9 +696,9 @@ def webhook_serve(
             settings.require_tracking_uri()
             emitter = _emitter(sink, spool or state_dir / WEBHOOK_SPOOL, settings, "-")
         else:
-            delivery_queue = _delivery_queue(address, settings)
             worker = _queue_worker(settings, address, group, reconcile_interval, retry_interval, max_backoff,
                                    create_service, sink, say) if also_work else None
+            delivery_queue = _delivery_queue(address, settings)
             emitter = worker.events if worker else Emitter([], None)  # the workers emit, with their commit
         options = WebhookOptions(secret=secret, host=bind, port=port, path=path,
                                  events=tuple(dict.fromkeys(ALWAYS + tuple(event or ()))), max_age=max_age,
@@ -827,8 +827,8 @@ def webhook_work(
     create_service: CreateServiceOption = False,
     bind: BindOption = "127.0.0.1",
     port: Annotated[Optional[int], typer.Option("--port", metavar="PORT",
-                                                help="Serve /health and /metrics on this port (0 picks "
-                                                               "a free one; default: none).",
+                                                help="Serve /health and /metrics on this port (0 picks a free "
+                                                     "one; default: none).",
                                                 show_default=False)] = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
@@ -868,9 +868,10 @@ def webhook_work(
             worker.start()
             if status is not None:
                 say(f"work: health and metrics on http://{bind}:{status.server_address[1]}/health, /metrics")
-            return worker.run()
+            code = worker.run()
+            say("work: stopped after the batch under way; the group's other workers take the partitions")
+            return code
         finally:
-            say("work: stopping: the batch under way is committed or left to the group")
             if status is not None:
                 status.shutdown()
             worker.close()

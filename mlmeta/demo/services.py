@@ -209,6 +209,9 @@ class KafkaBroker(_Process):
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT", f"log.dirs={logs}",
             "num.partitions=3", "offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1",
             "transaction.state.log.min.isr=1", "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=true",
+            # one partition each for the group offsets and transaction logs: fifty (the default) take the
+            # broker seconds to create on a small machine, at the first consumer group and transaction
+            "offsets.topic.num.partitions=1", "transaction.state.log.num.partitions=1",
         ]) + "\n", encoding="utf-8")
         formatted = subprocess.run([java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
                                     "--standalone", "-t", "mlmeta-test-cluster-01", "-c", str(config)],

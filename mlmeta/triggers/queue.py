@@ -7,8 +7,8 @@ in one partition: applied in order, and never by two workers at once. The receiv
 idempotent with ``acks=all``, and a receiver answers 202 only once the broker has acknowledged the
 message (its delivery report) - Kafka's own rule that nothing is acknowledged that is not durable.
 A broker that does not acknowledge within the timeout gets the delivery a 503 with Retry-After,
-so MLflow sends it again. Every producer partitions with murmur2, as Kafka's Java clients do, so a
-model's messages go to the same partition whoever writes them.
+so MLflow sends it again. Every mlmeta producer keeps librdkafka's default partitioner (a hash of
+the key), so a model's messages go to the same partition whichever process writes them.
 
 Besides MLflow's deliveries, the workers put two kinds of their own on the topic, through the
 same partitions: ``reconcile`` (one per watched model at start and every reconcile interval: a
@@ -82,9 +82,9 @@ def client_config(bootstrap: str, errors: BrokerErrors) -> dict[str, Any]:
 
 
 def producer_config(bootstrap: str, errors: BrokerErrors, timeout: float) -> dict[str, Any]:
-    """Idempotent, acknowledged by every in-sync replica, partitioned as Kafka's Java clients do."""
+    """Idempotent, acknowledged by every in-sync replica, given up after ``timeout`` seconds."""
     return {**client_config(bootstrap, errors), "enable.idempotence": True, "acks": "all",
-            "partitioner": "murmur2_random", "message.timeout.ms": int(timeout * 1000), "linger.ms": 0}
+            "message.timeout.ms": int(timeout * 1000), "linger.ms": 0}
 
 
 def connect(address: QueueAddress, timeout: float, option: str = "--queue") -> Any:
@@ -121,6 +121,19 @@ def ensure_topic(admin: Any, topic: str, timeout: float, *, partitions: int = -1
         if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
             raise ConfigError(f"topic {topic}", f"cannot be created: {error.args[0].str()}",
                               hint="create it, or let mlmeta's principal create topics") from None
+    _wait_for_leaders(admin, topic, timeout)
+
+
+def _wait_for_leaders(admin: Any, topic: str, timeout: float) -> None:
+    """A topic just created has no leader for a moment, and the client's metadata does not know it
+    yet: asking for the topic's metadata refreshes it, until every partition has a leader."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = admin.list_topics(topic, timeout=timeout).topics.get(topic)
+        if described is not None and described.error is None and described.partitions and all(
+                p.leader >= 0 for p in described.partitions.values()):
+            return
+        time.sleep(0.2)
 
 
 def message(kind: str, model: str, delivery: str = "", event: str = "", announced: float | None = None) -> bytes:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import socket
 import threading
@@ -59,6 +60,7 @@ from mlmeta.triggers.queue import (
     producer_config,
 )
 
+log = logging.getLogger("mlmeta.queue")
 BATCH = 100  # messages taken at once: a burst for one model is one pass
 SESSION_TIMEOUT_MS = 10_000  # a worker that died loses its partitions after this long
 MAX_POLL_INTERVAL_MS = 600_000  # a batch's publish may take this long before the worker is presumed stuck
@@ -111,16 +113,8 @@ class SharedState:
         """Read every record up to the topic's end as it is now, waiting for the transactions still
         open below it to end: a record the previous owner of a partition committed just before
         it stopped is read before its partition is acted on."""
-        from confluent_kafka import IsolationLevel
-        from confluent_kafka.admin import OffsetSpec
-
-        try:
-            end = self._admin.list_offsets({self._partition: OffsetSpec.latest()},
-                                           isolation_level=IsolationLevel.READ_UNCOMMITTED,
-                                           request_timeout=self._wait)[self._partition].result().offset
-        except Exception as error:  # noqa: BLE001 - KafkaException and its futures' errors alike
-            raise QueueError(f"the state topic {self.topic} cannot be read: {error}") from None
         deadline = time.monotonic() + self._wait
+        end = self._end(deadline)
         while self._position < end:
             if time.monotonic() > deadline:
                 raise QueueError(f"the state topic {self.topic} was not read to its end within {self._wait:g} s "
@@ -131,6 +125,23 @@ class SharedState:
                 self._position = record.offset() + 1
             # transaction markers and aborted records move the position without a record
             self._position = max(self._position, self._reader.position([self._partition])[0].offset)
+
+    def _end(self, deadline: float) -> int:
+        """The offset after the last record written, committed or not (a topic just created has
+        no leader for a moment: asked again until ``deadline``)."""
+        from confluent_kafka import IsolationLevel
+        from confluent_kafka.admin import OffsetSpec
+
+        while True:
+            try:
+                return self._admin.list_offsets({self._partition: OffsetSpec.latest()},
+                                                isolation_level=IsolationLevel.READ_UNCOMMITTED,
+                                                request_timeout=10)[self._partition].result().offset
+            except Exception as error:  # noqa: BLE001 - KafkaException and its futures' errors alike
+                if time.monotonic() > deadline:
+                    raise QueueError(f"the state topic {self.topic} cannot be read: {_reason(error)}") from None
+                time.sleep(0.5)
+                self._admin.list_topics(self.topic, timeout=10)  # a leader that moved: the metadata is asked again
 
     def has_model(self, model: str) -> bool:
         return any(key.startswith(f"{model}|") for key in {**self.committed, **self.staged})
@@ -178,10 +189,10 @@ class BatchEvents:
     """The Follower's emitter in a worker: it only collects; the worker sends them with the batch's
     commit. ``sinks``, ``delivered_to`` and ``spooled_for`` are what /metrics reads."""
 
-    def __init__(self, transactional: list[str], others: list[Sink]) -> None:
-        self.transactional = transactional  # topics on the queue's cluster, written in the transaction
+    def __init__(self, transactional: dict[str, str], others: list[Sink]) -> None:
+        self.transactional = transactional  # sink name -> its topic on the queue's cluster, written in the transaction
         self.others = others
-        self.sinks = [_Named(f"kafka://(queue's cluster)/{topic}") for topic in transactional] + list(others)
+        self.sinks = [_Named(name) for name in transactional] + list(others)
         self.delivered_to: dict[str, int] = {}
         self.spooled_for: dict[str, int] = {}  # nothing waits on a worker's disk: the queue keeps it
         self.pending: list[PromotionEvent] = []
@@ -196,26 +207,26 @@ class BatchEvents:
             envelope = event.envelope()
             for sink in self.others:
                 sink.send(envelope, event.key)
-                self._count(sink.name)
+                self.count(sink.name)
 
-    def _count(self, name: str) -> None:
-        self.delivered_to[name] = self.delivered_to.get(name, 0) + 1
+    def count(self, name: str, events: int = 1) -> None:
+        self.delivered_to[name] = self.delivered_to.get(name, 0) + events
 
     def close(self) -> None:
         for sink in self.others:
             sink.close()
 
 
-def split_sinks(names: list[str], queue_cluster: str, settings: Settings) -> tuple[list[str], list[Sink]]:
-    """Kafka sinks on the queue's own cluster (their topics: written in the transaction), and the
+def split_sinks(names: list[str], queue_cluster: str, settings: Settings) -> tuple[dict[str, str], list[Sink]]:
+    """Kafka sinks on the queue's own cluster (name -> topic: written in the transaction), and the
     other sinks."""
     from urllib.parse import urlsplit
 
-    transactional, others = [], []
+    transactional, others = {}, []
     for name in names:
         parts = urlsplit(name.strip())
         if parts.scheme == "kafka" and parts.netloc and _cluster_id(parts.netloc) == queue_cluster:
-            transactional.append(parts.path.strip("/"))
+            transactional[name.strip()] = parts.path.strip("/")
         else:
             others.append(parse_sink(name, settings.limits()))
     return transactional, others
@@ -301,11 +312,17 @@ class QueueWorker:
                      config={"cleanup.policy": "compact"})
         self.state = SharedState(options.queue.bootstrap, options.state_topic, options.group, self.admin,
                                  self._errors, wait=self._transaction_timeout + 30)
-        self.state.catch_up()
+        try:
+            self.state.catch_up()
+        except QueueError as error:
+            raise ServerError(f"--queue {options.queue.url}: {error}") from None
         url = f"kafka://{options.queue.bootstrap}/{options.state_topic}"
         self._follower = self._make_follower(SharedCheckpoint(self.state, url))
         self._baseliner = self._make_follower(SharedCheckpoint(self.state, url, fresh=True))
-        self._producer = self._transactional_producer()
+        try:
+            self._producer = self._transactional_producer()
+        except QueueError as error:
+            raise ServerError(f"--queue {options.queue.url}: {error}") from None
         self._consumer = Consumer({
             **client_config(options.queue.bootstrap, self._errors), "group.id": options.group,
             "enable.auto.commit": False, "isolation.level": "read_committed", "auto.offset.reset": "earliest",
@@ -314,8 +331,7 @@ class QueueWorker:
         self._consumer.subscribe([options.queue.topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                  on_lost=self._on_revoke)
         self._announcer = DeliveryQueue(options.queue, timeout=timeout)
-        where = ", ".join([f"kafka://{options.queue.bootstrap}/{t} (exactly once, in the queue's transactions)"
-                           for t in self.events.transactional]
+        where = ", ".join([f"{name} (exactly once, in the queue's transactions)" for name in self.events.transactional]
                           + [f"{s.name} (at least once)" for s in self.events.others]) or "nowhere"
         self.progress(f"work: consuming {options.queue.url} in group {options.group}; state in {options.state_topic}; "
                       f"events to {where}")
@@ -326,7 +342,7 @@ class QueueWorker:
                         create_service=self.options.create_service, progress=self.progress, stopping=self.stopping)
 
     def _transactional_producer(self) -> Any:
-        from confluent_kafka import Producer
+        from confluent_kafka import KafkaException, Producer
 
         # a worker's own id: KIP-447 fences a stale worker by the group's generation, not by this id
         name = f"{self.options.group}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
@@ -334,8 +350,15 @@ class QueueWorker:
                                                self._transaction_timeout),
                              "transactional.id": name,
                              "transaction.timeout.ms": int(self._transaction_timeout * 1000)})
-        producer.init_transactions(self.settings.limits().timeout)
-        return producer
+        deadline = time.monotonic() + self._transaction_timeout + 30
+        while True:
+            try:
+                producer.init_transactions(self.settings.limits().timeout)
+                return producer
+            except KafkaException as error:
+                # a broker that creates its transaction log (its first transaction) is "not coordinator" a while
+                if not error.args[0].retriable() or time.monotonic() > deadline:
+                    raise QueueError(f"the broker's transaction coordinator: {error.args[0].str()}") from None
 
     def stop(self) -> None:
         self.stopping.set()
@@ -432,6 +455,11 @@ class QueueWorker:
             self.not_ready = str(error)
             self._retry_later(batch, f"{error}; the deliveries wait in the queue until this is fixed")
             return
+        except Exception:  # noqa: BLE001 - the worker must survive a bug in one batch; the batch waits
+            log.exception("acting on %s failed", ", ".join(sorted(batch.models())))
+            self._abort(None)
+            self._retry_later(batch, "an internal error (see the log)")
+            return
         finally:
             self._in_hand = []
         self.not_ready = None
@@ -458,12 +486,15 @@ class QueueWorker:
         """Events, state and offsets in one transaction; the other sinks inside its window."""
         from confluent_kafka import KafkaException
 
-        producer = self._producer
         try:
+            if self._producer is None:  # the last one was fenced, and no new one could be made then
+                self._producer = self._transactional_producer()
+            producer = self._producer
             producer.begin_transaction()
             for event in self.events.pending:
-                for topic in self.events.transactional:
+                for topic in self.events.transactional.values():
                     producer.produce(topic, **kafka_record(event.envelope(), event.key))
+            producer.flush(self._transaction_timeout)  # on the broker (uncommitted) before the others get theirs
             self.events.send_to_others()
             for key, record in self.state.staged.items():
                 producer.produce(self.state.topic, key=key.encode(), value=json.dumps(record, sort_keys=True).encode())
@@ -473,27 +504,29 @@ class QueueWorker:
         except (KafkaException, SinkError, BufferError) as error:
             self._abort(error)
             raise QueueError(f"the batch was not committed: {_reason(error)}") from None
-        for topic in self.events.transactional:
-            name = f"kafka://(queue's cluster)/{topic}"
-            self.events.delivered_to[name] = self.events.delivered_to.get(name, 0) + len(self.events.pending)
+        for name in self.events.transactional:
+            self.events.count(name, len(self.events.pending))
         self.state.commit()
         self.events.pending.clear()
         self.progress(f"work: committed {len(batch.messages)} message(s) (partitions {_listed(batch.offsets())})")
 
-    def _abort(self, error: Exception) -> None:
-        """Abort what the transaction wrote; a producer fenced for good is replaced."""
-        from confluent_kafka import KafkaException
+    def _abort(self, error: Exception | None) -> None:
+        """Abort what the transaction wrote. A producer fenced for good, or one whose state is no
+        longer known, is replaced; the broker aborts what it left open at the transaction's timeout."""
+        from confluent_kafka import KafkaError, KafkaException
 
-        fatal = isinstance(error, KafkaException) and error.args[0].fatal()
-        if not fatal:
+        if self._producer is not None and not (isinstance(error, KafkaException) and error.args[0].fatal()):
             try:
                 self._producer.abort_transaction(self._transaction_timeout)
                 return
             except KafkaException as again:
-                fatal = again.args[0].fatal()
-                if not fatal:
-                    return  # no transaction was begun, or the broker ends it at its timeout
-        self._producer = self._transactional_producer()
+                if again.args[0].code() == KafkaError._STATE:
+                    return  # no transaction was begun: nothing to abort
+        try:
+            self._producer = self._transactional_producer()
+        except QueueError as failure:
+            self._producer = None  # made again before the next commit
+            self.progress(f"work: {failure}")
 
     def _retry_later(self, batch: _Batch, cause: str) -> None:
         """Nothing of the batch is kept: read it again once the servers answer (or after a backoff)."""

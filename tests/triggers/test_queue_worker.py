@@ -7,12 +7,14 @@ is published, and each event id is emitted once - read as a consumer with
 from __future__ import annotations
 
 import collections
+import http.server
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -70,13 +72,14 @@ def assigned(worker: Mlmeta) -> set[int]:
     return {int(p) for p in last[-1].group(1).split(",") if p.strip()} if last else set()
 
 
-def read_events(bootstrap: str, topic: str, count: int, *, linger: float = 3.0) -> list:
-    """The events of ``topic`` as a read_committed consumer sees them: until ``count`` distinct
-    ids arrived, then ``linger`` seconds more, so that a duplicate would be seen too."""
+def read_events(bootstrap: str, topic: str, count: int, *, linger: float = 3.0,
+                isolation: str = "read_committed") -> list:
+    """The events of ``topic`` as a consumer with this isolation level sees them: until ``count``
+    distinct ids arrived, then ``linger`` seconds more, so that a duplicate would be seen too."""
     from confluent_kafka import Consumer
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex[:6]}",
-                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+                         "auto.offset.reset": "earliest", "isolation.level": isolation})
     consumer.subscribe([topic])
     messages, until = [], time.monotonic() + 120
     try:
@@ -170,3 +173,77 @@ def scrape(url: str) -> dict[str, float]:
     text = requests.get(f"{parts.scheme}://{parts.netloc}/metrics", timeout=10).text
     return {sample.name: sample.value for family in text_string_to_metric_families(text)
             for sample in family.samples if not sample.labels}
+
+
+class HangingEndpoint:
+    """An HTTP event sink whose first POST hangs (until released), and whose others answer 202."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.release = threading.Event()
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                endpoint.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                if len(endpoint.received) == 1:
+                    endpoint.release.wait(60)
+                self.send_response(202)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_worker_killed_between_its_events_and_its_commit_leaves_them_aborted(project_factory, registry, sandbox,
+                                                                              kafka_broker, tmp_path, monkeypatch):
+    """The window exactly once is about: the event is on the Kafka sink's topic, in an open
+    transaction, and the worker dies while the HTTP sink takes its copy. The next owner of the
+    partition writes the event again: a read_committed consumer reads it once (a read_uncommitted
+    one sees the aborted copy too); the HTTP sink, at least once, gets it twice with the same id."""
+    [name] = project_factory("windowed", 1)
+    monkeypatch.setenv("MLMETA_TIMEOUT", "2")
+    monkeypatch.setenv("MLMETA_DEADLINE", "5")  # the transaction's timeout: 5 + 2 + 10 s
+    suffix = uuid.uuid4().hex[:6]
+    queue, topic = f"kafka://{kafka_broker.bootstrap}/deliveries-{suffix}", f"events-{suffix}"
+    endpoint = HangingEndpoint()
+    work = ["webhook", "work", "--queue", queue, "--group", f"workers-{suffix}",
+            "--sink", f"kafka://{kafka_broker.bootstrap}/{topic}", "--sink", endpoint.url]
+    receiver = Mlmeta("receiver", ["webhook", "serve", "--queue", queue, "--port", "0", "--ready-file",
+                                   str(tmp_path / "receiver.json")], tmp_path)
+    first = Mlmeta("worker1", work, tmp_path)
+    second = None
+    try:
+        url = listening(tmp_path / "receiver.json")
+        wait_for(lambda: any("work: committed" in line for line in first.lines()), 90)  # its baseline is done
+        registry.alias(name, "1")
+        assert deliver(SimpleNamespace(url=url), alias_event(name)).status_code == 202
+        wait_for(lambda: endpoint.received, 60)  # the HTTP sink's copy: after the Kafka one, before the commit
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        lines = first.lines()
+        acting = max(i for i, line in enumerate(lines) if "work: acting on" in line)
+        assert not any("work: committed" in line for line in lines[acting:])  # killed before its commit
+        second = Mlmeta("worker2", work, tmp_path)
+        committed = read_events(kafka_broker.bootstrap, topic, 1)
+        everything = read_events(kafka_broker.bootstrap, topic, 1, isolation="read_uncommitted")
+    finally:
+        endpoint.close()
+        for process in (receiver, first, second):
+            if process is not None:
+                process.stop()
+                print(f"--- {process.log.name}\n" + "\n".join(process.lines()[-30:]))
+    assert [e["subject"] for e in committed] == [f"{name}/1"]  # once, for read_committed consumers
+    assert [e["id"] for e in everything] == [committed[0]["id"]] * 2  # the aborted copy, and the committed one
+    assert [e["id"] for e in endpoint.received] == [committed[0]["id"]] * 2  # at least once, the same id
+    assert entity(sandbox, name)["version"] == 0.1
