@@ -31,7 +31,7 @@ from mlmeta.errors import ConfigError, UsageError
 
 log = logging.getLogger("mlmeta.queue")
 ACCEPT_TIMEOUT = 10.0  # longest wait for the broker's acknowledgement: MLflow waits for an answer itself
-KINDS = ("delivery", "reconcile", "baseline")
+KINDS = ("delivery", "reconcile", "baseline")  # what a message on the queue is
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$")
 _TOPIC = re.compile(r"^[A-Za-z0-9._\-]{1,249}$")  # Kafka's own rule for topic names
 

@@ -51,9 +51,11 @@ from mlmeta.triggers.follow import CHECKPOINT_VERSION, Follower, PassReport
 from mlmeta.triggers.metrics import Metrics
 from mlmeta.triggers.outage import Outage
 from mlmeta.triggers.queue import (
+    KINDS,
     BrokerErrors,
     DeliveryQueue,
     QueueAddress,
+    QueueUnavailable,
     client_config,
     connect,
     ensure_topic,
@@ -415,7 +417,7 @@ class QueueWorker:
         for model in models:
             try:
                 self._announcer.put(kind, model)
-            except Exception as error:  # noqa: BLE001 - QueueUnavailable: the next interval tries again
+            except QueueUnavailable as error:  # the next interval tries again
                 self.progress(f"work: could not queue the {kind} of {model}: {error}")
                 return
         self.progress(f"work: queued a {kind} of {len(models)} watched model(s)")
@@ -431,7 +433,7 @@ class QueueWorker:
         for m in messages:
             try:
                 delivery = json.loads(m.value())
-                if delivery.get("kind") in ("delivery", "reconcile", "baseline") and isinstance(delivery["model"], str):
+                if delivery.get("kind") in KINDS and isinstance(delivery["model"], str):
                     deliveries.append(delivery)
                     continue
             except (ValueError, KeyError, TypeError, AttributeError):
