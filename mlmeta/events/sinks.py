@@ -123,9 +123,7 @@ class KafkaSink:
                 failures.append(str(error))
 
         try:
-            self._producer.produce(self.topic, key=key.encode(), value=json.dumps(envelope).encode(),
-                                   headers={"content-type": "application/cloudevents+json"},
-                                   on_delivery=delivered)
+            self._producer.produce(self.topic, **kafka_record(envelope, key), on_delivery=delivered)
         except BufferError as error:
             raise SinkError(f"{self.name}: the producer's queue is full ({error})") from None
         remaining = self._producer.flush(self.timeout + 1)
@@ -135,6 +133,13 @@ class KafkaSink:
 
     def close(self) -> None:
         self._producer.flush(1)
+
+
+def kafka_record(envelope: dict[str, Any], key: str) -> dict[str, Any]:
+    """An event as a Kafka message (CloudEvents structured mode): what a consumer of either Kafka
+    path reads - this sink, or a queue worker's transaction (``triggers.queue_worker``)."""
+    return {"key": key.encode(), "value": json.dumps(envelope).encode(),
+            "headers": {"content-type": "application/cloudevents+json"}}
 
 
 def parse_sink(text: str, limits: Limits) -> Sink:

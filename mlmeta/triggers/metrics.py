@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mlmeta.events.sinks import Emitter
+from mlmeta.triggers.follow import PassReport
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # seconds from the registry's promotion to the catalog write: a webhook answers in well under a
@@ -39,6 +40,15 @@ class Metrics:
         Gauge("mlmeta_queue_depth", "Registered models waiting to be acted on.",
               registry=self.registry).set_function(queued_models)
         self.registry.register(_SinkCollector(emitter))
+
+    def count(self, report: PassReport) -> None:
+        """What a pass acted on: promotions, the failed ones, and each one's latency when known."""
+        for event, seconds in report.acted:
+            self.acted.inc()
+            if any(o.action == "failed" for o in event.outcomes):
+                self.failed.inc()
+            if seconds is not None:
+                self.latency.observe(seconds)
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

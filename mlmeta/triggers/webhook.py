@@ -12,7 +12,10 @@ backstop (the delivery guarantees of GitHub's and Stripe's webhook consumers).
    and ``model_version_tag.set`` when asked (``--event``). Others are acknowledged and ignored.
 3. The delivery is appended to the journal and fsync'd (``journal``), and only then answered
    202; a full journal (``queue_size`` deliveries waiting) or one that cannot be written answers
-   503 with ``Retry-After`` - MLflow retries 5xx and 429, so nothing is dropped silently.
+   503 with ``Retry-After`` - MLflow retries 5xx and 429, so nothing is dropped silently. With
+   ``--queue kafka://...`` the delivery goes to a Kafka topic instead, answered 202 once the
+   broker acknowledged it (``queue``); the workers of a consumer group act on it
+   (``queue_worker``), and this process keeps no journal and no worker of its own.
 4. A worker takes every waiting entry at once (a burst for one model is one pass), re-reads the
    registry and acts through ``follow.Follower`` - the code path and checkpoint format ``watch``
    uses: for each spec of those models whose Production version changed since it was last acted
@@ -56,6 +59,7 @@ from mlmeta.triggers.follow import Checkpoint, Follower, PassReport
 from mlmeta.triggers.journal import Entry, Journal, JournalFull
 from mlmeta.triggers.metrics import CONTENT_TYPE, Metrics
 from mlmeta.triggers.outage import Outage
+from mlmeta.triggers.queue import DeliveryQueue, QueueUnavailable
 
 log = logging.getLogger("mlmeta.webhook")
 MAX_BODY = 64 * 1024
@@ -126,12 +130,59 @@ class Deliveries:
         return 0, ""
 
 
+def handler(health: Callable[[], tuple[int, dict[str, Any]]], metrics: Callable[[], bytes],
+            receive: Callable[[str, dict[str, str], bytes], tuple[int, dict[str, Any], dict]] | None = None,
+            ) -> type[http.server.BaseHTTPRequestHandler]:
+    """``GET /health`` and ``/metrics``, for service managers and Prometheus; POSTs go to
+    ``receive`` (deliveries), or are not found when there is none (a queue worker)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            if receive is None:
+                self._answer(404, {"error": "not found"}, {})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._answer(413, {"error": f"body larger than {MAX_BODY} bytes"}, {"Connection": "close"})
+                return
+            body = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._answer(*receive(self.path, headers, body))
+
+        def do_GET(self) -> None:  # noqa: N802 - for service managers and Prometheus
+            where = self.path.split("?")[0]
+            if where == "/health":
+                self._answer(*health(), {})
+            elif where == "/metrics":
+                self._send(200, metrics(), CONTENT_TYPE, {})
+            else:
+                self._answer(404, {"error": "not found"}, {})
+
+        def _answer(self, status: int, document: dict, headers: dict) -> None:
+            self._send(status, json.dumps(document).encode(), "application/json", headers)
+
+        def _send(self, status: int, data: bytes, content_type: str, headers: dict) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
 class Receiver:
     """The HTTP side: check, parse, journal; and the worker that acts on the journal."""
 
     def __init__(self, settings: Settings, options: WebhookOptions, emitter: Emitter,
-                 progress: Callable[[str], None] = lambda line: None) -> None:
+                 progress: Callable[[str], None] = lambda line: None, queue: DeliveryQueue | None = None) -> None:
         self.settings = settings
+        self.queue = queue  # Kafka instead of the journal: the workers of its consumer group act (queue_worker)
         self.options = options
         self.emitter = emitter
         self.progress = progress
@@ -150,7 +201,8 @@ class Receiver:
         self.reconciled = threading.Event()  # the first reconciliation pass is done
         self.not_ready: str | None = None  # why /health says 503
         self._lock_handle: Any = None
-        self.server = http.server.ThreadingHTTPServer((options.host, options.port), self._handler())
+        self.server = http.server.ThreadingHTTPServer((options.host, options.port),
+                                                    handler(self.health, self.metrics.text, self.receive))
         self.server.daemon_threads = True
         self._worker = threading.Thread(target=self._work, name="mlmeta-webhook-worker", daemon=True)
 
@@ -160,6 +212,12 @@ class Receiver:
         return f"http://{host}:{port}{self.options.path}"
 
     def start(self) -> Receiver:
+        if self.queue is None:
+            self._start_journal()
+        threading.Thread(target=self.server.serve_forever, name="mlmeta-webhook-http", daemon=True).start()
+        return self
+
+    def _start_journal(self) -> None:
         self._take_state_dir()
         recovery = self.journal.open()
         if recovery.damaged is not None:
@@ -168,8 +226,6 @@ class Receiver:
         if recovery.open_entries:
             self.progress(f"webhook: {recovery.open_entries} delivery(ies) accepted by an earlier run are acted on first")
         self._worker.start()
-        threading.Thread(target=self.server.serve_forever, name="mlmeta-webhook-http", daemon=True).start()
-        return self
 
     def _take_state_dir(self) -> None:
         """One receiver per state directory: a second one would act on the same journal."""
@@ -196,6 +252,9 @@ class Receiver:
         self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
+        if self.queue is not None:
+            self.queue.close()
+            return
         self.journal.wake()
         if self._worker.is_alive():
             self._worker.join(timeout=120)
@@ -225,9 +284,13 @@ class Receiver:
         if event not in self.options.events:
             return 200, {"ignored": event}, {}
         try:
-            self.journal.accept(name, headers["x-mlflow-delivery-id"], event, float(headers["x-mlflow-timestamp"]))
+            (self.queue or self.journal).accept(name, headers["x-mlflow-delivery-id"], event,
+                                                float(headers["x-mlflow-timestamp"]))
         except JournalFull:
             return 503, {"error": "busy: too many promotions waiting"}, {"Retry-After": "10"}
+        except QueueUnavailable as error:  # not acknowledged by the broker: not accepted, MLflow tries again
+            self.progress(f"webhook: the queue did not take a delivery for {name}: {error}")
+            return 503, {"error": "the queue did not take the delivery"}, {"Retry-After": "10"}
         except OSError as error:  # a disk full, a folder gone: not accepted, so MLflow tries again
             self.not_ready = f"the journal cannot be written: {error.strerror or error}"
             self.progress(f"webhook: {self.not_ready}")
@@ -236,50 +299,17 @@ class Receiver:
         return 202, {"accepted": name}, {}
 
     def health(self) -> tuple[int, dict[str, Any]]:
+        if self.queue is not None:
+            trouble = self.queue.reachable()
+            document = {"queue": self.queue.address.url}
+            return (503, {"status": "not ready", "reason": trouble, **document}) if trouble else (
+                200, {"status": "ok", **document})
         document = {"journal": self.journal.depth, "reconciled": self.reconciled.is_set(),
                     "servers": "down" if self.outage.down else "answering"}
         if self.not_ready:
             return 503, {"status": "not ready", "reason": self.not_ready, **document}
         return 200, {"status": "ok", **document}
 
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    self._answer(413, {"error": f"body larger than {MAX_BODY} bytes"}, {"Connection": "close"})
-                    return
-                body = self.rfile.read(length)
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                self._answer(*receiver.receive(self.path, headers, body))
-
-            def do_GET(self) -> None:  # noqa: N802 - for service managers and Prometheus
-                where = self.path.split("?")[0]
-                if where == "/health":
-                    self._answer(*receiver.health(), {})
-                elif where == "/metrics":
-                    self._send(200, receiver.metrics.text(), CONTENT_TYPE, {})
-                else:
-                    self._answer(404, {"error": "not found"}, {})
-
-            def _answer(self, status: int, document: dict, headers: dict) -> None:
-                self._send(status, json.dumps(document).encode(), "application/json", headers)
-
-            def _send(self, status: int, data: bytes, content_type: str, headers: dict) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
 
     # --- acting ---------------------------------------------------------------------------------
 
@@ -343,12 +373,7 @@ class Receiver:
     def _account(self, report: PassReport) -> None:
         for line in report.problems:
             self.progress(f"webhook: {line}")
-        for event, seconds in report.acted:
-            self.metrics.acted.inc()
-            if any(o.action == "failed" for o in event.outcomes):
-                self.metrics.failed.inc()
-            if seconds is not None:
-                self.metrics.latency.observe(seconds)
+        self.metrics.count(report)
 
     def _dispatch(self, promotion: Any) -> None:
         """A ``repository_dispatch``: the repository's workflow publishes (examples/github/)."""
