@@ -38,6 +38,10 @@ from mlmeta.registry import Promotion
 from mlmeta.triggers import promotions
 
 CHECKPOINT_VERSION = 1
+# Promotions published in one pipeline run: one batched registry read and the publish's own
+# concurrency for all of them (one run per promotion was ~0.7 s each), while a stop request still
+# waits for no more than one batch.
+ACT_TOGETHER = 32
 
 
 @dataclass
@@ -158,32 +162,44 @@ class Follower:
         seen = recorded["keys"]
         todo = [(keys[key], promotion) for key, promotion in now.items()
                 if _due(seen.get(key) or {}, promotion, keys[key])]
+        if self.forward is not None:
+            self._forward(todo, recorded, report)
+            return
+        for batch in _batches(todo, ACT_TOGETHER):
+            if self.stopping.is_set():
+                break  # stop between batches: the rest are found again next time
+            events = promotions.act(batch, settings, registry=registry, trigger=self.trigger,
+                                    create_service=self.create_service)
+            for (item, promotion), event in zip(batch, events):
+                self._settle(item, promotion, event, recorded, announced, report)
+            self.checkpoint.write(recorded)
+
+    def _forward(self, todo: list, recorded: dict[str, Any], report: PassReport) -> None:
+        """Hand each promotion on; a server refusing raises ServerError: tried again, not recorded."""
         for item, promotion in todo:
             if self.stopping.is_set():
-                break  # stop between promotions: the rest are found again next time
-            if self.forward is not None:  # a server refusing raises ServerError: tried again, not recorded
-                self.forward(promotion)
-                report.promotions.append(f"{promotion.registered_model} v{promotion.version} (forwarded)")
-                seen[item.key] = _record(promotion, item, [])
-                self.checkpoint.write(recorded)
-                continue
-            events = promotions.act([(item, promotion)], settings, registry=registry, trigger=self.trigger,
-                                    create_service=self.create_service)
-            if any(promotions.transient(e) for e in events):
-                report.transient.append(promotion.registered_model)
-                self.progress(f"{self.trigger}: {promotion.registered_model} v{promotion.version}: a server failed; "
-                              "tried again later")
-                continue  # neither recorded nor announced: the outcome is not final
-            report.promotions.append(f"{promotion.registered_model} v{promotion.version} "
-                                     f"({promotion.recognised_by} {promotion.marker})")
-            report.problems += self.emitter.emit(events)
-            report.events += len(events)
-            for event in events:
-                report.failures += promotions.failed(event)
-                report.acted.append((event, _since(announced.get(event.registered_model), event)))
-                self.progress(describe(event, self.trigger))
-            seen[item.key] = _record(promotion, item, events)
+                break
+            self.forward(promotion)
+            report.promotions.append(f"{promotion.registered_model} v{promotion.version} (forwarded)")
+            recorded["keys"][item.key] = _record(promotion, item, [])
             self.checkpoint.write(recorded)
+
+    def _settle(self, item: promotions.Watched, promotion: Any, event: PromotionEvent, recorded: dict[str, Any],
+                announced: dict[str, float], report: PassReport) -> None:
+        """Announce and record one promotion's outcome - unless a server failed it: not final yet."""
+        if promotions.transient(event):
+            report.transient.append(promotion.registered_model)
+            self.progress(f"{self.trigger}: {promotion.registered_model} v{promotion.version}: a server failed; "
+                          "tried again later")
+            return  # neither recorded nor announced
+        report.promotions.append(f"{promotion.registered_model} v{promotion.version} "
+                                 f"({promotion.recognised_by} {promotion.marker})")
+        report.problems += self.emitter.emit([event])
+        report.events += 1
+        report.failures += promotions.failed(event)
+        report.acted.append((event, _since(announced.get(event.registered_model), event)))
+        self.progress(describe(event, self.trigger))
+        recorded["keys"][item.key] = _record(promotion, item, [event])
 
     def _baseline(self, keys: dict[str, promotions.Watched], now: dict, registry: Any, report: PassReport) -> None:
         """A new checkpoint: bring the catalog in line once, record what is in Production, no events."""
@@ -210,6 +226,10 @@ class Follower:
         self.progress(f"{self.trigger}: new checkpoint {self.checkpoint.path}: {len(now)} model(s) in Production, "
                       f"{len(promoted) - report.failures - len(report.transient)} published to catch up{failed}"
                       f"{later}; promotions from now on become events")
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _due(last: dict[str, Any], promotion: Any, item: promotions.Watched) -> bool:

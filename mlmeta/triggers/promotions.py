@@ -85,6 +85,7 @@ def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, regist
         results = {r.spec: r for r in report.results}
         for invalid in report.invalid:  # a spec that stopped validating since it was read
             results[invalid.path] = None
+    registry.prefetch_versions([promotion for _, promotion in promoted])  # the events' versions, in one read
     events = []
     for item, promotion in promoted:
         outcomes = []
