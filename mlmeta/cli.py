@@ -7,6 +7,7 @@ and mlflow are imported inside the commands that need them, so ``mlmeta --versio
 
 from __future__ import annotations
 
+import enum
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -74,7 +75,7 @@ SinkOption = Annotated[Optional[list[str]], typer.Option(
                                    "kafka://host:port/topic (default for watch and webhook: stdout).",
     show_default=False)]
 PUBLISH_SPOOL = ".mlmeta/events-spool.jsonl"
-WEBHOOK_SPOOL = ".mlmeta/webhook-spool.jsonl"
+WEBHOOK_SPOOL = "webhook-spool.jsonl"  # in the receiver's --state-dir
 WATCH_CHECKPOINT = ".mlmeta/watch-checkpoint.json"
 SPOOL_BESIDE = "-spool.jsonl"  # watch's spool: the checkpoint's name with this instead of .json
 
@@ -89,7 +90,7 @@ def _spool_option(default: str):
 PublishSpoolOption = _spool_option(PUBLISH_SPOOL)
 WatchSpoolOption = _spool_option(f"beside the checkpoint and named after it: {WATCH_CHECKPOINT[:-len('.json')]}"
                                  f"{SPOOL_BESIDE} for the default one")
-WebhookSpoolOption = _spool_option(WEBHOOK_SPOOL)
+WebhookSpoolOption = _spool_option(f"{WEBHOOK_SPOOL} in the --state-dir, .mlmeta/{WEBHOOK_SPOOL} for the default one")
 
 
 PruneOption = Annotated[bool, typer.Option(
@@ -481,6 +482,31 @@ def _emitter(sinks: Optional[list[str]], spool: Optional[Path], settings, defaul
     return Emitter([parse_sink(name, settings.limits()) for name in names], spool)
 
 
+class LogFormat(str, enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+LogFormatOption = Annotated[LogFormat, typer.Option(
+    "--log-format", help="The service's log on stderr: lines of text, or one JSON object per line (time, level, "
+                         "logger, message) for a log collector.")]
+
+
+def _service_log(log_format: LogFormat, logger: str):
+    """Where a long-running command says what it does: text lines, or JSON lines."""
+    from mlmeta.output import console
+
+    if log_format is LogFormat.TEXT:
+        return console.err
+
+    def say(line: str) -> None:
+        from mlmeta.output import logs
+
+        console.err(logs.json_line("info", logger, line))
+
+    return say
+
+
 def _progress(fmt: Format):
     from mlmeta.output import console
 
@@ -520,6 +546,7 @@ def watch(
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
     verbose: VerboseOption = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Poll MLflow; publish what reaches Production; emit one event per promotion."""
@@ -536,14 +563,15 @@ def watch(
         watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
                                                  max_backoff=max_backoff, once=once, all_models=all_models,
                                                  paths=list(paths) if paths else None,
-                                                 create_service=create_service), emitter, _progress(fmt))
+                                                 create_service=create_service), emitter,
+                          _service_log(log_format, "mlmeta.watch") if log_format is LogFormat.JSON else _progress(fmt))
         try:
             with watcher.signals_stop_it():
                 return watcher.run()
         finally:
             emitter.close()
 
-    _exit(run("watch", fmt, body, verbose=verbose))
+    _exit(run("watch", fmt, body, verbose=verbose, json_logs=log_format is LogFormat.JSON))
 
 
 webhook_app = typer.Typer(help="Receive MLflow webhooks and publish the promotions they announce.",
@@ -551,12 +579,32 @@ webhook_app = typer.Typer(help="Receive MLflow webhooks and publish the promotio
 app.add_typer(webhook_app, name="webhook")
 
 
+BindOption = Annotated[str, typer.Option("--bind", metavar="ADDRESS",
+                                         help="Address to listen on; keep 127.0.0.1 unless MLflow (or Prometheus) on "
+                                              "another host or a proxy needs another (0.0.0.0: every interface).")]
+ReconcileIntervalOption = Annotated[float, typer.Option(
+    "--reconcile-interval", metavar="SECONDS", help="Also compare every watched model with the registry this often "
+                                                    "(a delivery MLflow never sent); 0: only at start.")]
+RetryIntervalOption = Annotated[float, typer.Option(
+    "--retry-interval", metavar="SECONDS", help="How often a server that is down is probed; the work waiting "
+                                                "goes on as soon as it answers.")]
+WorkBackoffOption = Annotated[float, typer.Option("--max-backoff", metavar="SECONDS",
+                                                  help="Longest wait of work that keeps failing while the servers "
+                                                       "answer.")]
+QueueOption = Annotated[Optional[str], typer.Option(
+    "--queue", metavar="kafka://HOST:PORT/TOPIC", help="Kafka as the queue of accepted deliveries, instead of the "
+                                                       "journal: the workers of one consumer group act on it "
+                                                       "(mlmeta webhook work).", show_default=False)]
+GroupOption = Annotated[str, typer.Option("--group", metavar="NAME",
+                                          help="The workers' Kafka consumer group; its state is in the topic "
+                                               "<queue topic>.<group>.state.")]
+DEFAULT_GROUP = "mlmeta-webhook-workers"
+
+
 @webhook_app.command("serve")
 def webhook_serve(
-    bind: Annotated[str, typer.Option("--host", metavar="ADDRESS",
-                                      help="Address to bind; keep 127.0.0.1 unless a proxy or MLflow needs "
-                                           "another.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8686,
+    bind: BindOption = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 8686,
     path: Annotated[str, typer.Option("--path", help="URL path MLflow posts to.")] = "/",
     secret_env: Annotated[str, typer.Option("--secret-env", metavar="NAME",
                                             help="Environment variable holding the webhook's secret.")]
@@ -566,7 +614,18 @@ def webhook_serve(
                                          "(model_version_alias.created always).", show_default=False)] = None,
     max_age: Annotated[float, typer.Option("--max-age", metavar="SECONDS",
                                            help="Refuse deliveries whose timestamp is further off.")] = 300.0,
-    queue_size: Annotated[int, typer.Option("--queue-size", help="Deliveries waiting at most; then 503.")] = 100,
+    queue_size: Annotated[int, typer.Option("--queue-size", help="Deliveries waiting in the journal at most; then "
+                                                                 "503, and MLflow retries.")] = 10_000,
+    state_dir: Annotated[Path, typer.Option("--state-dir", metavar="DIR",
+                                            help="The journal of accepted deliveries, the checkpoint and the lock.")]
+    = Path(".mlmeta"),
+    reconcile_interval: ReconcileIntervalOption = 3600.0,
+    retry_interval: RetryIntervalOption = 5.0,
+    max_backoff: WorkBackoffOption = 300.0,
+    queue: QueueOption = None,
+    also_work: Annotated[bool, typer.Option("--also-work", help="With --queue: also act on the queue in this "
+                                                                "process, as a worker of --group.")] = False,
+    group: GroupOption = DEFAULT_GROUP,
     forward: Annotated[Optional[str], typer.Option(
         "--forward", metavar="github-dispatch", help="Send a repository_dispatch instead of publishing here.",
         show_default=False)] = None,
@@ -590,9 +649,10 @@ def webhook_serve(
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
     verbose: VerboseOption = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Serve an endpoint for MLflow webhooks (>= 3.3) until interrupted."""
+    """Serve an endpoint for MLflow webhooks (>= 3.3) until stopped (SIGTERM, Ctrl-C)."""
 
     def body() -> int:
         import json
@@ -603,6 +663,7 @@ def webhook_serve(
         from mlmeta import secrets
         from mlmeta.config import load_settings
         from mlmeta.errors import ConfigError, UsageError
+        from mlmeta.events.sinks import Emitter
         from mlmeta.triggers.webhook import ALWAYS, OPTIONAL, Receiver, WebhookOptions
 
         _require_port(port)
@@ -610,6 +671,8 @@ def webhook_serve(
                  "the URL path MLflow posts to starts with / (e.g. / or /mlflow) and holds no ?, # or space")
         _require("--max-age", max_age, max_age > 0, "must be more than 0 seconds (a delivery's age)")
         _require("--queue-size", queue_size, queue_size >= 1, "at least 1 delivery must be able to wait")
+        _require_work_timing(reconcile_interval, retry_interval, max_backoff)
+        address = _queue_address(queue, also_work=also_work, sink=sink, spool=spool, forward=forward)
         secret = os.environ.get(secret_env, "")
         if not secret:
             raise ConfigError(secret_env, "not set: the webhook's secret (the one given to MLflow) is needed to "
@@ -627,29 +690,209 @@ def webhook_serve(
                 raise ConfigError("GITHUB_TOKEN", "not set: a token allowed to create repository dispatches")
             secrets.register(github_token)
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
-        settings.require_tracking_uri()
-        emitter = _emitter(sink, spool or Path(WEBHOOK_SPOOL), settings, "-")
+        say = _service_log(log_format, "mlmeta.webhook") if log_format is LogFormat.JSON else _progress(fmt)
+        worker = delivery_queue = None
+        if address is None:
+            settings.require_tracking_uri()
+            emitter = _emitter(sink, spool or state_dir / WEBHOOK_SPOOL, settings, "-")
+        else:
+            worker = _queue_worker(settings, address, group, reconcile_interval, retry_interval, max_backoff,
+                                   create_service, sink, say) if also_work else None
+            delivery_queue = _delivery_queue(address, settings)
+            emitter = worker.events if worker else Emitter([], None)  # the workers emit, with their commit
         options = WebhookOptions(secret=secret, host=bind, port=port, path=path,
                                  events=tuple(dict.fromkeys(ALWAYS + tuple(event or ()))), max_age=max_age,
-                                 queue_size=queue_size, forward=forward, github_repository=github_repository,
-                                 github_token=github_token, github_api_url=github_api_url.rstrip("/"),
-                                 github_event_type=github_event_type, create_service=create_service)
+                                 queue_size=queue_size, state_dir=state_dir, reconcile_interval=reconcile_interval,
+                                 retry_interval=retry_interval, max_backoff=max_backoff, forward=forward,
+                                 github_repository=github_repository, github_token=github_token,
+                                 github_api_url=github_api_url.rstrip("/"), github_event_type=github_event_type,
+                                 create_service=create_service)
+        if address is None:
+            _writable_state_dir(state_dir)
         try:
-            receiver = Receiver(settings, options, emitter, _progress(fmt)).start()
+            receiver = Receiver(settings, options, emitter, say, queue=delivery_queue)
         except OSError as error:
-            raise UsageError(f"cannot listen on {bind}:{port}: {error.strerror or error}") from None
-        _progress(fmt)(f"webhook: listening on {receiver.url}")
+            raise UsageError(f"--bind/--port: cannot listen on {bind}:{port}: {error.strerror or error}") from None
+        receiver.start()
+        working = _start_worker_thread(worker, receiver.metrics) if worker else None
+        say(f"webhook: listening on {receiver.url} (health: /health, metrics: /metrics)"
+            + (f"; deliveries go to {address.url}" if address else ""))
         if ready_file:
             ready_file.write_text(json.dumps({"url": receiver.url}), encoding="utf-8")
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         stop.wait()
+        say("webhook: stopping: no new deliveries; the publish under way finishes, the rest waits in the "
+            + ("queue" if address else "journal"))
         receiver.stop()
+        if working is not None:
+            worker.stop()
+            working.join(timeout=120)
+            worker.close()
         emitter.close()
         return 0
 
-    _exit(run("webhook serve", fmt, body, verbose=verbose))
+    _exit(run("webhook serve", fmt, body, verbose=verbose, json_logs=log_format is LogFormat.JSON))
+
+
+def _writable_state_dir(folder: Path) -> None:
+    """An unwritable state directory stops the receiver at start, naming the path (exit 2)."""
+    import tempfile
+
+    from mlmeta.errors import ConfigError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ConfigError("--state-dir", f"{folder} cannot be written: {error.strerror or error}") from None
+
+
+def _require_work_timing(reconcile_interval: float, retry_interval: float, max_backoff: float) -> None:
+    _require("--reconcile-interval", reconcile_interval, reconcile_interval >= 0,
+             "seconds between reconciliation passes, or 0 for only the one at start")
+    _require("--retry-interval", retry_interval, retry_interval > 0, "must be more than 0 seconds")
+    _require("--max-backoff", max_backoff, max_backoff >= retry_interval,
+             f"must be at least --retry-interval ({retry_interval:g})")
+
+
+def _queue_address(queue: Optional[str], *, also_work: bool, sink, spool, forward):
+    """webhook serve's --queue, and the flags that only make sense with it or without it."""
+    from mlmeta.errors import UsageError
+    from mlmeta.triggers.queue import parse_queue
+
+    if queue is None:
+        if also_work:
+            raise UsageError("--also-work works on a Kafka queue: give --queue kafka://host:port/topic")
+        return None
+    address = parse_queue(queue)
+    if forward is not None:
+        raise UsageError("--forward: with --queue, the workers publish; a dispatch is sent by a receiver with its "
+                         "own journal (no --queue)")
+    if spool is not None:
+        raise UsageError("--spool: with --queue nothing waits on a disk: an event a sink cannot take is tried "
+                         "again from the queue")
+    if sink and not also_work:
+        raise UsageError("--sink: with --queue, the workers emit the events: give it to mlmeta webhook work "
+                         "(or add --also-work)")
+    return address
+
+
+def _delivery_queue(address, settings):
+    """The receivers' producer, once the broker answered (exit 2 with its cause when it does not)."""
+    from mlmeta.triggers.queue import ACCEPT_TIMEOUT, DeliveryQueue, connect
+
+    connect(address, settings.limits().timeout)
+    return DeliveryQueue(address, timeout=min(settings.limits().timeout, ACCEPT_TIMEOUT))
+
+
+def _queue_worker(settings, address, group, reconcile_interval, retry_interval, max_backoff, create_service, sink,
+                  say):
+    import re
+
+    from mlmeta.config import event_sinks
+    from mlmeta.triggers.queue_worker import QueueWorker, WorkerOptions
+
+    settings.require_tracking_uri()
+    _require("--group", group, bool(re.fullmatch(r"[A-Za-z0-9._\-]{1,200}", group)),
+             "letters, digits, '.', '_' and '-' (it names the state topic too)")
+    sinks = list(sink or []) or event_sinks(settings) or ["-"]
+    options = WorkerOptions(queue=address, group=group, reconcile_interval=reconcile_interval,
+                            retry_interval=retry_interval, max_backoff=max_backoff, create_service=create_service,
+                            sinks=sinks)
+    return QueueWorker(settings, options, say)
+
+
+def _start_worker_thread(worker, metrics):
+    """webhook serve --also-work: the worker acts in this process; /metrics counts for both."""
+    import threading
+
+    worker.metrics = metrics
+    worker.start()
+    thread = threading.Thread(target=worker.run, name="mlmeta-queue-worker", daemon=True)
+    thread.start()
+    return thread
+
+
+@webhook_app.command("work")
+def webhook_work(
+    queue: QueueOption = None,
+    group: GroupOption = DEFAULT_GROUP,
+    reconcile_interval: ReconcileIntervalOption = 3600.0,
+    retry_interval: RetryIntervalOption = 5.0,
+    max_backoff: WorkBackoffOption = 300.0,
+    sink: SinkOption = None,
+    create_service: CreateServiceOption = False,
+    bind: BindOption = "127.0.0.1",
+    port: Annotated[Optional[int], typer.Option("--port", metavar="PORT",
+                                                help="Serve /health and /metrics on this port (0 picks a free "
+                                                     "one; default: none).",
+                                                show_default=False)] = None,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Act on the deliveries webhook serve --queue put on Kafka, as one worker of a consumer group,
+    until stopped (SIGTERM, Ctrl-C)."""
+
+    def body() -> int:
+        import signal
+
+        from mlmeta.config import load_settings
+        from mlmeta.errors import UsageError
+        from mlmeta.triggers.queue import parse_queue
+
+        if port is not None:
+            _require_port(port)
+        _require_work_timing(reconcile_interval, retry_interval, max_backoff)
+        if queue is None:
+            raise UsageError("--queue is needed: the topic webhook serve --queue puts deliveries on",
+                             hint="e.g. --queue kafka://kafka:9092/mlmeta.deliveries")
+        address = parse_queue(queue)
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        say = _service_log(log_format, "mlmeta.work") if log_format is LogFormat.JSON else _progress(fmt)
+        worker = _queue_worker(settings, address, group, reconcile_interval, retry_interval, max_backoff,
+                               create_service, sink, say)
+        status = _status_server(bind, port, worker) if port is not None else None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: worker.stop())
+        try:
+            worker.start()
+            if status is not None:
+                say(f"work: health and metrics on http://{bind}:{status.server_address[1]}/health, /metrics")
+            code = worker.run()
+            say("work: stopped after the batch under way; the group's other workers take the partitions")
+            return code
+        finally:
+            if status is not None:
+                status.shutdown()
+            worker.close()
+
+    _exit(run("webhook work", fmt, body, verbose=verbose, json_logs=log_format is LogFormat.JSON))
+
+
+def _status_server(bind: str, port: int, worker):
+    import http.server
+    import threading
+
+    from mlmeta.errors import UsageError
+    from mlmeta.triggers.webhook import handler
+
+    try:
+        server = http.server.ThreadingHTTPServer((bind, port), handler(worker.health, lambda: worker.metrics.text()))
+    except OSError as error:
+        raise UsageError(f"--bind/--port: cannot listen on {bind}:{port}: {error.strerror or error}") from None
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="mlmeta-work-http", daemon=True).start()
+    return server
 
 
 @app.command()

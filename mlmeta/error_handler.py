@@ -10,14 +10,20 @@ from mlmeta.errors import ExitCode, MlmetaError
 from mlmeta.output import Format, console
 
 
-def run(command: str, fmt: Format, body: Callable[[], int], *, verbose: bool = False) -> int:
-    """Run a command body and return its exit code; expected errors never show a traceback."""
+def run(command: str, fmt: Format, body: Callable[[], int], *, verbose: bool = False,
+        json_logs: bool = False) -> int:
+    """Run a command body and return its exit code; expected errors never show a traceback.
+    ``json_logs``: a service's log is JSON lines, its last words too."""
     from mlmeta.output import logs
 
-    logs.configure(verbose)
+    logs.configure(verbose, json_lines=json_logs)
     try:
         return int(body())
     except MlmetaError as error:
+        if json_logs:
+            console.err(logs.json_line("error", f"mlmeta.{command.replace(' ', '.')}",
+                                       str(error) + (f" (hint: {error.hint})" if error.hint else "")))
+            return int(error.exit_code)
         _report(command, fmt, str(error), error.hint, int(error.exit_code))
         return int(error.exit_code)
     except KeyboardInterrupt:

@@ -67,6 +67,7 @@ class ModelResult:
     lineage_columns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # added/updated: the mapping
     diagnostics: list[Diagnostic] = field(default_factory=list)
     message: str | None = None
+    transient: bool = False  # failed because a server kept failing (not the spec): worth trying again
     created_before_answer: bool = False  # our POST was retried and got 409: its first try had landed
     patch_may_have_landed: bool = False  # our PATCH was retried and got 412: its first try may have landed
 
@@ -280,6 +281,7 @@ def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
         result.message = failure.diagnostic.message
     except (CatalogError, RegistryError) as error:  # a server kept failing after the retries
         result.status = "failed"
+        result.transient = error.transient
         result.message = f"OpenMetadata: {error.message}" if isinstance(error, CatalogError) else str(error)
         result.diagnostics.append(loaded.diagnostic(("name",), "P001", result.message))
     return result

@@ -14,7 +14,6 @@ shows no change for those texts.
 from __future__ import annotations
 
 import difflib
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -19,7 +19,8 @@ from mlmeta.config import load_settings
 from tests.conftest import GOOD_SPEC, REPO, write
 
 # what a command needs besides the option under test to get as far as checking it
-REQUIRED = {("publish",): ["--all"], ("init",): ["--from-mlflow", "some_model"]}
+REQUIRED = {("publish",): ["--all"], ("init",): ["--from-mlflow", "some_model"],
+            ("webhook", "work"): ["--queue", "kafka://127.0.0.1:9/deliveries"]}
 
 
 def commands(typer_app: typer.Typer = app, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Callable]]:
@@ -132,7 +133,8 @@ def help_text(cli, *command: str) -> str:
 def test_the_spool_defaults_the_help_gives_are_the_files_used(cli):
     # publish's is where tests/events/test_sinks.py finds its spooled event
     assert "(default: .mlmeta/events-spool.jsonl)" in help_text(cli, "publish")
-    assert "(default: .mlmeta/webhook-spool.jsonl)" in help_text(cli, "webhook", "serve")
+    assert "webhook-spool.jsonl in the --state-dir, .mlmeta/webhook-spool.jsonl for the default one" in help_text(
+        cli, "webhook", "serve")
     watch = help_text(cli, "watch")
     assert "beside the checkpoint and named after it: .mlmeta/watch-checkpoint-spool.jsonl" in watch
     assert "(kept across restarts). [default: .mlmeta/watch-checkpoint.json]" in watch
@@ -154,3 +156,22 @@ def test_plans_help_says_what_it_shows_never_what_it_would_write(cli):
     plan = help_text(cli, "plan")
     assert "--prune Also show the models mlmeta published whose spec is gone" in plan and "soft-delete the" not in plan
     assert "--create-service Plan a missing ML model service as publish --create-service would create it" in plan
+
+
+def test_no_command_declares_a_name_twice():
+    """webhook serve once had --host twice (the address to bind, and OpenMetadata's URL): the second
+    won, so the README's service line bound 127.0.0.1 and sent OpenMetadata's requests to 0.0.0.0."""
+    for path, function in commands():
+        names = [name for hint in typing.get_type_hints(function, include_extras=True).values()
+                 if typing.get_origin(hint) is typing.Annotated
+                 and isinstance(info := typing.get_args(hint)[1], typer.models.OptionInfo)
+                 for name in (info.default, *info.param_decls) if isinstance(name, str) and name.startswith("-")]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        assert not twice, f"mlmeta {' '.join(path)} declares {', '.join(twice)} more than once"
+
+
+def test_webhook_serve_binds_with_bind_and_reaches_openmetadata_with_host():
+    [serve] = [function for path, function in commands() if path == ("webhook", "serve")]
+    declared = {option for option, _ in options(serve)}
+    assert {"--bind", "--port", "--host", "--state-dir", "--reconcile-interval", "--log-format"} <= declared
+

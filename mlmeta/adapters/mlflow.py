@@ -167,19 +167,32 @@ class MlflowRegistry:
         """Every registered model with its aliases and latest versions per stage (paged)."""
         return self._pages(self._registry, "GET", "/registered-models/search", "registered_models", {})
 
-    def prefetch_facts(self, promotions: list[Promotion]) -> None:
-        """Read the versions and runs of many promotions in a few calls, so that ``facts`` is left
-        with one read of its own (the MLmodel file) instead of four."""
-        names = sorted({p.registered_model for p in promotions if "'" not in p.registered_model})
+    def prefetch_versions(self, promotions: list[Promotion]) -> None:
+        """Read the model versions of many promotions in a few paged searches (``model_version``
+        then answers from them). A search answers no aliases, so a version is kept only where the
+        registered model read earlier (``prefetch``) says which aliases it has; the others are
+        read one by one when asked for."""
+        with self._lock:
+            known = {name: model for name, model in self._known.items()}
+        names = sorted({p.registered_model for p in promotions
+                        if "'" not in p.registered_model and p.registered_model in known})
         wanted = {(p.registered_model, p.version) for p in promotions}
-        if not wanted:
-            return
         for start in range(0, len(names), BATCH):
             quoted = ", ".join(f"'{n}'" for n in names[start:start + BATCH])
             for version in self._pages(self._registry, "GET", "/model-versions/search", "model_versions",
                                        {"filter": f"name IN ({quoted})"}):
-                if (version["name"], str(version["version"])) in wanted:
-                    self._versions[(version["name"], str(version["version"]))] = version
+                key = (version["name"], str(version["version"]))
+                if key in wanted:
+                    aliases = known[key[0]].get("aliases") or []
+                    version.setdefault("aliases", [a["alias"] for a in aliases if str(a.get("version")) == key[1]])
+                    self._versions[key] = version
+
+    def prefetch_facts(self, promotions: list[Promotion]) -> None:
+        """Read the versions and runs of many promotions in a few calls, so that ``facts`` is left
+        with one read of its own (the MLmodel file) instead of four."""
+        if not promotions:
+            return
+        self.prefetch_versions(promotions)
         run_ids = sorted({v["run_id"] for v in self._versions.values() if v.get("run_id")})
         model_ids = sorted({_logged_model_id(v) for v in self._versions.values()} - {None})
         if not run_ids and not model_ids:

@@ -1,4 +1,5 @@
-"""Misbehaving servers for the failure tests and benchmarks: what mlmeta must fail fast against.
+"""Misbehaving servers for the failure tests and benchmarks: what mlmeta must fail fast against,
+and a server that goes down and comes back (``SwitchableProxy``).
 
 ``silent_listener()`` accepts TCP connections and never says a word (a hung server, a firewall
 that lets the handshake through); ``web_server()`` answers every request the same way (a web
@@ -67,3 +68,83 @@ def web_server(status: int = 404, body: bytes = b"<html><body>Not Found</body></
     finally:
         server.shutdown()
         server.server_close()
+
+
+class SwitchableProxy:
+    """A TCP forwarder to a real server that can be switched off and on again, on the same port:
+    off, connections are refused and the ones open are cut - a server that went down, as a client
+    sees it - without stopping the server behind it (which other tests share)."""
+
+    def __init__(self, target: str) -> None:
+        parts = target.split("://", 1)[-1].split("/", 1)[0]
+        host, _, port = parts.rpartition(":")
+        self.target = (host or "127.0.0.1", int(port))
+        self.scheme = target.split("://", 1)[0] if "://" in target else "http"
+        self._listener: socket.socket | None = None
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.port = 0
+        self.up()
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            connections, self._connections = self._connections, []
+        if listener is not None:
+            listener.close()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            connection.close()
+
+    def close(self) -> None:
+        self.down()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # switched off
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._listener is not listener:  # switched off meanwhile
+                    client.close()
+                    upstream.close()
+                    return
+                self._connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

@@ -209,22 +209,37 @@ class KafkaBroker(_Process):
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT", f"log.dirs={logs}",
             "num.partitions=3", "offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1",
             "transaction.state.log.min.isr=1", "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=true",
+            # one partition each for the group offsets and transaction logs: fifty (the default) take the
+            # broker seconds to create on a small machine, at the first consumer group and transaction
+            "offsets.topic.num.partitions=1", "transaction.state.log.num.partitions=1",
         ]) + "\n", encoding="utf-8")
-        small_heap = {"KAFKA_HEAP_OPTS": "-Xmx512m"}
         formatted = subprocess.run([java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
                                     "--standalone", "-t", "mlmeta-test-cluster-01", "-c", str(config)],
                                    capture_output=True, text=True, timeout=120)
         if formatted.returncode:
             raise RuntimeError(f"formatting Kafka's storage failed: {formatted.stderr[-1500:]}")
-        self._spawn([java, "-Xmx512m", "-Xms128m", "-cp", classpath, "kafka.Kafka", str(config)], env=small_heap)
-        self._wait(self._listening, timeout)
+        self._launch(java, classpath, config, timeout)
         return self
 
-    def _listening(self) -> bool:
+    def restart(self, timeout: float = 120) -> KafkaBroker:
+        """The same broker again, on the same ports, with the topics and messages it had (``stop``
+        first): what a broker coming back after an outage looks like to its clients."""
+        self.stop()
+        self._launch(shutil.which("java"), f"{self.libraries()}/*", self.workdir / "server.properties", timeout)
+        return self
+
+    def _launch(self, java: str, classpath: str, config: Path, timeout: float) -> None:
+        started_at = self.log.stat().st_size if self.log.exists() else 0  # the log is appended to
+        self._spawn([java, "-Xmx512m", "-Xms128m", "-cp", classpath, "kafka.Kafka", str(config)],
+                    env={"KAFKA_HEAP_OPTS": "-Xmx512m"})
+        self._wait(lambda: self._listening(started_at), timeout)
+
+    def _listening(self, log_from: int) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                 pass
         except OSError:
             return False
-        return "Kafka Server started" in self.log.read_text(errors="replace") or \
-            "[KafkaRaftServer nodeId=1] Kafka Server started" in self.log.read_text(errors="replace")
+        with self.log.open("rb") as log:
+            log.seek(log_from)
+            return b"Kafka Server started" in log.read()

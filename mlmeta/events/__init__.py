@@ -33,6 +33,7 @@ class CatalogOutcome:
     entity_version: float | None = None
     spec: str | None = None
     message: str | None = None
+    transient: bool = False  # failed because a server kept failing: not final, tried again (never in an event)
 
 
 @dataclass(frozen=True)

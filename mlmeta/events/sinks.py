@@ -123,9 +123,7 @@ class KafkaSink:
                 failures.append(str(error))
 
         try:
-            self._producer.produce(self.topic, key=key.encode(), value=json.dumps(envelope).encode(),
-                                   headers={"content-type": "application/cloudevents+json"},
-                                   on_delivery=delivered)
+            self._producer.produce(self.topic, **kafka_record(envelope, key), on_delivery=delivered)
         except BufferError as error:
             raise SinkError(f"{self.name}: the producer's queue is full ({error})") from None
         remaining = self._producer.flush(self.timeout + 1)
@@ -135,6 +133,13 @@ class KafkaSink:
 
     def close(self) -> None:
         self._producer.flush(1)
+
+
+def kafka_record(envelope: dict[str, Any], key: str) -> dict[str, Any]:
+    """An event as a Kafka message (CloudEvents structured mode): what a consumer of either Kafka
+    path reads - this sink, or a queue worker's transaction (``triggers.queue_worker``)."""
+    return {"key": key.encode(), "value": json.dumps(envelope).encode(),
+            "headers": {"content-type": "application/cloudevents+json"}}
 
 
 def parse_sink(text: str, limits: Limits) -> Sink:
@@ -164,6 +169,8 @@ class Emitter:
         self._lock = threading.Lock()
         self.delivered = 0
         self.spooled = 0  # events waiting in the spool after the last emit
+        self.delivered_to: dict[str, int] = {}  # per sink, since the start (metrics)
+        self.spooled_for: dict[str, int] = {}  # per sink, after the last emit
 
     def emit(self, events: list[PromotionEvent]) -> list[str]:
         """Send the spool's events, then these; returns one line per sink that failed (empty: all
@@ -183,12 +190,14 @@ class Emitter:
                 try:
                     sink.send(envelope, key)
                     self.delivered += 1
+                    self.delivered_to[sink_name] = self.delivered_to.get(sink_name, 0) + 1
                 except SinkError as error:
                     failed_sinks.add(sink_name)
                     kept.append((sink_name, envelope, key))
                     problems.append(str(error))
             self._write_spool(kept)
             self.spooled = len(kept)
+            self.spooled_for = {sink.name: sum(1 for name, _, _ in kept if name == sink.name) for sink in self.sinks}
             if kept and self.spool is not None:
                 problems.append(f"{len(kept)} event(s) kept in {self.spool}; they are sent again first next time")
             elif kept:
@@ -213,11 +222,9 @@ class Emitter:
         if not kept:
             self.spool.unlink(missing_ok=True)
             return
-        state.prepare(self.spool)
-        temporary = self.spool.with_name(self.spool.name + ".tmp")
-        temporary.write_text("".join(json.dumps({"sink": s, "event": e, "key": k}, sort_keys=True) + "\n"
-                                     for s, e, k in kept), encoding="utf-8")
-        os.replace(temporary, self.spool)
+        # durable before the caller goes on: an event kept here must survive a crash
+        state.write_durably(self.spool, "".join(json.dumps({"sink": s, "event": e, "key": k}, sort_keys=True) + "\n"
+                                                for s, e, k in kept))
 
     def close(self) -> None:
         for sink in self.sinks:

@@ -9,17 +9,32 @@ line passes ``console.err``, which redacts every registered secret.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
+from datetime import datetime, timezone
 
 from mlmeta.output import console
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per record, for log collectors (``--log-format json``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json_line(record.levelname.lower(), record.name, record.getMessage())
+
+
+def json_line(level: str, logger: str, message: str) -> str:
+    stamp = datetime.fromtimestamp(time.time(), timezone.utc).isoformat(timespec="milliseconds")
+    return json.dumps({"time": stamp, "level": level, "logger": logger, "message": message}, ensure_ascii=False)
+
+
 class _ConsoleHandler(logging.Handler):
-    def __init__(self, verbose: bool) -> None:
+    def __init__(self, verbose: bool, json_lines: bool = False) -> None:
         super().__init__(logging.DEBUG if verbose else logging.WARNING)
         self.verbose = verbose
-        self.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+        self.setFormatter(JsonLines() if json_lines else logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
 
     def filter(self, record: logging.LogRecord) -> bool:
         return self.verbose or record.name == "mlmeta" or record.name.startswith("mlmeta.")
@@ -35,14 +50,15 @@ def verbose_requested(flag: bool = False) -> bool:
     return flag or bool(os.environ.get("MLMETA_DEBUG"))
 
 
-def configure(verbose: bool = False) -> None:
-    """Route every log record (and Python warnings) to the console handler, replacing earlier ones."""
+def configure(verbose: bool = False, *, json_lines: bool = False) -> None:
+    """Route every log record (and Python warnings) to the console handler, replacing earlier ones;
+    ``json_lines``: as JSON objects, one per line."""
     verbose = verbose_requested(verbose)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, _ConsoleHandler):
             root.removeHandler(handler)
-    root.addHandler(_ConsoleHandler(verbose))
+    root.addHandler(_ConsoleHandler(verbose, json_lines))
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logging.captureWarnings(True)
     for name in ("mlflow", "metadata", "urllib3", "git"):

@@ -85,6 +85,7 @@ def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, regist
         results = {r.spec: r for r in report.results}
         for invalid in report.invalid:  # a spec that stopped validating since it was read
             results[invalid.path] = None
+    registry.prefetch_versions([promotion for _, promotion in promoted])  # the events' versions, in one read
     events = []
     for item, promotion in promoted:
         outcomes = []
@@ -94,7 +95,7 @@ def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, regist
                 outcomes.append(CatalogOutcome("failed", spec=loaded.display_path, message="the spec is invalid"))
             else:
                 outcomes.append(CatalogOutcome(result.status, result.model, result.version_after, result.spec,
-                                               result.message))
+                                               result.message, transient=result.transient))
         if not item.specs:
             outcomes.append(CatalogOutcome("skipped", message="no spec documents this registered model"))
         events.append(PromotionEvent(
@@ -124,6 +125,11 @@ def events_of_report(report: Any, registry: Any, trigger: str = "publish") -> li
 
 def failed(event: PromotionEvent) -> bool:
     return any(o.action == "failed" for o in event.outcomes)
+
+
+def transient(event: PromotionEvent) -> bool:
+    """A spec's publish failed because a server kept failing: the outcome is not final yet."""
+    return any(o.action == "failed" and o.transient for o in event.outcomes)
 
 
 def spec_files(settings: Settings, paths: list[Path] | None) -> list[Path]:

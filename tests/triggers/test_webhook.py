@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -16,6 +20,7 @@ import requests
 from mlmeta.config import load_settings
 from mlmeta.events.sinks import Emitter, JsonLinesSink
 from mlmeta.triggers.webhook import Receiver, WebhookOptions, signature
+from tests.conftest import REPO
 from tests.test_publish import entity
 
 pytestmark = pytest.mark.slow
@@ -29,8 +34,9 @@ def project(project_factory):
 
 @pytest.fixture
 def receiver(project, tmp_path):
-    options = WebhookOptions(secret=SECRET, port=0)
+    options = WebhookOptions(secret=SECRET, port=0, state_dir=tmp_path / "state")
     started = Receiver(load_settings(), options, Emitter([JsonLinesSink(str(tmp_path / "events.jsonl"))], None)).start()
+    assert started.reconciled.wait(60)  # the pass at start is done: what follows is the test's own
     yield started
     started.stop()
 
@@ -105,9 +111,10 @@ def test_events_mlmeta_does_not_listen_to_are_acknowledged_and_ignored(project, 
     assert answer.status_code == 200 and answer.json() == {"ignored": "registered_model.created"}
 
 
-def test_a_full_queue_answers_503_so_mlflow_retries(project, tmp_path):
-    options = WebhookOptions(secret=SECRET, port=0, queue_size=1)
-    receiver = Receiver(load_settings(), options, Emitter([], None))  # not started: nobody empties the queue
+def test_a_full_journal_answers_503_so_mlflow_retries(project, tmp_path):
+    options = WebhookOptions(secret=SECRET, port=0, queue_size=1, state_dir=tmp_path / "state")
+    receiver = Receiver(load_settings(), options, Emitter([], None))  # no worker: nobody empties the journal
+    receiver.journal.open()
     try:
         threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
         assert deliver(receiver, alias_event(project)).status_code == 202
@@ -118,7 +125,7 @@ def test_a_full_queue_answers_503_so_mlflow_retries(project, tmp_path):
         receiver.server.server_close()
 
 
-def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, registry, sandbox):
+def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, registry, sandbox, tmp_path):
     received: list[tuple[str, dict, dict]] = []
 
     class GitHub(http.server.BaseHTTPRequestHandler):
@@ -134,8 +141,10 @@ def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, r
     github = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GitHub)
     threading.Thread(target=github.serve_forever, daemon=True).start()
     options = WebhookOptions(secret=SECRET, port=0, forward="github-dispatch", github_repository="acme/models",
-                             github_token="ghp_test_token_value", github_api_url=f"http://127.0.0.1:{github.server_address[1]}")
+                             github_token="ghp_test_token_value", state_dir=tmp_path / "state",
+                             github_api_url=f"http://127.0.0.1:{github.server_address[1]}")
     receiver = Receiver(load_settings(), options, Emitter([], None)).start()
+    assert receiver.reconciled.wait(60)
     try:
         registry.alias(project, "1")
         assert deliver(receiver, alias_event(project)).status_code == 202
@@ -150,3 +159,75 @@ def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, r
         receiver.stop()
         github.shutdown()
         github.server_close()
+
+
+# --- running as a service ---------------------------------------------------------------------------
+
+
+def test_metrics_are_prometheus_text_that_its_own_parser_reads(project, receiver, registry, sandbox):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    registry.alias(project, "1")
+    assert deliver(receiver, alias_event(project)).status_code == 202
+    wait_for(lambda: receiver.handled >= 1)
+    answer = requests.get(receiver.url.rstrip("/") + "/metrics", timeout=10)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(answer.text) for s in family.samples}
+    assert samples[("mlmeta_promotions_received_total", ())] == 1
+    assert samples[("mlmeta_promotions_acted_total", ())] == 1
+    assert samples[("mlmeta_promotion_latency_seconds_count", ())] == 1
+    assert samples[("mlmeta_journal_depth", ())] == 0
+    sink = receiver.emitter.sinks[0].name
+    assert samples[("mlmeta_events_delivered_total", (("sink", sink),))] == 1
+    assert samples[("mlmeta_events_spooled", (("sink", sink),))] == 0
+
+
+def test_health_says_not_ready_while_the_journal_cannot_be_written(project, receiver, tmp_path):
+    assert requests.get(receiver.url.rstrip("/") + "/health", timeout=10).json()["status"] == "ok"
+    receiver.journal._handle = open("/dev/full", "ab", buffering=0)  # noqa: SIM115 - a full disk (ENOSPC)
+    answer = deliver(receiver, alias_event(project))
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
+    health = requests.get(receiver.url.rstrip("/") + "/health", timeout=10)
+    assert health.status_code == 503 and "the journal cannot be written" in health.json()["reason"]
+
+
+def test_a_second_receiver_on_the_same_state_dir_stops_naming_the_first(project, receiver, tmp_path):
+    from mlmeta.errors import UsageError
+
+    second = Receiver(load_settings(), WebhookOptions(secret=SECRET, port=0, state_dir=tmp_path / "state"),
+                      Emitter([], None))
+    try:
+        with pytest.raises(UsageError, match=rf"another mlmeta webhook serve \(pid {os.getpid()}\) works on"):
+            second.start()
+    finally:
+        second.server.server_close()
+
+
+def test_an_unwritable_state_dir_is_exit_2_naming_it(cli, project, tmp_path):
+    # A folder below a regular file cannot be made by anyone, root included (chmod does not stop root).
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cli("webhook", "serve", "--port", "0", "--state-dir", str(blocker / "state"),
+                 env={"MLMETA_WEBHOOK_SECRET": SECRET})
+    assert result.exit_code == 2, result.stderr
+    assert "--state-dir:" in result.stderr and "cannot be written" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_logs_are_one_object_per_line(project, tmp_path, registry, sandbox):
+    ready = tmp_path / "ready.json"
+    process = subprocess.Popen([sys.executable, "-m", "mlmeta", "webhook", "serve", "--port", "0", "--state-dir",
+                                str(tmp_path / "state"), "--ready-file", str(ready), "--log-format", "json"],
+                               env={**os.environ, "MLMETA_WEBHOOK_SECRET": SECRET, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: ready.exists(), 60)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    assert any(line["message"].startswith("webhook: listening on http://127.0.0.1:") for line in lines)
+    assert any("the rest waits in the journal" in line["message"] for line in lines)
