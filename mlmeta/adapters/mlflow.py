@@ -173,7 +173,7 @@ class MlflowRegistry:
         registered model read earlier (``prefetch``) says which aliases it has; the others are
         read one by one when asked for."""
         with self._lock:
-            known = {name: model for name, model in self._known.items()}
+            known = dict(self._known)
         names = sorted({p.registered_model for p in promotions
                         if "'" not in p.registered_model and p.registered_model in known})
         wanted = {(p.registered_model, p.version) for p in promotions}

@@ -152,7 +152,9 @@ class Journal:
             return
         size = self._handle.tell()
         try:
-            self._handle.write(data)
+            rest = memoryview(data)
+            while rest:  # an unbuffered write may take only part of it
+                rest = rest[self._handle.write(rest):]
             os.fsync(self._handle.fileno())
         except OSError:
             try:
