@@ -79,6 +79,9 @@ CODES: dict[str, str] = {
     "R007": "signature input not covered by a feature",
     "R008": "ML model service not found",
     "R009": "reference not found in OpenMetadata",
+    "R010": "trained on a dataset whose asset no source of the spec names",
+    "R011": "source not among the datasets the Production version logged for training",
+    "R012": "training dataset maps to no asset in the catalog",
     # publishing
     "P001": "publishing failed",
 }

@@ -66,6 +66,12 @@ def render_publish(report) -> None:
             console.out(f"    ~ lineage from {updated}{_columns(result, updated)}")
         for removed in result.lineage_removed:
             console.out(f"    - lineage from {removed}")
+        for added in result.outputs_added:
+            console.out(f"    + lineage to {added}{_prediction_columns(result, added)}")
+        for updated in result.outputs_updated:
+            console.out(f"    ~ lineage to {updated}{_prediction_columns(result, updated)}")
+        for removed in result.outputs_removed:
+            console.out(f"    - lineage to {removed}")
         for d in result.diagnostics:
             console.out("    " + diagnostic_line(d))
     render_warnings(report.warnings)
@@ -89,6 +95,15 @@ def _columns(result, source: str) -> str:
         children = ", ".join(c.removeprefix(prefix) for c in pair["fromColumns"])
         shown.append(f"{children} -> {fqn.split(pair['toColumn'])[-1]}")
     return f" (columns: {'; '.join(shown)})"
+
+
+def _prediction_columns(result, output: str) -> str:
+    """`` (predictions: is_bot <- 6 features)``"""
+    mapping = result.lineage_columns.get(output)
+    if not mapping:
+        return ""
+    shown = [f"{pair['toColumn'].removeprefix(output + '.')} <- {len(pair['fromColumns'])} feature(s)" for pair in mapping]
+    return f" (predictions: {'; '.join(shown)})"
 
 
 def _headline(mode: str, result) -> str:

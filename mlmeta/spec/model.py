@@ -140,11 +140,11 @@ SOURCE_SHAPE = {"oneOf": [{"required": [key]} for key in ASSET_KEYS] + [{
     "required": ["column"], "not": {"anyOf": [{"required": [key]} for key in ASSET_KEYS]}}]}
 
 
-class Source(_Strict):
-    """Where a feature comes from: one asset, whole or one of its children. A table column
-    (``column: <column FQN>``, or ``table`` + ``column``), a topic or search index field (``topic``
-    or ``search_index`` + ``field``), a container or dashboard data model column (+ ``column``),
-    or the whole asset (its key alone)."""
+class DataRef(_Strict):
+    """One asset, whole or one of its children: a table column (``column: <column FQN>``, or
+    ``table`` + ``column``), a topic or search index field (``topic`` or ``search_index`` +
+    ``field``), a container or dashboard data model column (+ ``column``), or the whole asset
+    (its key alone)."""
 
     model_config = ConfigDict(json_schema_extra=SOURCE_SHAPE)
 
@@ -157,8 +157,21 @@ class Source(_Strict):
                                                   "'dashboard_data_model'; alone, a table column's FQN.")
     field: Text | None = Field(None, description="With 'topic' or 'search_index': the path to a schema field, "
                                                  "dot-separated (a name containing a dot in double quotes).")
-    data_type: SourceDataType | None = Field(None, description="Override of the type read from the catalog.")
     description: Text | None = None
+
+
+class Source(DataRef):
+    """Where a feature comes from: one asset, whole or one of its children."""
+
+    data_type: SourceDataType | None = Field(None, description="Override of the type read from the catalog.")
+
+
+class Output(DataRef):
+    """Where the model's predictions land: an asset, whole or the column or field that receives
+    the prediction (drawn as column-level lineage from the features that feed it)."""
+
+    features: list[Name] | None = Field(None, description="The features the prediction is computed from "
+                                                          "(default: all of them).")
 
 
 class Feature(_Strict):
@@ -205,6 +218,12 @@ class ModelSpec(_Strict):
     hyperparameters: dict[str, Hyperparameter] | None = Field(
         None, description="Name -> value override and/or description; values come from the MLflow run.")
     ml_store: MlStore | None = None
+    label_sources: list[DataRef] | None = Field(
+        None, description="Where the target's labels come from; they count as sources when training data is checked.")
+    outputs: list[Output] | None = Field(None, description="Where the model's predictions land (downstream lineage).")
+    training_data: Literal["check", "lineage", "ignore"] | None = Field(
+        None, description="The datasets MLflow logged for the Production version: check them against the sources, "
+                          "also draw them as lineage, or ignore them (default from configuration: check).")
 
     @property
     def registered_model(self) -> str:
