@@ -914,7 +914,8 @@ def init(
     verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Write a starter spec from a registered model: features from its signature, hyperparameters from its run."""
+    """Write a starter spec from a registered model: features from its signature, sources from its logged training
+    datasets, hyperparameters from its run."""
 
     def body() -> int:
         import json
@@ -940,8 +941,12 @@ def init(
             facts = registry.facts(promotion)
         except RegistryError as error:
             raise UsageError(str(error)) from None
+        from mlmeta.datasets import DatasetRules, map_dataset
+
+        datasets = [map_dataset(d, settings.datasets or DatasetRules()) for d in facts.training_datasets]
         text = starter_spec(facts, service=service or settings.service,
-                            schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage)
+                            schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage,
+                            datasets=datasets)
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text, encoding="utf-8")

@@ -27,7 +27,7 @@ from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature, verify
 from mlmeta.plan import training as training_data
 from mlmeta.plan.training import TrainingData
-from mlmeta.plan.desired import MARK, Desired, WantedEdge, build, fingerprint, model_fqn, training_settings
+from mlmeta.plan.desired import FEATURE_SOURCE, MARK, Desired, WantedEdge, build, fingerprint, model_fqn, training_settings
 from mlmeta.plan.diff import Change, ModelDiff, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
@@ -67,6 +67,8 @@ class ModelResult:
     lineage_updated: list[str] = field(default_factory=list)  # ours, redrawn with a new column mapping
     lineage_removed: list[str] = field(default_factory=list)
     lineage_columns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # added/updated: the mapping
+    lineage_roles: dict[str, list[str]] = field(default_factory=dict)  # added/updated: what an edge stands for,
+    # when it is more than a feature source (label source, training data, predictions)
     outputs_added: list[str] = field(default_factory=list)  # downstream edges, to where the predictions land
     outputs_updated: list[str] = field(default_factory=list)
     outputs_removed: list[str] = field(default_factory=list)
@@ -82,6 +84,7 @@ class ModelResult:
                 "changes": [c.as_dict() for c in self.changes],
                 "lineage": {"added": self.lineage_added, "updated": self.lineage_updated,
                             "removed": self.lineage_removed, "columns": self.lineage_columns,
+                            "roles": self.lineage_roles,
                             "outputs": {"added": self.outputs_added, "updated": self.outputs_updated,
                                         "removed": self.outputs_removed}},
                 "diagnostics": [d.as_dict() for d in self.diagnostics], "message": self.message}
@@ -448,6 +451,7 @@ def _erase(ctx: Context, model: Ref, edge: Edge) -> None:
 
 def _show_columns(result: ModelResult, edges: list[WantedEdge]) -> None:
     result.lineage_columns = {w.source.fqn: w.columns_lineage() for w in edges if w.columns}
+    result.lineage_roles = {w.source.fqn: list(w.roles) for w in edges if w.roles != (FEATURE_SOURCE,)}
 
 
 def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelResult) -> bool:

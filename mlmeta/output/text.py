@@ -61,9 +61,9 @@ def render_publish(report) -> None:
         for change in result.changes:
             console.out(f"    ~ {change.summary}")
         for added in result.lineage_added:
-            console.out(f"    + lineage from {added}{_columns(result, added)}")
+            console.out(f"    + lineage from {added}{_columns(result, added)}{_roles(result, added)}")
         for updated in result.lineage_updated:
-            console.out(f"    ~ lineage from {updated}{_columns(result, updated)}")
+            console.out(f"    ~ lineage from {updated}{_columns(result, updated)}{_roles(result, updated)}")
         for removed in result.lineage_removed:
             console.out(f"    - lineage from {removed}")
         for added in result.outputs_added:
@@ -95,6 +95,12 @@ def _columns(result, source: str) -> str:
         children = ", ".join(c.removeprefix(prefix) for c in pair["fromColumns"])
         shown.append(f"{children} -> {fqn.split(pair['toColumn'])[-1]}")
     return f" (columns: {'; '.join(shown)})"
+
+
+def _roles(result, source: str) -> str:
+    """`` [feature source; training data, MLflow run 4f2e..., dataset users@a1b2]`` when more than a feature source"""
+    roles = result.lineage_roles.get(source)
+    return f" [{'; '.join(roles)}]" if roles else ""
 
 
 def _prediction_columns(result, output: str) -> str:

@@ -95,33 +95,31 @@ def check(loaded: LoadedSpec, training: TrainingData) -> list[Diagnostic]:
         return []  # nothing logged: nothing to compare, and nothing to notice
     spec = loaded.spec
     at_features = ("features",) if "features" in spec.model_fields_set else ("name",)
-    where = f"version {training.version} of {training.registered_model!r} (MLflow run {training.run_id or '?'})"
     assets = _spec_assets(loaded)
+
+    def notice(message: str, code: str = "R012", severity: Severity = Severity.NOTICE) -> Diagnostic:
+        return loaded.diagnostic(at_features, code, message, severity=severity, at_key=True)
+
     findings = []
     covered: set[tuple[str, str]] = set()
     for i, mapped in enumerate(training.datasets):
-        name = mapped.dataset.label
+        trained = f"version {training.version} trained on {mapped.dataset.label} (MLflow run {training.run_id or '?'})"
         if not mapped.mapped:
-            findings.append(loaded.diagnostic(at_features, "R012", f"{where} trained on dataset {name} "
-                                                                   f"({mapped.shown_source}), which maps to no catalog "
-                                                                   f"asset: {mapped.reason}",
-                                              severity=Severity.NOTICE, at_key=True))
+            findings.append(notice(f"{trained}, which maps to no catalog asset: {mapped.reason}"))
             continue
         kind, target = ASSET_KINDS[mapped.kind], fqn.normalize(mapped.fqn)
         if i not in training.found:
-            findings.append(loaded.diagnostic(at_features, "R012", f"{where} trained on dataset {name}, which maps to "
-                                                                   f"{mapped.kind} {target!r}: not found in "
-                                                                   "OpenMetadata (nothing is drawn for it)",
-                                              severity=Severity.NOTICE, at_key=True))
+            findings.append(notice(f"{trained}, which maps to {mapped.kind} {target!r}: not found in OpenMetadata "
+                                   "(nothing is drawn for it)"))
         holders = [a for a in assets if _covers(a, kind, target)]
         covered.update(holders)
         if not holders:
-            findings.append(loaded.diagnostic(at_features, "R010", f"{where} trained on dataset {name}, which maps to "
-                                                                   f"{mapped.kind} {target!r}; no source of the spec "
-                                                                   "names it", severity=Severity.WARNING, at_key=True))
+            findings.append(notice(f"{trained}: {mapped.kind} {target!r}, which no source of the spec names", "R010",
+                                   Severity.WARNING))
     logged = ", ".join(d.dataset.label for d in training.datasets)
     for asset, loc in assets.items():
         if asset not in covered:
-            findings.append(loaded.diagnostic(loc, "R011", f"{asset[1]} is not among the datasets {where} logged "
-                                                           f"for training ({logged})", severity=Severity.NOTICE))
+            findings.append(loaded.diagnostic(loc, "R011", f"{asset[1]} is not among the datasets version "
+                                                           f"{training.version} logged for training ({logged})",
+                                              severity=Severity.NOTICE))
     return findings
