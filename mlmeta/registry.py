@@ -34,8 +34,9 @@ class LoggedDataset:
 
     @property
     def is_training(self) -> bool:
-        """Training data: logged with a training context, or with none (what a plain log_input records)."""
-        return self.context is None or self.context.lower() in TRAINING_CONTEXTS
+        """Training data: logged with a training context. One logged without a context is not counted:
+        MLflow records the dataset of ``log_metric(..., dataset=...)`` - evaluation data - that way too."""
+        return self.context is not None and self.context.lower() in TRAINING_CONTEXTS
 
     @property
     def label(self) -> str:

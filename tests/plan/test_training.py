@@ -59,8 +59,9 @@ def check(tmp_path, premium: str, version: ProductionVersion, catalog: Catalog):
 
 
 TRAINED = facts(table("postgres.public.orders"), table("postgres.public.users"),
-                LoggedDataset("sessions", "d2", "s3", json.dumps({"uri": "s3://training/delivery/x.parquet"})),
-                LoggedDataset("holidays", "d3", "http", json.dumps({"url": "https://example.com/h.csv"})),
+                LoggedDataset("sessions", "d2", "s3", json.dumps({"uri": "s3://training/delivery/x.parquet"}), "train"),
+                LoggedDataset("holidays", "d3", "http", json.dumps({"url": "https://example.com/h.csv"}), "training"),
+                table("postgres.public.logged_without_context", context=None),
                 table("postgres.public.orders_eval", context="eval"))
 CATALOG = ("pg.db.public.orders", "pg.db.public.users", "s3.training", "s3.training.delivery")
 
