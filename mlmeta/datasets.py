@@ -81,7 +81,8 @@ def map_dataset(dataset: LoggedDataset, rules: DatasetRules) -> MappedDataset:
         return MappedDataset(dataset, reason=f"its source is not a JSON object ({dataset.source[:60]!r})")
     kind = dataset.source_type.lower()
     if kind in ("hugging_face", "huggingface"):
-        return MappedDataset(dataset, reason=f"a Hugging Face dataset ({document.get('path', '?')}) is no catalog asset")
+        name = document.get("path", "?")
+        return MappedDataset(dataset, reason=f"a Hugging Face dataset ({name}) is no catalog asset")
     if kind == "code":
         return MappedDataset(dataset, reason="logged from code: MLflow records no data source for it")
     table = next((document[k] for k in _TABLE_KEYS if isinstance(document.get(k), str) and document[k]), None)
@@ -164,7 +165,8 @@ def _key(where: str, key: str) -> str:
     return f'{where}."{key}"' if not re.fullmatch(r"[A-Za-z0-9_-]+", key) else f"{where}.{key}"
 
 
-def _table_rules(rules: Any, where: str, setting: Callable[[str], str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+def _table_rules(rules: Any, where: str,
+                 setting: Callable[[str], str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     if not isinstance(rules, dict):
         raise ConfigError(setting(where), 'expected a table of "name prefix" = "FQN prefix"')
     parsed = []

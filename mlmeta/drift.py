@@ -14,7 +14,7 @@ Per spec, each difference becomes a finding at the spec's line that causes it:
 | D008 | the model has no Production version any more, but the catalog still shows one |
 | D009 | a model mlmeta published whose spec is gone (orphans: only when every spec is checked) |
 | D010 | the spec changed since the last publish |
-| D011 | an edge's column-level lineage, or what it stands for, differs from the spec's (edited, or pruned by the server after a rename) |
+| D011 | an edge's column-level lineage or what it stands for differs from the spec's (edited, or pruned by the server) |
 | D012 | an edge mlmeta drew that the spec no longer asks for (a source, output or training dataset gone) |
 
 The Production version's training datasets are compared with the spec's sources as ``plan`` does
@@ -103,9 +103,10 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     defined = provenance.defined(catalog)  # part of the fingerprint publish wrote
     promotions = []
     for loaded in specs:
+        spec = loaded.spec
         try:
-            promotions.append(registry.promotion(loaded.spec.registered_model, loaded.spec.mlflow.alias or settings.alias,
-                                                 loaded.spec.mlflow.stage))
+            promotions.append(registry.promotion(spec.registered_model, spec.mlflow.alias or settings.alias,
+                                                 spec.mlflow.stage))
         except RegistryError:
             continue  # reported by the spec's own check
     registry.prefetch_facts([p for p in promotions if p is not None])  # the training datasets, in a few reads

@@ -49,7 +49,8 @@ PROPERTIES = (
     Property("mlflowMetrics", "table-cp", "Training metrics of the run, as logged (written by mlmeta).",
              {"columns": list(METRIC_COLUMNS)}),
     Property("mlflowTrainingDatasets", "table-cp", "Datasets the run logged for training: name, digest, and the "
-             "catalog asset (or the source as logged) (written by mlmeta).", {"columns": ["dataset", "digest", "source"]}),
+             "catalog asset (or the source as logged) (written by mlmeta).",
+             {"columns": ["dataset", "digest", "source"]}),
     Property("specCommit", "string", "Git commit of the spec the model was published from (written by mlmeta)."),
 )
 BY_NAME = {p.name: p for p in PROPERTIES}

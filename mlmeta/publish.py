@@ -26,8 +26,9 @@ from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature, verify
 from mlmeta.plan import training as training_data
+from mlmeta.plan.desired import (FEATURE_SOURCE, MARK, Desired, WantedEdge, build, fingerprint, model_fqn,
+                                 training_settings)
 from mlmeta.plan.training import TrainingData
-from mlmeta.plan.desired import FEATURE_SOURCE, MARK, Desired, WantedEdge, build, fingerprint, model_fqn, training_settings
 from mlmeta.plan.diff import Change, ModelDiff, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
@@ -345,7 +346,6 @@ def _report(ctx: Context, result: ModelResult, findings: list[Diagnostic]) -> No
         raise _Failed(errors[0])
 
 
-
 def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promotion, result: ModelResult) -> None:
     commit = ctx.commits.get(loaded.path.resolve())
     stamp = _stamp(ctx, loaded, promotion)
@@ -390,15 +390,15 @@ def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: 
              desired: Desired | None) -> None:
     """The entity is as we published it. Its lineage is trusted too (mlmeta drew it with that
     publish; a hand-deleted edge is drift, for ``mlmeta drift`` or ``--refresh``) - unless our own
-    write (of ``desired``) landed in this very run with its answer lost, when the lineage step is
-    still to do."""
+    write (a PATCH or a POST, of ``desired``) landed in this very run with its answer lost, when the
+    lineage step is still to do."""
     result.version_after = current.get("version")
     if result.version_before is None and not result.created_before_answer:
         result.version_before = result.version_after
     lineage_changed = False
-    if result.patch_may_have_landed and desired is not None:
+    if (result.patch_may_have_landed or result.created_before_answer) and desired is not None:
         lineage_changed = _sync_lineage(ctx, desired, current, result, loaded)
-    # only our own PATCH writes this stamp: finding it means the PATCH whose answer was lost landed
+    # only our own write carries this stamp: finding it means the write whose answer was lost landed
     _settle(result, changed=result.patch_may_have_landed or lineage_changed)
 
 

@@ -108,7 +108,8 @@ def _prediction_columns(result, output: str) -> str:
     mapping = result.lineage_columns.get(output)
     if not mapping:
         return ""
-    shown = [f"{pair['toColumn'].removeprefix(output + '.')} <- {len(pair['fromColumns'])} feature(s)" for pair in mapping]
+    shown = [f"{pair['toColumn'].removeprefix(output + '.')} <- {len(pair['fromColumns'])} feature(s)"
+             for pair in mapping]
     return f" (predictions: {'; '.join(shown)})"
 
 

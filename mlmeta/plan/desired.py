@@ -92,7 +92,8 @@ class Resolution:
         for asset, role in [(label.asset, LABEL_SOURCE) for label in self.labels] + list(training):
             assets.setdefault(asset.id, asset)
             _add_role(roles, asset.id, role)
-        return [WantedEdge(ref, _sorted_mapping(mapping.get(ref.id, {})), tuple(roles[ref.id])) for ref in assets.values()]
+        return [WantedEdge(ref, _sorted_mapping(mapping.get(ref.id, {})), tuple(roles[ref.id]))
+                for ref in assets.values()]
 
     def output_edges(self, model: str, outputs: list[Any], feature_names: list[str]) -> list[WantedEdge]:
         """One downstream edge per distinct asset the predictions land in, mapping the features each
