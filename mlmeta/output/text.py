@@ -60,18 +60,8 @@ def render_publish(report) -> None:
         console.out(_headline(report.mode, result))
         for change in result.changes:
             console.out(f"    ~ {change.summary}")
-        for added in result.lineage_added:
-            console.out(f"    + lineage from {added}{_columns(result, added)}{_roles(result, added)}")
-        for updated in result.lineage_updated:
-            console.out(f"    ~ lineage from {updated}{_columns(result, updated)}{_roles(result, updated)}")
-        for removed in result.lineage_removed:
-            console.out(f"    - lineage from {removed}")
-        for added in result.outputs_added:
-            console.out(f"    + lineage to {added}{_prediction_columns(result, added)}")
-        for updated in result.outputs_updated:
-            console.out(f"    ~ lineage to {updated}{_prediction_columns(result, updated)}")
-        for removed in result.outputs_removed:
-            console.out(f"    - lineage to {removed}")
+        for line in _lineage_lines(result):
+            console.out(line)
         for d in result.diagnostics:
             console.out("    " + diagnostic_line(d))
     render_warnings(report.warnings)
@@ -95,6 +85,24 @@ def _columns(result, source: str) -> str:
         children = ", ".join(c.removeprefix(prefix) for c in pair["fromColumns"])
         shown.append(f"{children} -> {fqn.split(pair['toColumn'])[-1]}")
     return f" (columns: {'; '.join(shown)})"
+
+
+def _lineage_lines(result) -> list[str]:
+    """``+ lineage from orders (columns: ...)``, ``- lineage to kafka.results``: what changes, both ways."""
+    def upstream(fqn_: str) -> str:
+        return _columns(result, fqn_) + _roles(result, fqn_)
+
+    def downstream(fqn_: str) -> str:
+        return _prediction_columns(result, fqn_)
+
+    lines = []
+    for way, shown, (added, updated, removed) in (
+            ("from", upstream, (result.lineage_added, result.lineage_updated, result.lineage_removed)),
+            ("to", downstream, (result.outputs_added, result.outputs_updated, result.outputs_removed))):
+        lines += [f"    + lineage {way} {asset}{shown(asset)}" for asset in added]
+        lines += [f"    ~ lineage {way} {asset}{shown(asset)}" for asset in updated]
+        lines += [f"    - lineage {way} {asset}" for asset in removed]
+    return lines
 
 
 def _roles(result, source: str) -> str:
