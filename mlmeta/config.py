@@ -180,9 +180,8 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
                               + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(FILE_KEYS)}"))
         kind = FILE_KEYS[key][0]
         if not _has_type(value, kind):
-            expected = "a list of strings" if kind is list else "a table" if kind is dict else {
-                str: "a string", bool: "true or false",
-                                                                  int: "a whole number", float: "a number"}[kind]
+            expected = {list: "a list of strings", dict: "a table", str: "a string", bool: "true or false",
+                        int: "a whole number", float: "a number"}[kind]
             raise ConfigError(where, f"expected {expected}, got {value!r}")
         if key == "spec_paths":
             value = tuple(path.parent / v for v in value)

@@ -216,7 +216,7 @@ def _managed_fields(loaded: LoadedSpec) -> set[str]:
 
 
 def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, name: str,
-                  training: list | None = None) -> list[Diagnostic]:
+                  training_edges: list | None = None) -> list[Diagnostic]:
     """Sources deleted, dropped or retyped since they were recorded, and lineage out of step."""
     resolution, problems = resolve(loaded, catalog, current)
     found = []
@@ -245,7 +245,7 @@ def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, nam
         return found
     names = [f.name for f in loaded.spec.features]
     unresolved = any(d.code in ("D002", "D003") for d in found)  # their edges' mapping differs for that reason
-    for downstream, wanted_edges in ((False, resolution.edges(name, names, training)),
+    for downstream, wanted_edges in ((False, resolution.edges(name, names, training_edges or [])),
                                      (True, resolution.output_edges(name, loaded.spec.outputs or [], names))):
         found += _lineage_drift(loaded, name, wanted_edges, edges, downstream=downstream, unresolved=unresolved)
     return found

@@ -411,9 +411,6 @@ class OpenMetadataCatalog:
                                   asset_deleted=bool(node.get("deleted")), downstream=downstream))
         return edges
 
-    def upstream_edges(self, model_fqn: str) -> list[Edge]:
-        return [edge for edge in self.edges(model_fqn) if not edge.downstream]
-
     def add_edge(self, source: Ref, target: Ref, details: dict[str, Any]) -> None:
         """Draw (or redraw: the server replaces an edge's details) an edge between an asset and a model."""
         request = {"edge": {"fromEntity": {"id": source.id, "type": source.type},
