@@ -48,6 +48,7 @@ FILE_KEYS: dict[str, tuple[type, str]] = {
     "not_in_production_tag": (str, "the tag 'mark' adds while a model is not in Production (Classification.Tag)"),
     "training_data": (str, "what to do with the datasets MLflow logged: check (default), lineage or ignore"),
     "datasets": (dict, "rules mapping logged datasets to catalog assets: [datasets.tables] and [datasets.storage]"),
+    "policy": (dict, "the model-card sections a model must document, per tag: [policy] \"Tier.Tier1\" = [...]"),
 }
 # the command-line flags whose name is not the setting's (messages name the flag that was given)
 FLAGS = {"openmetadata_host": "--host", "mlflow_tracking_uri": "--mlflow-uri"}
@@ -75,6 +76,7 @@ class Settings:
     not_in_production_tag: str | None = None
     training_data: str = "check"
     datasets: Any = None  # mlmeta.datasets.DatasetRules (None: no rules)
+    policy: Any = None  # mlmeta.spec.policy.Policy: tag -> required model-card sections (None: no policy)
     project_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # setting -> where it came from
 
@@ -120,6 +122,11 @@ class Settings:
             return check_http_url(self.mlflow_registry_uri, self.where("mlflow_registry_uri"),
                                   what="an MLflow model registry")
         return self.require_tracking_uri()
+
+    @property
+    def card_policy(self) -> tuple[dict, str] | None:
+        """The model-card policy and where it is written, for ``validate_files``."""
+        return (self.policy, self.where("policy")) if self.policy else None
 
     def limits(self):
         """How long to wait for servers (mlmeta.http.Limits)."""
@@ -193,6 +200,10 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
             from mlmeta.datasets import rules_from
 
             value = rules_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
+        elif key == "policy":
+            from mlmeta.spec.policy import policy_from
+
+            value = policy_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
         values[key] = value
         sources[key] = where
     return values, sources

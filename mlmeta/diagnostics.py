@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "S007": "conflicting or incomplete keys",
     "S008": "unsupported spec format version",
     "S009": "referenced file missing",
+    "S010": "model-card section required by the model-card policy missing",
     # online references (OpenMetadata, MLflow)
     "R001": "table not found",
     "R002": "column not found",

@@ -87,9 +87,10 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     from mlmeta.adapters.openmetadata import OpenMetadataCatalog
     from mlmeta.validate import validate_files
 
-    validation = validate_files(files, default_service=settings.service, service_required=True)
+    validation = validate_files(files, default_service=settings.service, service_required=True,
+                                policy=settings.card_policy)
     specs, warnings = validation.specs_of(registered_model)
-    report = DriftReport(invalid=[f for f in validation.files if not f.valid], warnings=warnings)
+    report = DriftReport(invalid=[f for f in validation.files if not f.valid], warnings=validation.warnings + warnings)
     if not specs:
         return report
     catalog = OpenMetadataCatalog(settings)

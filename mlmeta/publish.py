@@ -70,6 +70,8 @@ class ModelResult:
     lineage_columns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # added/updated: the mapping
     lineage_roles: dict[str, list[str]] = field(default_factory=dict)  # added/updated: what an edge stands for,
     # when it is more than a feature source (label source, training data, predictions)
+    columns_added: list[tuple[str, str]] = field(default_factory=list)  # column-level pairs (from, to) drawn
+    columns_removed: list[tuple[str, str]] = field(default_factory=list)  # ... and taken away
     outputs_added: list[str] = field(default_factory=list)  # downstream edges, to where the predictions land
     outputs_updated: list[str] = field(default_factory=list)
     outputs_removed: list[str] = field(default_factory=list)
@@ -86,6 +88,8 @@ class ModelResult:
                 "lineage": {"added": self.lineage_added, "updated": self.lineage_updated,
                             "removed": self.lineage_removed, "columns": self.lineage_columns,
                             "roles": self.lineage_roles,
+                            "column_pairs": {"added": [list(p) for p in self.columns_added],
+                                             "removed": [list(p) for p in self.columns_removed]},
                             "outputs": {"added": self.outputs_added, "updated": self.outputs_updated,
                                         "removed": self.outputs_removed}},
                 "diagnostics": [d.as_dict() for d in self.diagnostics], "message": self.message}
@@ -154,8 +158,9 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, strict=options.strict,
-                                service_required=True)
+                                service_required=True, policy=settings.card_policy)
     specs, warnings = validation.specs_of(options.registered_model)
+    warnings = validation.warnings + warnings
     mode = "plan" if options.dry_run else "publish"
     report = Report(mode, [])
     invalid = [f for f in validation.files if not f.valid]
@@ -423,6 +428,12 @@ def _sync_lineage(ctx: Context, desired: Desired, model: dict[str, Any], result:
     result.outputs_updated = [w.source.fqn for w in downstream.update]
     result.outputs_removed = [e.asset_fqn for e in downstream.remove]
     _show_columns(result, upstream.add + upstream.update + downstream.add + downstream.update)
+    stored = {(e.asset_id, e.downstream): e for e in edges}
+    for wanted in upstream.add + upstream.update + downstream.add + downstream.update:
+        before = stored.get((wanted.source.id, wanted.downstream))
+        _count_pairs(result, lineage.stored_columns(before) if before else (), wanted.columns)
+    for edge in upstream.remove + downstream.remove:
+        _count_pairs(result, lineage.stored_columns(edge), ())
     changed = not (upstream.empty and downstream.empty)
     if not ctx.options.dry_run and changed:
         me = _model_ref(model, result.model)
@@ -432,6 +443,15 @@ def _sync_lineage(ctx: Context, desired: Desired, model: dict[str, Any], result:
         ctx.in_parallel(calls)
         _confirm_edges(ctx, loaded, desired, me)
     return changed
+
+
+def _count_pairs(result: ModelResult, before: tuple, after: tuple) -> None:
+    """The column-level pairs (fromColumn, toColumn) an edge's redrawing adds and takes away."""
+    def pairs(columns: tuple) -> set[tuple[str, str]]:
+        return {(source, target) for target, sources in columns for source in sources}
+
+    result.columns_added += sorted(pairs(after) - pairs(before))
+    result.columns_removed += sorted(pairs(before) - pairs(after))
 
 
 def _model_ref(model: dict[str, Any], model_fqn: str) -> Ref:
@@ -460,6 +480,8 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     result.lineage_added = [w.source.fqn for w in desired.edges]
     result.outputs_added = [w.source.fqn for w in desired.outputs]
     _show_columns(result, desired.edges + desired.outputs)
+    for wanted in desired.edges + desired.outputs:
+        _count_pairs(result, (), wanted.columns)
     result.status = "created"
     if ctx.options.dry_run:
         _plan_service(ctx, loaded, desired.service, result)

@@ -27,6 +27,7 @@ def render_validation(report) -> None:
         summary += f", {invalid} invalid"
     if errors or warnings:
         summary += f" ({plural(errors, 'error')}, {plural(warnings, 'warning')})"
+    render_warnings(report.warnings)
     console.out(summary + ("" if invalid else ": all valid"))
 
 

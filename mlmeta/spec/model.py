@@ -127,11 +127,20 @@ class ModelCard(_Strict):
 
     intended_use: Text | None = None
     out_of_scope_use: Text | None = None
+    factors: Text | None = Field(None, description="Groups, conditions and environments the performance varies over.")
     training_data: Text | None = None
     evaluation: Text | None = None
+    evaluation_data: Text | None = Field(None, description="The datasets the model was evaluated on, and why.")
+    metrics: Text | None = Field(None, description="The measures reported, and why they were chosen.")
+    quantitative_analyses: Text | None = Field(None, description="Results per factor, with their uncertainty.")
     limitations: Text | None = None
     ethical_considerations: Text | None = None
+    human_oversight: Text | None = Field(None, description="How people oversee its use and can override it.")
     caveats_and_recommendations: Text | None = None
+    license: Name | None = Field(None, description="The model's license for a published card: an SPDX-style id "
+                                                   "(apache-2.0, mit ...) or 'other'.")
+    task: Name | None = Field(None, description="The task, as Hugging Face names it (tabular-classification, "
+                                                "tabular-regression, text-classification ...), for an exported card.")
     custom_sections: dict[str, Text] = Field(default_factory=dict, description="Further sections: title -> Markdown.")
 
 
