@@ -918,13 +918,11 @@ def init(
     datasets, hyperparameters from its run."""
 
     def body() -> int:
-        import json
 
         from mlmeta.adapters.mlflow import MlflowRegistry
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
         from mlmeta.init import starter_spec
-        from mlmeta.output import console
         from mlmeta.registry import RegistryError
         from mlmeta.spec.model import DEFAULT_STAGE, STAGES
 
@@ -947,17 +945,28 @@ def init(
         text = starter_spec(facts, service=service or settings.service,
                             schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage,
                             datasets=datasets)
-        if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-            console.err(f"wrote {output}: add the feature sources and descriptions, then run mlmeta validate")
-        if fmt is Format.JSON:
-            console.out(json.dumps({"version": 1, "command": "init", "spec": text, "output": str(output or "")}))
-        elif output is None:
-            console.out(text, end="")
+        _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or "")},
+                 "add the feature sources and descriptions, then run mlmeta validate")
         return 0
 
     _exit(run("init", fmt, body, verbose=verbose))
+
+
+def _deliver(text: str, output: Path | None, fmt: Format, document: dict, next_step: str | None = None) -> None:
+    """A generated file: written to ``output`` (the path said on stderr), and on stdout as text, or as
+    the JSON ``document`` with ``--format json``."""
+    import json
+
+    from mlmeta.output import console
+
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        console.err(f"wrote {output}" + (f": {next_step}" if next_step else ""))
+    if fmt is Format.JSON:
+        console.out(json.dumps({"version": 1, **document}, indent=2, ensure_ascii=False))
+    elif output is None:
+        console.out(text, end="")
 
 
 @app.command()
@@ -975,7 +984,6 @@ def card(
     model-index results, then the card's sections, the features and the provenance."""
 
     def body() -> int:
-        import json
 
         from mlmeta import card as model_card
         from mlmeta.config import load_settings
@@ -1016,15 +1024,7 @@ def card(
         text = model_card.markdown(exported)
         if exported.no_results:
             console.err(f"mlmeta card: the card has no results: {exported.no_results}")
-        if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-            console.err(f"wrote {output}")
-        if fmt is Format.JSON:
-            console.out(json.dumps({"version": 1, "command": "card", **exported.as_dict(), "markdown": text},
-                                   indent=2, ensure_ascii=False))
-        elif output is None:
-            console.out(text, end="")
+        _deliver(text, output, fmt, {"command": "card", **exported.as_dict(), "markdown": text})
         return 0
 
     _exit(run("card", fmt, body, verbose=verbose))
