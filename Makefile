@@ -6,7 +6,10 @@ STAMP := $(VENV)/.mlmeta-installed
 # -qq: this machine kind prints a warning per package for its offline mirrors; errors still show
 PIP_INSTALL := $(BIN)/python -m pip install -qq --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test
+.PHONY: demo test browser
+# what the picture tests look at pictures with: Debian's headless chromium, and mermaid from npm
+MERMAID_VERSION := 11.17.2
+MERMAID_JS := .mlmeta-work/tools/mermaid-$(MERMAID_VERSION)/package/dist/mermaid.min.js
 
 # mlmeta's main job end to end on the embedded default (local MLflow + the OpenMetadata sandbox);
 # KEEP=1 leaves both servers running for the README's walkthrough. The clock starts before the install.
@@ -15,8 +18,18 @@ demo:
 	MLMETA_DEMO_STARTED=$$started $(BIN)/python -m mlmeta.demo $(if $(KEEP),--keep)
 
 # the whole test suite (real MLflow server, the sandbox, real git repositories)
-test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(STAMP) browser $(MERMAID_JS)
+	MLMETA_MERMAID_JS=$(CURDIR)/$(MERMAID_JS) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+browser:
+	@command -v chromium >/dev/null || { echo "==> Installing Debian's chromium (headless, for the picture tests)"; \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; }
+
+$(MERMAID_JS):
+	@echo "==> Fetching mermaid $(MERMAID_VERSION) from npm (the picture tests render with it)"
+	mkdir -p $(dir $(MERMAID_JS))../.. && cd $(dir $(MERMAID_JS))../.. && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null && \
+	  tar xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js && rm mermaid-$(MERMAID_VERSION).tgz
 
 $(STAMP): pyproject.toml constraints.txt
 	@echo "==> Installing mlmeta and its development tools into $(VENV) (once; about 2 minutes)"

@@ -83,13 +83,15 @@ def flatten_children(children: list[dict] | None, prefix: str = "") -> dict[str,
 
 @dataclass(frozen=True)
 class Edge:
-    """An upstream lineage edge into a model."""
+    """A lineage edge of a model: from an asset into it (upstream), or from it to an asset where its
+    predictions land (``downstream``). ``asset_*`` is the end that is not the model."""
 
-    from_id: str
-    from_type: str
-    from_fqn: str
+    asset_id: str
+    asset_type: str
+    asset_fqn: str
     details: dict[str, Any] | None
-    from_deleted: bool = False  # the source entity is soft-deleted (lineage reads include those)
+    asset_deleted: bool = False  # the asset is soft-deleted (lineage reads include those)
+    downstream: bool = False
 
 
 class CatalogError(Exception):

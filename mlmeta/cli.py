@@ -212,7 +212,7 @@ def validate(
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
                                  if online else {"timeout": timeout, "deadline": deadline})  # checked offline too
         report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
-                                strict=strict, service_required=True)
+                                strict=strict, service_required=True, policy=settings.card_policy)
         if online:
             from mlmeta.online import check_online
 
@@ -914,16 +914,15 @@ def init(
     verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Write a starter spec from a registered model: features from its signature, hyperparameters from its run."""
+    """Write a starter spec from a registered model: features from its signature, sources from its logged training
+    datasets, hyperparameters from its run."""
 
     def body() -> int:
-        import json
 
         from mlmeta.adapters.mlflow import MlflowRegistry
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
         from mlmeta.init import starter_spec
-        from mlmeta.output import console
         from mlmeta.registry import RegistryError
         from mlmeta.spec.model import DEFAULT_STAGE, STAGES
 
@@ -940,19 +939,139 @@ def init(
             facts = registry.facts(promotion)
         except RegistryError as error:
             raise UsageError(str(error)) from None
+        from mlmeta.datasets import DatasetRules, map_dataset
+
+        datasets = [map_dataset(d, settings.datasets or DatasetRules()) for d in facts.training_datasets]
         text = starter_spec(facts, service=service or settings.service,
-                            schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage)
-        if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-            console.err(f"wrote {output}: add the feature sources and descriptions, then run mlmeta validate")
-        if fmt is Format.JSON:
-            console.out(json.dumps({"version": 1, "command": "init", "spec": text, "output": str(output or "")}))
-        elif output is None:
-            console.out(text, end="")
+                            schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage,
+                            datasets=datasets)
+        _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or "")},
+                 "add the feature sources and descriptions, then run mlmeta validate")
         return 0
 
     _exit(run("init", fmt, body, verbose=verbose))
+
+
+def _deliver(text: str, output: Path | None, fmt: Format, document: dict, next_step: str | None = None) -> None:
+    """A generated file: written to ``output`` (the path said on stderr), and on stdout as text, or as
+    the JSON ``document`` with ``--format json``."""
+    import json
+
+    from mlmeta.output import console
+
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        console.err(f"wrote {output}" + (f": {next_step}" if next_step else ""))
+    if fmt is Format.JSON:
+        console.out(json.dumps({"version": 1, **document}, indent=2, ensure_ascii=False))
+    elif output is None:
+        console.out(text, end="")
+
+
+@app.command()
+def card(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC", help="The spec to export.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the card here (e.g. README.md "
+                                                                          "of a Hugging Face repository).")] = None,
+    mlflow_uri: MlflowOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Export a spec as a Hugging Face style model card: metadata with the Production version's metrics as
+    model-index results, then the card's sections, the features and the provenance."""
+
+    def body() -> int:
+
+        from mlmeta import card as model_card
+        from mlmeta.config import load_settings
+        from mlmeta.discovery import last_commits
+        from mlmeta.errors import ServerError, UsageError
+        from mlmeta.output import console, render_validation
+        from mlmeta.plan.desired import model_fqn
+        from mlmeta.registry import RegistryError
+        from mlmeta.validate import validate_files
+
+        if not spec_path.is_file():
+            raise UsageError(f"{spec_path}: no such spec file")
+        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
+        report = validate_files([spec_path], default_service=settings.service, policy=settings.card_policy)
+        if report.exit_code:
+            render_validation(report, fmt)
+            return report.exit_code
+        [loaded] = report.specs()
+        facts, why = None, None
+        if not settings.mlflow_tracking_uri:
+            why = "MLFLOW_TRACKING_URI is not set, so the Production version's metrics were not read"
+        else:
+            from mlmeta.adapters.mlflow import MlflowRegistry
+
+            spec = loaded.spec
+            try:
+                facts = MlflowRegistry.from_settings(settings).production_version(
+                    spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage)
+            except RegistryError as error:
+                if error.transient:
+                    raise ServerError(f"MLflow could not answer: {error}") from None
+                why = str(error)
+            if facts is None and why is None:
+                why = f"no version of {spec.registered_model!r} is in Production"
+        commit = last_commits([loaded.path]).get(loaded.path.resolve())
+        exported = model_card.build(loaded, model_fqn(loaded.spec, settings.service), facts, no_results=why,
+                                    spec_commit=commit)
+        text = model_card.markdown(exported)
+        if exported.no_results:
+            console.err(f"mlmeta card: the card has no results: {exported.no_results}")
+        _deliver(text, output, fmt, {"command": "card", **exported.as_dict(), "markdown": text})
+        return 0
+
+    _exit(run("card", fmt, body, verbose=verbose))
+
+
+class GraphFormat(str, enum.Enum):
+    MERMAID = "mermaid"
+    DOT = "dot"
+    JSON = "json"
+
+
+@app.command()
+def graph(
+    paths: PathsArgument = None,
+    changed_since: ChangedSinceOption = None,
+    fmt: Annotated[GraphFormat, typer.Option("--format", "-f", metavar="mermaid|dot|json", case_sensitive=False,
+                                             help="Mermaid (GitHub renders it), Graphviz DOT, or the graph as "
+                                                  "data.")] = GraphFormat.MERMAID,
+    verbose: VerboseOption = False,
+) -> None:
+    """Draw each model's lineage, sources -> features -> model -> outputs, from its spec (offline)."""
+
+    def body() -> int:
+        import json
+
+        from mlmeta import graph as lineage_graph
+        from mlmeta.config import load_settings
+        from mlmeta.output import console, render_validation
+        from mlmeta.plan.desired import model_fqn
+        from mlmeta.validate import validate_files
+
+        settings = load_settings({})
+        report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
+                                policy=settings.card_policy)
+        if report.exit_code:
+            render_validation(report, Format.JSON if fmt is GraphFormat.JSON else Format.TEXT)
+            return report.exit_code
+        graphs = [lineage_graph.build(s.spec, model_fqn(s.spec, settings.service)) for s in report.specs()]
+        if fmt is GraphFormat.JSON:
+            console.out(json.dumps({"version": 1, "command": "graph", "graphs": [g.as_dict() for g in graphs]},
+                                   indent=2))
+        else:
+            render = lineage_graph.mermaid if fmt is GraphFormat.MERMAID else lineage_graph.dot
+            console.out("\n".join(render(g) for g in graphs), end="")
+        return 0
+
+    _exit(run("graph", Format.JSON if fmt is GraphFormat.JSON else Format.TEXT, body, verbose=verbose))
 
 
 @app.command()

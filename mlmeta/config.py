@@ -46,6 +46,9 @@ FILE_KEYS: dict[str, tuple[type, str]] = {
     "event_sinks": (list, "where promotion events go: -, jsonl:FILE, http(s)://..., kafka://host:port/topic"),
     "when_not_in_production": (str, "keep, mark or delete the catalog's model once nothing is in Production"),
     "not_in_production_tag": (str, "the tag 'mark' adds while a model is not in Production (Classification.Tag)"),
+    "training_data": (str, "what to do with the datasets MLflow logged: check (default), lineage or ignore"),
+    "datasets": (dict, "rules mapping logged datasets to catalog assets: [datasets.tables] and [datasets.storage]"),
+    "policy": (dict, "the model-card sections a model must document, per tag: [policy] \"Tier.Tier1\" = [...]"),
 }
 # the command-line flags whose name is not the setting's (messages name the flag that was given)
 FLAGS = {"openmetadata_host": "--host", "mlflow_tracking_uri": "--mlflow-uri"}
@@ -71,6 +74,9 @@ class Settings:
     event_sinks: tuple[str, ...] = ()
     when_not_in_production: str = "keep"
     not_in_production_tag: str | None = None
+    training_data: str = "check"
+    datasets: Any = None  # mlmeta.datasets.DatasetRules (None: no rules)
+    policy: Any = None  # mlmeta.spec.policy.Policy: tag -> required model-card sections (None: no policy)
     project_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # setting -> where it came from
 
@@ -116,6 +122,11 @@ class Settings:
             return check_http_url(self.mlflow_registry_uri, self.where("mlflow_registry_uri"),
                                   what="an MLflow model registry")
         return self.require_tracking_uri()
+
+    @property
+    def card_policy(self) -> tuple[dict, str] | None:
+        """The model-card policy and where it is written, for ``validate_files``."""
+        return (self.policy, self.where("policy")) if self.policy else None
 
     def limits(self):
         """How long to wait for servers (mlmeta.http.Limits)."""
@@ -176,8 +187,8 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
                               + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(FILE_KEYS)}"))
         kind = FILE_KEYS[key][0]
         if not _has_type(value, kind):
-            expected = "a list of strings" if kind is list else {str: "a string", bool: "true or false",
-                                                                  int: "a whole number", float: "a number"}[kind]
+            expected = {list: "a list of strings", dict: "a table", str: "a string", bool: "true or false",
+                        int: "a whole number", float: "a number"}[kind]
             raise ConfigError(where, f"expected {expected}, got {value!r}")
         if key == "spec_paths":
             value = tuple(path.parent / v for v in value)
@@ -185,6 +196,14 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
             value = tuple(value)
         elif key in ("ca_bundle", "token_file"):
             value = path.parent / value
+        elif key == "datasets":
+            from mlmeta.datasets import rules_from
+
+            value = rules_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
+        elif key == "policy":
+            from mlmeta.spec.policy import policy_from
+
+            value = policy_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
         values[key] = value
         sources[key] = where
     return values, sources
@@ -193,6 +212,8 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
 def _has_type(value: Any, kind: type) -> bool:
     if kind is list:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind is dict:
+        return isinstance(value, dict)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind is float:
@@ -281,6 +302,9 @@ def _check(settings: Settings) -> None:
     if settings.when_not_in_production not in NOT_IN_PRODUCTION_POLICIES:
         raise ConfigError(settings.where("when_not_in_production"),
                           f"must be one of {', '.join(NOT_IN_PRODUCTION_POLICIES)}, got {settings.when_not_in_production!r}")
+    if settings.training_data not in ("check", "lineage", "ignore"):
+        raise ConfigError(settings.where("training_data"),
+                          f"must be one of check, lineage, ignore, got {settings.training_data!r}")
     for key, low, high in (("timeout", 0.5, 600.0), ("deadline", 1.0, 3600.0)):
         value = getattr(settings, key)
         if not low <= value <= high:

@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "S007": "conflicting or incomplete keys",
     "S008": "unsupported spec format version",
     "S009": "referenced file missing",
+    "S010": "model-card section required by the model-card policy missing",
     # online references (OpenMetadata, MLflow)
     "R001": "table not found",
     "R002": "column not found",
@@ -79,6 +80,9 @@ CODES: dict[str, str] = {
     "R007": "signature input not covered by a feature",
     "R008": "ML model service not found",
     "R009": "reference not found in OpenMetadata",
+    "R010": "trained on a dataset whose asset no source of the spec names",
+    "R011": "source not among the datasets the Production version logged for training",
+    "R012": "training dataset maps to no asset in the catalog",
     # publishing
     "P001": "publishing failed",
 }

@@ -14,7 +14,12 @@ Per spec, each difference becomes a finding at the spec's line that causes it:
 | D008 | the model has no Production version any more, but the catalog still shows one |
 | D009 | a model mlmeta published whose spec is gone (orphans: only when every spec is checked) |
 | D010 | the spec changed since the last publish |
-| D011 | an edge's column-level lineage differs from the spec's (edited, or pruned by the server after a rename) |
+| D011 | an edge's column-level lineage or what it stands for differs from the spec's (edited, or pruned by the server) |
+| D012 | an edge mlmeta drew that the spec no longer asks for (a source, output or training dataset gone) |
+
+The Production version's training datasets are compared with the spec's sources as ``plan`` does
+(R010, R011, R012), and with ``training_data: lineage`` their edges are expected too. Edges go
+both ways: upstream from sources, labels and training data, downstream to the spec's ``outputs``.
 
 Unlike ``publish``, drift never trusts the fast path: every table is looked up and the lineage is
 read, because that is exactly what may have moved. A model without mlmeta's mark (made by hand, or
@@ -36,7 +41,8 @@ from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage
-from mlmeta.plan.desired import fingerprint, is_mlmetas, model_fqn
+from mlmeta.plan import training as training_data
+from mlmeta.plan.desired import fingerprint, is_mlmetas, model_fqn, training_settings
 from mlmeta.registry import RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -65,11 +71,12 @@ class DriftReport:
 
     @property
     def drifted(self) -> int:
-        return len({d.file for d in self.findings}) + len(self.orphans)
+        return len({d.file for d in self.findings if d.severity is not Severity.NOTICE}) + len(self.orphans)
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FINDINGS if (self.findings or self.orphans or self.invalid) else ExitCode.OK
+        drifted = any(d.severity is not Severity.NOTICE for d in self.findings)
+        return ExitCode.FINDINGS if (drifted or self.orphans or self.invalid) else ExitCode.OK
 
 
 def detect(files: list[Path], settings: Settings, *, registered_model: str | None = None,
@@ -80,9 +87,10 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     from mlmeta.adapters.openmetadata import OpenMetadataCatalog
     from mlmeta.validate import validate_files
 
-    validation = validate_files(files, default_service=settings.service, service_required=True)
+    validation = validate_files(files, default_service=settings.service, service_required=True,
+                                policy=settings.card_policy)
     specs, warnings = validation.specs_of(registered_model)
-    report = DriftReport(invalid=[f for f in validation.files if not f.valid], warnings=warnings)
+    report = DriftReport(invalid=[f for f in validation.files if not f.valid], warnings=validation.warnings + warnings)
     if not specs:
         return report
     catalog = OpenMetadataCatalog(settings)
@@ -94,6 +102,15 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
 
     commits = last_commits([s.path for s in specs])
     defined = provenance.defined(catalog)  # part of the fingerprint publish wrote
+    promotions = []
+    for loaded in specs:
+        spec = loaded.spec
+        try:
+            promotions.append(registry.promotion(spec.registered_model, spec.mlflow.alias or settings.alias,
+                                                 spec.mlflow.stage))
+        except RegistryError:
+            continue  # reported by the spec's own check
+    registry.prefetch_facts([p for p in promotions if p is not None])  # the training datasets, in a few reads
     for loaded in specs:
         report.checked += 1
         report.findings += _spec_drift(loaded, settings, catalog, registry, commits.get(loaded.path.resolve()),
@@ -141,10 +158,16 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
         finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
                                    f"({promotion.recognised_by} {promotion.marker}); the catalog shows "
                                    f"{f'version {shown}' if shown else 'no version'}; publish updates it")
-    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri, defined):
+    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri, defined,
+                                                      training_settings(settings)):
         finding(("name",), "D010", "the spec changed since it was last published; plan shows what publish would do")
     found += _edited_in_catalog(loaded, current, catalog)
-    found += _source_drift(loaded, current, catalog, name)
+    training = None
+    if promotion is not None and training_data.mode(loaded, settings) != "ignore":
+        training = training_data.look_up(registry.facts(promotion), settings.datasets, catalog)
+        found += training_data.check(loaded, training)
+    drawn = training.edge_roles() if training is not None and training_data.mode(loaded, settings) == "lineage" else []
+    found += _source_drift(loaded, current, catalog, name, drawn)
     return found
 
 
@@ -193,7 +216,8 @@ def _managed_fields(loaded: LoadedSpec) -> set[str]:
     return managed
 
 
-def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, name: str) -> list[Diagnostic]:
+def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, name: str,
+                  training_edges: list | None = None) -> list[Diagnostic]:
     """Sources deleted, dropped or retyped since they were recorded, and lineage out of step."""
     resolution, problems = resolve(loaded, catalog, current)
     found = []
@@ -217,28 +241,40 @@ def _source_drift(loaded: LoadedSpec, current: dict[str, Any], catalog: Any, nam
                                            f"({source.data_type}); the model records {before}",
                                            severity=Severity.WARNING))
     try:
-        edges = catalog.upstream_edges(name)
+        edges = catalog.edges(name)
     except CatalogError:
         return found
-    wanted_edges = resolution.edges(name, [f.name for f in loaded.spec.features])
-    plan = lineage.plan(wanted_edges, edges)
-    for wanted in plan.add:
-        found.append(loaded.diagnostic(("features",), "D005", f"lineage from {wanted.source.fqn} to {name} is "
-                                                              "missing; publish --refresh draws it",
-                                       severity=Severity.WARNING))
+    names = [f.name for f in loaded.spec.features]
     unresolved = any(d.code in ("D002", "D003") for d in found)  # their edges' mapping differs for that reason
-    for wanted in [] if unresolved else plan.update:
-        found.append(loaded.diagnostic(("features",), "D011", f"the column-level lineage from {wanted.source.fqn} "
-                                                              f"to {name} differs from the spec's; publish --refresh "
-                                                              "redraws it", severity=Severity.WARNING))
+    for downstream, wanted_edges in ((False, resolution.edges(name, names, training_edges or [])),
+                                     (True, resolution.output_edges(name, loaded.spec.outputs or [], names))):
+        found += _lineage_drift(loaded, name, wanted_edges, edges, downstream=downstream, unresolved=unresolved)
+    return found
+
+
+def _lineage_drift(loaded: LoadedSpec, name: str, wanted_edges: list, edges: list, *, downstream: bool,
+                   unresolved: bool) -> list[Diagnostic]:
+    """D005, D011, D012 and D006 for one direction of the model's lineage."""
+    loc = ("outputs",) if downstream and "outputs" in loaded.spec.model_fields_set else ("features",)
+
+    def between(asset: str) -> str:
+        return f"lineage from {name} to {asset}" if downstream else f"lineage from {asset} to {name}"
+
+    def finding(code: str, message: str) -> Diagnostic:
+        return loaded.diagnostic(loc, code, message, severity=Severity.WARNING)
+
+    plan = lineage.plan(name, wanted_edges, edges, downstream=downstream)
+    found = [finding("D005", f"{between(w.source.fqn)} is missing; publish --refresh draws it") for w in plan.add]
+    found += [finding("D011", f"{between(w.source.fqn)} differs from the spec's (its column-level mapping or what it "
+                              "stands for); publish --refresh redraws it") for w in ([] if unresolved else plan.update)]
+    found += [finding("D012", f"{between(e.asset_fqn)} was drawn by mlmeta, but the spec no longer asks for it; "
+                              "publish removes it") for e in ([] if unresolved else plan.remove)]
     wanted = {w.source.id for w in wanted_edges}
     for edge in edges:
-        if not lineage.owned(edge) and edge.from_id not in wanted:
+        if edge.downstream == downstream and not lineage.owned(edge) and edge.asset_id not in wanted:
             who = (edge.details or {}).get("createdBy")
-            found.append(loaded.diagnostic(("features",), "D006", f"lineage from {edge.from_fqn} to {name} was added "
-                                                                  f"by {who or 'someone else'}; no source of the spec "
-                                                                  "names it (mlmeta leaves it alone)",
-                                           severity=Severity.WARNING))
+            found.append(finding("D006", f"{between(edge.asset_fqn)} was added by {who or 'someone else'}; the spec "
+                                         "does not name it (mlmeta leaves it alone)"))
     return found
 
 

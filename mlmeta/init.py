@@ -1,9 +1,11 @@
 """``mlmeta init --from-mlflow MODEL``: a starter spec from what the registry knows (pure).
 
-Features come from the signature, hyperparameters from the run, the algorithm from the flavor;
-what only a person knows - where each feature's data comes from, what the model is for - is
-left as clearly marked TODO comments, so the file validates as written and nothing made up is
-ever published.
+Features come from the signature, hyperparameters from the run, the algorithm from the flavor.
+Where the run logged its training datasets and the project's rules map them to catalog assets,
+a feature's sources are proposed from them: the asset whose logged schema has a column of the
+feature's name. What only a person knows - the other sources, what the model is for - is left
+as clearly marked TODO comments, so the file validates as written and nothing made up is ever
+published.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 
+from mlmeta.datasets import MappedDataset
 from mlmeta.registry import ProductionVersion
 
 CATEGORICAL_TYPES = {"string", "boolean", "binary"}
@@ -31,9 +34,10 @@ def model_name(registered_model: str) -> str:
 
 
 def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: str | None,
-                 alias: str | None = None, stage: str | None = None) -> str:
+                 alias: str | None = None, stage: str | None = None, datasets: list[MappedDataset] = ()) -> str:
     """``alias`` and ``stage``: what the user asked for (written as asked, whether or not a version
-    carries them yet); else the marker that put the version in Production is written."""
+    carries them yet); else the marker that put the version in Production is written.
+    ``datasets``: the version's training datasets, mapped by the project's rules."""
     name = model_name(facts.registered_model)
     promotion = {"alias": f"in Production by alias {facts.marker}", "stage": f"in Production by stage {facts.marker}"}.get(
         facts.recognised_by, "the latest version; none is in Production yet")
@@ -62,12 +66,12 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
         lines.append(f"  stage: {scalar(stage)}")
     if facts.algorithm:
         lines.append(f"algorithm: {scalar(facts.algorithm)}")
-    lines += _features(facts)
+    lines += _features(facts, [d for d in datasets if d.mapped])
     lines += _hyperparameters(facts)
     return "\n".join(lines) + "\n"
 
 
-def _features(facts: ProductionVersion) -> list[str]:
+def _features(facts: ProductionVersion, datasets: list[MappedDataset]) -> list[str]:
     if not facts.signature:
         return ["features: []  # TODO: the model has no signature: list its features by hand"]
     lines = ["features:"]
@@ -77,8 +81,27 @@ def _features(facts: ProductionVersion) -> list[str]:
             f"  - name: {scalar(column.name)}",
             f"    type: {kind}  # signature type: {column.type}",
             "    # description: TODO",
-            "    sources: []  # TODO: e.g. [{column: service.database.schema.table.column}]",
         ]
+        lines += _sources(column.name, datasets)
+    return lines
+
+
+def _sources(feature: str, datasets: list[MappedDataset]) -> list[str]:
+    """The training datasets whose logged schema has a column of the feature's name, as sources."""
+    holding = [d for d in datasets if feature in d.dataset.columns]
+    if not holding:
+        assets = sorted({d.fqn for d in datasets})
+        hint = (f"one of the training datasets' assets ({', '.join(assets)})?" if assets
+                else "e.g. [{column: service.database.schema.table.column}]")
+        return [f"    sources: []  # TODO: {hint}"]
+    lines = [f"    sources:  # from the training dataset{'s' if len(holding) > 1 else ''} "
+             f"{', '.join(d.dataset.label for d in holding)}: check them"]
+    seen = set()
+    for mapped in holding:
+        if (mapped.kind, mapped.fqn) in seen:
+            continue
+        seen.add((mapped.kind, mapped.fqn))
+        lines += [f"      - {mapped.kind}: {scalar(mapped.fqn)}", f"        column: {scalar(feature)}"]
     return lines
 
 

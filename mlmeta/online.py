@@ -2,7 +2,8 @@
 
 Tables and columns exist and are not deleted, owners, dashboard, domain, tags and glossary
 terms exist (OpenMetadata); the registered model exists and has a Production version whose
-signature matches the features (MLflow, when MLFLOW_TRACKING_URI is set).
+signature matches the features, and whose logged training datasets the spec's sources name
+(MLflow, when MLFLOW_TRACKING_URI is set).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ServerError
 from mlmeta.output import console
-from mlmeta.plan import signature
+from mlmeta.plan import signature, training
 from mlmeta.registry import RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -40,7 +41,7 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
     def check(file: FileReport) -> None:
         try:
             found = _catalog_findings(file.spec, catalog, settings) + _registry_findings(file.spec, registry,
-                                                                                          settings)
+                                                                                          settings, catalog)
         except CatalogError as error:  # the server, not the spec: the check cannot be done
             raise ServerError(f"OpenMetadata could not answer the checks: {error.message}",
                               hint="rerun when the server is healthy; -v shows every retry") from None
@@ -64,7 +65,7 @@ def _catalog_findings(loaded: LoadedSpec, catalog, settings: Settings) -> list[D
     return findings
 
 
-def _registry_findings(loaded: LoadedSpec, registry, settings: Settings) -> list[Diagnostic]:
+def _registry_findings(loaded: LoadedSpec, registry, settings: Settings, catalog) -> list[Diagnostic]:
     if registry is None:
         return []
     spec = loaded.spec
@@ -79,4 +80,7 @@ def _registry_findings(loaded: LoadedSpec, registry, settings: Settings) -> list
     if facts is None:
         return [loaded.diagnostic(loc, "R005", f"no version of {spec.registered_model!r} is in production yet "
                                                "(publish will skip it)", severity=Severity.WARNING)]
-    return signature.check(loaded, facts)
+    found = signature.check(loaded, facts)
+    if training.mode(loaded, settings) != "ignore":
+        found += training.check(loaded, training.look_up(facts, settings.datasets, catalog))
+    return found

@@ -48,13 +48,18 @@ PROPERTIES = (
     Property("mlflowLoggedModelId", "string", "MLflow 3 logged model of the Production version (written by mlmeta)."),
     Property("mlflowMetrics", "table-cp", "Training metrics of the run, as logged (written by mlmeta).",
              {"columns": list(METRIC_COLUMNS)}),
+    Property("mlflowTrainingDatasets", "table-cp", "Datasets the run logged for training: name, digest, and the "
+             "catalog asset (or the source as logged) (written by mlmeta).",
+             {"columns": ["dataset", "digest", "source"]}),
     Property("specCommit", "string", "Git commit of the spec the model was published from (written by mlmeta)."),
 )
 BY_NAME = {p.name: p for p in PROPERTIES}
 
 
-def values(facts: ProductionVersion, spec_commit: str | None) -> dict[str, Any]:
-    """Each property's value for this version; a property with no value is absent."""
+def values(facts: ProductionVersion, spec_commit: str | None, training_datasets: dict[str, Any] | None = None
+           ) -> dict[str, Any]:
+    """Each property's value for this version; a property with no value is absent.
+    ``training_datasets``: the table of the version's training datasets (``mlmeta.plan.training``)."""
     result: dict[str, Any] = {"mlflowRegisteredModel": facts.registered_model}
     if facts.version.isdigit():
         result["mlflowVersion"] = int(facts.version)
@@ -66,6 +71,8 @@ def values(facts: ProductionVersion, spec_commit: str | None) -> dict[str, Any]:
     if facts.metrics:
         rows = [{"metric": name, "value": f"{value:g}"} for name, value in sorted(facts.metrics.items())]
         result["mlflowMetrics"] = {"columns": list(METRIC_COLUMNS), "rows": rows}
+    if training_datasets:
+        result["mlflowTrainingDatasets"] = training_datasets
     if spec_commit:
         result["specCommit"] = spec_commit
     return result
@@ -136,7 +143,7 @@ def _unavailable(release: Any) -> dict[str, str]:
     if release.has("table_cp"):
         return {}
     return {"table-cp": f"needs the table-cp property type, which OpenMetadata has from 1.5.7 (this server runs "
-                        f"{release.version}); the metrics stay in the description"}
+                        f"{release.version}); the metrics stay in the description, the training datasets are left out"}
 
 
 def set_up(catalog: Any, *, dry_run: bool = False) -> list[SetupStep]:

@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from mlmeta import provenance, retire
-from mlmeta.catalog import CatalogError
+from mlmeta.catalog import CatalogError, Edge, Ref
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage, signature, verify
-from mlmeta.plan.desired import MARK, Desired, WantedEdge, build, fingerprint, model_fqn
+from mlmeta.plan import training as training_data
+from mlmeta.plan.desired import (FEATURE_SOURCE, MARK, Desired, WantedEdge, build, fingerprint, model_fqn,
+                                 training_settings)
+from mlmeta.plan.training import TrainingData
 from mlmeta.plan.diff import Change, ModelDiff, diff
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
@@ -65,6 +68,13 @@ class ModelResult:
     lineage_updated: list[str] = field(default_factory=list)  # ours, redrawn with a new column mapping
     lineage_removed: list[str] = field(default_factory=list)
     lineage_columns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # added/updated: the mapping
+    lineage_roles: dict[str, list[str]] = field(default_factory=dict)  # added/updated: what an edge stands for,
+    # when it is more than a feature source (label source, training data, predictions)
+    columns_added: list[tuple[str, str]] = field(default_factory=list)  # column-level pairs (from, to) drawn
+    columns_removed: list[tuple[str, str]] = field(default_factory=list)  # ... and taken away
+    outputs_added: list[str] = field(default_factory=list)  # downstream edges, to where the predictions land
+    outputs_updated: list[str] = field(default_factory=list)
+    outputs_removed: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     message: str | None = None
     transient: bool = False  # failed because a server kept failing (not the spec): worth trying again
@@ -76,7 +86,12 @@ class ModelResult:
                 "version_after": self.version_after, "production": self.production,
                 "changes": [c.as_dict() for c in self.changes],
                 "lineage": {"added": self.lineage_added, "updated": self.lineage_updated,
-                            "removed": self.lineage_removed, "columns": self.lineage_columns},
+                            "removed": self.lineage_removed, "columns": self.lineage_columns,
+                            "roles": self.lineage_roles,
+                            "column_pairs": {"added": [list(p) for p in self.columns_added],
+                                             "removed": [list(p) for p in self.columns_removed]},
+                            "outputs": {"added": self.outputs_added, "updated": self.outputs_updated,
+                                        "removed": self.outputs_removed}},
                 "diagnostics": [d.as_dict() for d in self.diagnostics], "message": self.message}
 
 
@@ -143,8 +158,9 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, strict=options.strict,
-                                service_required=True)
+                                service_required=True, policy=settings.card_policy)
     specs, warnings = validation.specs_of(options.registered_model)
+    warnings = validation.warnings + warnings
     mode = "plan" if options.dry_run else "publish"
     report = Report(mode, [])
     invalid = [f for f in validation.files if not f.valid]
@@ -238,7 +254,7 @@ _FAST_PATH_FIELDS = ("id", "name", "fullyQualifiedName", "version", "sourceHash"
 
 def _stamp(ctx: Context, loaded: LoadedSpec, promotion: Promotion) -> str:
     return fingerprint(loaded, promotion, ctx.commits.get(loaded.path.resolve()), ctx.settings.mlflow_tracking_uri,
-                       ctx.provenance)
+                       ctx.provenance, training_settings(ctx.settings))
 
 
 def run(specs: list[LoadedSpec], ctx: Context, *, on_done: Callable[[ModelResult], None] | None = None) -> Report:
@@ -314,24 +330,38 @@ def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promoti
 
 def _facts(ctx: Context, loaded: LoadedSpec, promotion: Promotion, result: ModelResult) -> ProductionVersion:
     facts = ctx.registry.facts(promotion)
-    findings = signature.check(loaded, facts)
+    _report(ctx, result, signature.check(loaded, facts))
+    return facts
+
+
+def _training(ctx: Context, loaded: LoadedSpec, facts: ProductionVersion, result: ModelResult) -> TrainingData:
+    """The version's training datasets in the catalog, checked against the spec's sources."""
+    training = training_data.look_up(facts, ctx.settings.datasets, ctx.catalog)
+    _report(ctx, result, training_data.check(loaded, training))
+    return training
+
+
+def _report(ctx: Context, result: ModelResult, findings: list[Diagnostic]) -> None:
+    """Add a check's findings (warnings are errors with --strict); an error fails the spec."""
     if ctx.options.strict:
         findings = [d.promoted() if d.severity is Severity.WARNING else d for d in findings]
     result.diagnostics += findings
     errors = [d for d in findings if d.is_error]
     if errors:
         raise _Failed(errors[0])
-    return facts
 
 
 def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promotion, result: ModelResult) -> None:
     commit = ctx.commits.get(loaded.path.resolve())
     stamp = _stamp(ctx, loaded, promotion)
     facts: ProductionVersion | None = None
+    training: TrainingData | None = None
+    desired: Desired | None = None
+    mode = training_data.mode(loaded, ctx.settings)
     for attempt in range(MAX_ATTEMPTS):
         current = ctx.catalog.model(result.model, fresh=attempt > 0)
         if _untouched(ctx, current, stamp):
-            _confirm(ctx, loaded, current, result)
+            _confirm(ctx, loaded, current, result, desired)
             return
         if facts is None:
             facts = _facts(ctx, loaded, promotion, result)
@@ -339,9 +369,11 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
         if problems:
             result.diagnostics += problems[1:]
             raise _Failed(problems[0])
+        if training is None and mode != "ignore":
+            training = _training(ctx, loaded, facts, result)
         desired = build(loaded, service=service, facts=facts, resolution=resolution, current=current,
                         spec_commit=commit, stamp=stamp, drop_tag=ctx.settings.not_in_production_tag,
-                        provenance=ctx.provenance)
+                        provenance=ctx.provenance, training=training, training_lineage=mode == "lineage")
         if current is None:
             if _create(ctx, loaded, desired, result):
                 return
@@ -359,19 +391,19 @@ def _untouched(ctx: Context, current: dict[str, Any] | None, stamp: str) -> bool
             and not str(current.get("description") or "").startswith(retire.NOTICE))
 
 
-def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: ModelResult) -> None:
+def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: ModelResult,
+             desired: Desired | None) -> None:
     """The entity is as we published it. Its lineage is trusted too (mlmeta drew it with that
     publish; a hand-deleted edge is drift, for ``mlmeta drift`` or ``--refresh``) - unless our own
-    write landed in this very run with its answer lost, when the lineage step is still to do."""
+    write (a PATCH or a POST, of ``desired``) landed in this very run with its answer lost, when the
+    lineage step is still to do."""
     result.version_after = current.get("version")
     if result.version_before is None and not result.created_before_answer:
         result.version_before = result.version_after
     lineage_changed = False
-    if result.patch_may_have_landed:
-        resolution, _ = resolve(loaded, ctx.catalog, current, trusted=True)
-        edges = resolution.edges(result.model, [f.name for f in loaded.spec.features])
-        lineage_changed = _sync_lineage(ctx, edges, current, result, loaded)
-    # only our own PATCH writes this stamp: finding it means the PATCH whose answer was lost landed
+    if (result.patch_may_have_landed or result.created_before_answer) and desired is not None:
+        lineage_changed = _sync_lineage(ctx, desired, current, result, loaded)
+    # only our own write carries this stamp: finding it means the write whose answer was lost landed
     _settle(result, changed=result.patch_may_have_landed or lineage_changed)
 
 
@@ -381,34 +413,75 @@ def _settle(result: ModelResult, *, changed: bool) -> None:
         result.status = "created"  # the answer to our POST was lost; the model found is the one it made
 
 
-def _sync_lineage(ctx: Context, edges: list[WantedEdge], model: dict[str, Any], result: ModelResult,
+def _sync_lineage(ctx: Context, desired: Desired, model: dict[str, Any], result: ModelResult,
                   loaded: LoadedSpec) -> bool:
-    """Bring the model's upstream edges in line with its sources, and check they hold; True when
-    something was (or would be) done."""
-    plan = lineage.plan(edges, ctx.catalog.upstream_edges(result.model))
-    result.lineage_added = [w.source.fqn for w in plan.add]
-    result.lineage_updated = [w.source.fqn for w in plan.update]
-    result.lineage_removed = [e.from_fqn for e in plan.remove]
-    _show_columns(result, plan.add + plan.update)
-    if not ctx.options.dry_run and not plan.empty:
-        model_id = model["id"]
-        calls = [partial(ctx.catalog.add_edge, wanted.source, model_id, lineage.details(result.model, wanted))
-                 for wanted in plan.add + plan.update]
-        calls += [partial(ctx.catalog.delete_edge, edge.from_type, edge.from_id, model_id) for edge in plan.remove]
+    """Bring the model's edges in line with the spec - upstream from its sources, labels and
+    training data, downstream to its outputs - and check they hold; True when something was (or
+    would be) done."""
+    edges = ctx.catalog.edges(result.model)
+    upstream = lineage.plan(result.model, desired.edges, edges)
+    downstream = lineage.plan(result.model, desired.outputs, edges, downstream=True)
+    result.lineage_added = [w.source.fqn for w in upstream.add]
+    result.lineage_updated = [w.source.fqn for w in upstream.update]
+    result.lineage_removed = [e.asset_fqn for e in upstream.remove]
+    result.outputs_added = [w.source.fqn for w in downstream.add]
+    result.outputs_updated = [w.source.fqn for w in downstream.update]
+    result.outputs_removed = [e.asset_fqn for e in downstream.remove]
+    _show_columns(result, upstream.add + upstream.update + downstream.add + downstream.update)
+    stored = {(e.asset_id, e.downstream): e for e in edges}
+    for wanted in upstream.add + upstream.update + downstream.add + downstream.update:
+        before = stored.get((wanted.source.id, wanted.downstream))
+        _count_pairs(result, lineage.stored_columns(before) if before else (), wanted.columns)
+    for edge in upstream.remove + downstream.remove:
+        _count_pairs(result, lineage.stored_columns(edge), ())
+    changed = not (upstream.empty and downstream.empty)
+    if not ctx.options.dry_run and changed:
+        me = _model_ref(model, result.model)
+        calls = [partial(_draw, ctx, me, wanted) for wanted in
+                 upstream.add + upstream.update + downstream.add + downstream.update]
+        calls += [partial(_erase, ctx, me, edge) for edge in upstream.remove + downstream.remove]
         ctx.in_parallel(calls)
-        _confirm_edges(ctx, loaded, edges, {**model, "fullyQualifiedName": result.model})
-    return not plan.empty
+        _confirm_edges(ctx, loaded, desired, me)
+    return changed
+
+
+def _count_pairs(result: ModelResult, before: tuple, after: tuple) -> None:
+    """The column-level pairs (fromColumn, toColumn) an edge's redrawing adds and takes away."""
+    def pairs(columns: tuple) -> set[tuple[str, str]]:
+        return {(source, target) for target, sources in columns for source in sources}
+
+    result.columns_added += sorted(pairs(after) - pairs(before))
+    result.columns_removed += sorted(pairs(before) - pairs(after))
+
+
+def _model_ref(model: dict[str, Any], model_fqn: str) -> Ref:
+    return Ref(model["id"], "mlmodel", model.get("name") or model_fqn, model_fqn)
+
+
+def _draw(ctx: Context, model: Ref, wanted: WantedEdge) -> None:
+    """Draw (or redraw) one edge: into the model from an asset, or from the model to an output."""
+    ends = (model, wanted.source) if wanted.downstream else (wanted.source, model)
+    ctx.catalog.add_edge(*ends, lineage.details(model.fqn, wanted))
+
+
+def _erase(ctx: Context, model: Ref, edge: Edge) -> None:
+    ends = ((model.type, model.id), (edge.asset_type, edge.asset_id))
+    ctx.catalog.delete_edge(*(ends if edge.downstream else ends[::-1]))
 
 
 def _show_columns(result: ModelResult, edges: list[WantedEdge]) -> None:
     result.lineage_columns = {w.source.fqn: w.columns_lineage() for w in edges if w.columns}
+    result.lineage_roles = {w.source.fqn: list(w.roles) for w in edges if w.roles != (FEATURE_SOURCE,)}
 
 
 def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelResult) -> bool:
     """True when done; False to start over (someone created it meanwhile, or it was deleted)."""
     result.changes = diff({}, desired).changes
     result.lineage_added = [w.source.fqn for w in desired.edges]
-    _show_columns(result, desired.edges)
+    result.outputs_added = [w.source.fqn for w in desired.outputs]
+    _show_columns(result, desired.edges + desired.outputs)
+    for wanted in desired.edges + desired.outputs:
+        _count_pairs(result, (), wanted.columns)
     result.status = "created"
     if ctx.options.dry_run:
         _plan_service(ctx, loaded, desired.service, result)
@@ -429,17 +502,17 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     if verify.unheld(created, desired, desired.fields):
         _confirm_held(ctx, loaded, created, desired, list(desired.fields), "create", "the answer differs")
     result.version_after = created.get("version")
-    # the server drew an edge from each source asset, without details: give the ones with a
-    # column-level mapping their details (the rest are complete as drawn)
-    with_columns = [wanted for wanted in desired.edges if wanted.columns]
+    # the server drew a plain edge from each feature source: draw the rest - the ones with a
+    # column-level mapping or more to say (label sources, training data), and the outputs
+    me = _model_ref(created, result.model)
+    to_draw = [wanted for wanted in desired.edges if not wanted.drawn_at_create] + desired.outputs
     try:
-        ctx.in_parallel([partial(ctx.catalog.add_edge, wanted.source, created["id"],
-                                 lineage.details(result.model, wanted)) for wanted in with_columns])
+        ctx.in_parallel([partial(_draw, ctx, me, wanted) for wanted in to_draw])
     except CatalogError:
         _mark_incomplete(ctx, created)
         raise
-    if with_columns:
-        _confirm_edges(ctx, loaded, desired.edges, created)
+    if to_draw:
+        _confirm_edges(ctx, loaded, desired, me)
     return True
 
 
@@ -463,16 +536,21 @@ def _confirm_held(ctx: Context, loaded: LoadedSpec, written_to: dict[str, Any], 
         f"publish writes it again{known}")))
 
 
-def _confirm_edges(ctx: Context, loaded: LoadedSpec, wanted: list[WantedEdge], model: dict[str, Any]) -> None:
+def _confirm_edges(ctx: Context, loaded: LoadedSpec, desired: Desired, model: Ref) -> None:
     """Read the model's lineage back after writing edges: what is still to do was not stored."""
-    left = lineage.plan(wanted, ctx.catalog.upstream_edges(model["fullyQualifiedName"]))
-    if left.empty:
+    edges = ctx.catalog.edges(model.fqn)
+    upstream = lineage.plan(model.fqn, desired.edges, edges)
+    downstream = lineage.plan(model.fqn, desired.outputs, edges, downstream=True)
+    if upstream.empty and downstream.empty:
         return
-    _mark_incomplete(ctx, model)
-    edges = [f"from {w.source.fqn}" for w in left.add + left.update] + [f"from {e.from_fqn}" for e in left.remove]
+    _mark_incomplete(ctx, {"id": model.id})
+    left = [f"from {w.source.fqn}" for w in upstream.add + upstream.update]
+    left += [f"from {e.asset_fqn}" for e in upstream.remove]
+    left += [f"to {w.source.fqn}" for w in downstream.add + downstream.update]
+    left += [f"to {e.asset_fqn}" for e in downstream.remove]
     raise _Failed(loaded.diagnostic(("name",), "P002", (
-        f"OpenMetadata {ctx.catalog.release.version} accepted the lineage writes of {model['fullyQualifiedName']} but "
-        f"does not hold the edges {', '.join(edges)} as written (read back after the writes); mlmeta marked the "
+        f"OpenMetadata {ctx.catalog.release.version} accepted the lineage writes of {model.fqn} but "
+        f"does not hold the edges {', '.join(left)} as written (read back after the writes); mlmeta marked the "
         "model incomplete, so the next publish draws them again")))
 
 
@@ -533,7 +611,7 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
         if why is not None:
             updated = _confirm_held(ctx, loaded, current, desired, written, "PATCH", why)
         result.version_after = updated.get("version")
-    lineage_changed = _sync_lineage(ctx, desired.edges, current, result, loaded)
+    lineage_changed = _sync_lineage(ctx, desired, current, result, loaded)
     _settle_update(ctx, result, changes, lineage_changed)
     return True
 

@@ -16,6 +16,33 @@ class SignatureInput:
     type: str  # MLflow's column type: string, double, long, boolean, datetime ...
 
 
+TRAINING_CONTEXTS = ("training", "train")  # mlflow.data.context values of training data (autolog: "train")
+
+
+@dataclass(frozen=True)
+class LoggedDataset:
+    """A dataset MLflow recorded as an input of the version's run (``mlflow.log_input``), or named
+    by its logged model's metrics (MLflow 3) - as logged, before any mapping to the catalog."""
+
+    name: str
+    digest: str
+    source_type: str  # MLflow's dataset source type: spark, delta_table, local, s3, http, hugging_face, code ...
+    source: str  # the source as MLflow stores it: a JSON document, e.g. {"table_name": "..."} or {"uri": "..."}
+    context: str | None = None  # the mlflow.data.context tag: training, eval, ...
+    columns: tuple[str, ...] = ()  # from the dataset's schema, when it names columns
+    origin: str = "run"  # "run" (the version's run, or the logged model's source run) or "logged model"
+
+    @property
+    def is_training(self) -> bool:
+        """Training data: logged with a training context. One logged without a context is not counted:
+        MLflow records the dataset of ``log_metric(..., dataset=...)`` - evaluation data - that way too."""
+        return self.context is not None and self.context.lower() in TRAINING_CONTEXTS
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.digest}" if self.digest else self.name
+
+
 @dataclass(frozen=True)
 class Promotion:
     """Which version is in Production, and what said so - one cheap look-up, no facts yet."""
@@ -47,6 +74,11 @@ class ProductionVersion:
     version_url: str | None = None  # the version in the MLflow UI
     run_url: str | None = None
     logged_model_id: str | None = None  # MLflow 3: the logged model (m-...) the version was registered from
+    datasets: tuple[LoggedDataset, ...] = ()  # the run's inputs (and the logged model's), as logged
+
+    @property
+    def training_datasets(self) -> tuple[LoggedDataset, ...]:
+        return tuple(d for d in self.datasets if d.is_training)
 
     @property
     def promotion(self) -> Promotion:

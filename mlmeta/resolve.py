@@ -19,7 +19,7 @@ from mlmeta.catalog import ASSET_KINDS, FIELD_KINDS, SOURCE_TYPE_OF_COLUMN, Asse
 from mlmeta.diagnostics import Diagnostic
 from mlmeta.plan.desired import Resolution, ResolvedSource
 from mlmeta.spec.load import LoadedSpec
-from mlmeta.spec.model import Source
+from mlmeta.spec.model import DataRef
 from mlmeta.spec.rules import SourceIdentity, source_identity
 
 
@@ -47,6 +47,14 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, current: dict[str, Any] | None
             found = _source(loaded, catalog, ("features", i, "sources", j), source, identity, problems)
             if found is not None:
                 resolution.sources[(i, j)] = found
+    for k, label in enumerate(spec.label_sources or []):
+        found = _source(loaded, catalog, ("label_sources", k), label, source_identity(label), problems)
+        if found is not None:
+            resolution.labels.append(found)
+    for k, output in enumerate(spec.outputs or []):
+        found = _source(loaded, catalog, ("outputs", k), output, source_identity(output), problems)
+        if found is not None:
+            resolution.outputs[k] = found
     if not trusted:
         problems += _missing_labels(loaded, catalog, current)
     if spec.owners is not None:
@@ -76,7 +84,7 @@ _WHAT = {"table": "table", "topic": "topic", "container": "container", "dashboar
          "search_index": "search index"}
 
 
-def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, identity: SourceIdentity,
+def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: DataRef, identity: SourceIdentity,
             problems: list[Diagnostic]) -> ResolvedSource | None:
     kind, what = identity.kind, _WHAT[identity.kind]
     asset_loc = loc + ((kind,) if getattr(source, kind) is not None else ("column",))
@@ -90,14 +98,14 @@ def _source(loaded: LoadedSpec, catalog: Catalog, loc: tuple, source: Source, id
         problems.append(loaded.diagnostic(asset_loc, "R003", f"{what} {identity.asset!r} is deleted in OpenMetadata"))
         return None
     if identity.child is None:
-        return ResolvedSource(asset.ref, asset.name, source.data_type)
+        return ResolvedSource(asset.ref, asset.name, getattr(source, "data_type", None))
     child_key, child_what = ("field", "field") if kind in FIELD_KINDS else ("column", "column")
     if identity.child not in asset.children:
         problems.append(loaded.diagnostic(loc + (child_key,), "R002", f"{child_what} {identity.child!r} not found in "
                                                                       f"{what} {identity.asset!r}"
                                                                       f"{_hint(identity.child, asset)}"))
         return None
-    data_type = source.data_type or SOURCE_TYPE_OF_COLUMN.get(asset.children[identity.child].upper())
+    data_type = getattr(source, "data_type", None) or SOURCE_TYPE_OF_COLUMN.get(asset.children[identity.child].upper())
     return ResolvedSource(asset.ref, identity.name, data_type, asset.child_fqn(identity.child))
 
 

@@ -12,6 +12,7 @@ from mlmeta import fqn
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.discovery import display_path
 from mlmeta.errors import ExitCode
+from mlmeta.spec import policy as card_policy
 from mlmeta.spec.load import LoadedSpec, load_spec
 
 
@@ -31,6 +32,7 @@ class FileReport:
 class ValidationReport:
     files: list[FileReport]
     openmetadata: dict[str, Any] | None = None  # with --online: the server's release and its behaviours
+    warnings: list[str] = field(default_factory=list)  # about the run, not one spec (a policy tag nobody uses)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -63,9 +65,10 @@ class ValidationReport:
 
 
 def validate_files(files: list[Path], *, default_service: str | None = None, strict: bool = False,
-                   service_required: bool = False) -> ValidationReport:
+                   service_required: bool = False, policy: tuple[dict, str] | None = None) -> ValidationReport:
     """``service_required``: a spec without 'service' is an error unless there is a default (the
-    project's configuration) - every command that publishes needs one."""
+    project's configuration) - every command that publishes needs one. ``policy``: the model-card
+    policy and where it is written (``Settings.card_policy``)."""
     reports = []
     cwd = os.getcwd()
     for path in files:
@@ -76,9 +79,12 @@ def validate_files(files: list[Path], *, default_service: str | None = None, str
             diagnostics.append(result.spec.diagnostic(
                 (), "S002", "missing key 'service': no ML model service is named here, and the project sets no "
                             "default ('service' in mlmeta.toml or [tool.mlmeta] in pyproject.toml)"))
+        if policy and result.spec is not None:
+            diagnostics += card_policy.check(result.spec, *policy)
         reports.append(FileReport(shown, result.spec.format if result.spec else None, diagnostics, result.spec))
     _check_unique_models(reports, default_service)
-    return ValidationReport(reports)
+    loaded = [r.spec for r in reports if r.spec is not None]
+    return ValidationReport(reports, warnings=card_policy.unused(policy[0], loaded) if policy and loaded else [])
 
 
 def _check_unique_models(reports: list[FileReport], default_service: str | None) -> None:

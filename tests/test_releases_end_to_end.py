@@ -142,14 +142,14 @@ def test_prune_soft_deletes_the_model_whose_spec_is_gone(cli, served, model, in_
 def test_setup_defines_what_the_release_has_and_publish_writes_it(cli, served, model):
     server, env = served
     code, out, _ = mlmeta(cli, env, "setup")
-    assert code == 0 and out["summary"]["created"] == 8, out
+    assert code == 0 and out["summary"]["created"] == 9, out
     code, out, _ = mlmeta(cli, env, "publish", "--all")
     assert code == 0 and out["summary"]["created"] == 1
     extension = held(server, model)["extension"]
     assert extension["mlflowRegisteredModel"] == model and extension["mlflowAlias"] == "champion"
     assert [r["metric"] for r in extension["mlflowMetrics"]["rows"]]
     code, out, _ = mlmeta(cli, env, "setup")
-    assert code == 0 and out["summary"]["exists"] == 8 and out["summary"]["created"] == 0
+    assert code == 0 and out["summary"]["exists"] == 9 and out["summary"]["created"] == 0
 
 
 # --- what only some releases do --------------------------------------------------------------------
@@ -160,9 +160,10 @@ def test_before_1_5_7_the_metrics_property_is_unavailable_and_the_rest_works(cli
         env = {"OPENMETADATA_HOST": server.url, "OPENMETADATA_JWT_TOKEN": server.token("mlmeta-bot"),
                "MLFLOW_TRACKING_URI": mlflow_server.url}
         code, out, _ = mlmeta(cli, env, "setup")
-        assert code == 0 and out["summary"]["created"] == 7 and out["summary"]["unavailable"] == 1
-        [metrics] = [p for p in out["properties"] if p["status"] == "unavailable"]
+        assert code == 0 and out["summary"]["created"] == 7 and out["summary"]["unavailable"] == 2
+        metrics, datasets = [p for p in out["properties"] if p["status"] == "unavailable"]
         assert metrics["name"] == "mlflowMetrics" and "from 1.5.7" in metrics["message"]
+        assert datasets["name"] == "mlflowTrainingDatasets"
         code, out, _ = mlmeta(cli, env, "publish", "--all")
         assert code == 0 and out["summary"]["created"] == 1
         assert "mlflowMetrics" not in held(server, model)["extension"]

@@ -160,8 +160,9 @@ def test_drift_reports_column_lineage_edited_in_the_catalog(cli, env, sandbox, r
     ).raise_for_status()
     result = cli("drift", env=env)
     assert result.exit_code == 1
-    assert (f"warning D011 features: the column-level lineage from kafka.events to {MODEL.format(name=model)} "
-            "differs from the spec's; publish --refresh redraws it") in result.stdout, result.stdout
+    assert (f"warning D011 features: lineage from kafka.events to {MODEL.format(name=model)} differs from the "
+            "spec's (its column-level mapping or what it stands for); publish --refresh redraws it") in result.stdout, \
+        result.stdout
     code, out = publish(cli, env, "--all", "--refresh")
     assert code == 0 and out["models"][0]["lineage"]["updated"] == ["kafka.events"]
     assert cli("drift", env=env).exit_code == 0

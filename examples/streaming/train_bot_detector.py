@@ -8,6 +8,10 @@ from the ``events`` topic (a hopping-window aggregate, EVENTS_IN_10_MINUTES_WIND
 the users table streamed from MySQL by CDC (``mysql.demo.users``). The data is synthetic, shaped
 like those topics. It logs parameters, metrics and a signature, and registers a new version of
 ``bot_detector``. Needs the full mlflow, scikit-learn and pandas (mlmeta's dev extra).
+
+The labelled sessions it trains on are an export in S3; it logs them as its training dataset by
+their URI, which the project's ``[tool.mlmeta.datasets.storage]`` rule maps to the container
+``s3.ml-training.bot_detector``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import os
 
 import mlflow
+import mlflow.data
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
@@ -28,6 +33,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 COUNTRIES = ["PL", "DE", "US", "GB", "FR"]
 PLATFORMS = ["web", "ios", "android"]
+SESSIONS_URI = "s3://ml-training/bot_detector/sessions-2026-11.parquet"
 
 
 def synthetic_sessions(rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
@@ -71,6 +77,9 @@ def main() -> None:
         mlflow.log_params({"n_estimators": options.n_estimators, "max_depth": options.max_depth})
         mlflow.log_metrics(metrics)
         mlflow.set_tag("estimator_name", "RandomForestClassifier")
+        sessions = mlflow.data.from_pandas(x_train.assign(is_bot=y_train), source=SESSIONS_URI, name="sessions",
+                                           targets="is_bot")
+        mlflow.log_input(sessions, context="training")
         info = mlflow.sklearn.log_model(model, name="model", signature=infer_signature(x_train, predicted),
                                         input_example=x_train.head(3), serialization_format="cloudpickle",
                                         registered_model_name=options.registered_model)

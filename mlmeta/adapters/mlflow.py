@@ -31,7 +31,7 @@ import yaml
 from mlmeta import secrets
 from mlmeta.errors import ConfigError
 from mlmeta.http import Answer, HttpClient, HttpFailure, Limits
-from mlmeta.registry import ProductionVersion, Promotion, RegistryError, SignatureInput
+from mlmeta.registry import LoggedDataset, ProductionVersion, Promotion, RegistryError, SignatureInput
 
 log = logging.getLogger("mlmeta.mlflow")
 API = "/api/2.0/mlflow"
@@ -78,6 +78,7 @@ class MlflowRegistry:
         self._versions: dict[tuple[str, str], dict[str, Any]] = {}  # prefetched model versions
         self._runs: dict[str, dict[str, Any]] = {}  # prefetched runs by id
         self._locations: dict[str, str] = {}  # prefetched logged-model artifact locations by model id
+        self._logged_models: dict[str, dict[str, Any]] = {}  # MLflow 3 logged models by id
         self._mlmodels: dict[str, dict[str, Any]] = {}  # MLmodel files read in this run, by location
         self._handshake()
 
@@ -188,31 +189,63 @@ class MlflowRegistry:
                     self._versions[key] = version
 
     def prefetch_facts(self, promotions: list[Promotion]) -> None:
-        """Read the versions and runs of many promotions in a few calls, so that ``facts`` is left
-        with one read of its own (the MLmodel file) instead of four."""
+        """Read the versions, logged models and runs of many promotions in a few calls, so that
+        ``facts`` is left with one read of its own (the MLmodel file) instead of four. A run's
+        answer carries its logged datasets (``inputs.dataset_inputs``): they cost nothing more."""
         if not promotions:
             return
         self.prefetch_versions(promotions)
-        run_ids = sorted({v["run_id"] for v in self._versions.values() if v.get("run_id")})
         model_ids = sorted({_logged_model_id(v) for v in self._versions.values()} - {None})
+        run_ids = {v["run_id"] for v in self._versions.values() if v.get("run_id")}
         if not run_ids and not model_ids:
             return
         experiments = [e["experiment_id"] for e in self._pages(self._tracking, "POST", "/experiments/search",
                                                                "experiments", {"view_type": "ALL"})]
-        for start in range(0, len(run_ids), BATCH):
-            quoted = ", ".join(f"'{r}'" for r in run_ids[start:start + BATCH])
-            for run in self._pages(self._tracking, "POST", "/runs/search", "runs",
-                                   {"experiment_ids": experiments, "filter": f"attributes.run_id IN ({quoted})",
-                                    "run_view_type": "ALL"}):
-                self._runs[run["info"]["run_id"]] = run
-        # MLflow 3 versions point at a logged model (models:/m-...): its location is the download URI
+        # MLflow 3 versions point at a logged model (models:/m-...): its location is the download URI,
+        # and the run that logged it holds its training datasets
         for start in range(0, len(model_ids), BATCH):
             quoted = ", ".join(f"'{m}'" for m in model_ids[start:start + BATCH])
             for model in self._pages(self._tracking, "POST", "/logged-models/search", "models",
                                      {"experiment_ids": experiments, "filter": f"model_id IN ({quoted})"}):
-                info = model.get("info") or {}
-                if info.get("model_id") and info.get("artifact_uri"):
+                self._remember_logged_model(model)
+        run_ids |= {m["info"]["source_run_id"] for m in self._logged_models.values()
+                    if (m.get("info") or {}).get("source_run_id")}
+        wanted = sorted(run_ids)
+        for start in range(0, len(wanted), BATCH):
+            quoted = ", ".join(f"'{r}'" for r in wanted[start:start + BATCH])
+            for run in self._pages(self._tracking, "POST", "/runs/search", "runs",
+                                   {"experiment_ids": experiments, "filter": f"attributes.run_id IN ({quoted})",
+                                    "run_view_type": "ALL"}):
+                self._runs[run["info"]["run_id"]] = run
+
+    def _remember_logged_model(self, model: dict[str, Any]) -> None:
+        info = model.get("info") or {}
+        if info.get("model_id"):
+            with self._lock:
+                self._logged_models[info["model_id"]] = model
+                if info.get("artifact_uri"):
                     self._locations[info["model_id"]] = info["artifact_uri"]
+
+    def _logged_model(self, model_id: str | None) -> dict[str, Any] | None:
+        """A logged model (MLflow 3), prefetched or read now; None where the server has no such API."""
+        if not model_id:
+            return None
+        with self._lock:
+            known = self._logged_models.get(model_id)
+        if known is not None:
+            return known
+        try:
+            model = self._call(self._tracking, "GET", f"/logged-models/{quote(model_id, safe='')}").get("model")
+        except RegistryError as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "ENDPOINT_NOT_FOUND"):
+                return None
+            raise
+        except ConfigError:  # an MLflow 2 server answers an unknown route with a 404 page
+            return None
+        if isinstance(model, dict):
+            self._remember_logged_model(model)
+            return model
+        return None
 
     def registered_model_exists(self, name: str) -> bool:
         try:
@@ -261,6 +294,7 @@ class MlflowRegistry:
         """Everything the registry knows about a promoted version."""
         version = self.model_version(promotion.registered_model, promotion.version)
         run = self._runs.get(version.get("run_id") or "") or self._run(version.get("run_id"))
+        logged_model = self._logged_model(_logged_model_id(version))
         artifact_uri = self._locations.get(_logged_model_id(version) or "") or self._download_uri(version)
         mlmodel = self._mlmodel(artifact_uri) if artifact_uri else {}
         info, data = (run or {}).get("info") or {}, (run or {}).get("data") or {}
@@ -278,7 +312,25 @@ class MlflowRegistry:
             run_url=(self._ui_url(f"#/experiments/{info['experiment_id']}/runs/{version['run_id']}")
                      if info.get("experiment_id") and version.get("run_id") else None),
             logged_model_id=_logged_model_id(version),
+            datasets=self._datasets(run, logged_model),
         )
+
+    def _datasets(self, run: dict[str, Any] | None, logged_model: dict[str, Any] | None) -> tuple[LoggedDataset, ...]:
+        """The version's run's logged datasets; for an MLflow 3 logged model also its source run's
+        (when another run logged it) and the datasets its metrics were computed on."""
+        found = list(datasets_of_run(run))
+        info = (logged_model or {}).get("info") or {}
+        source_run = info.get("source_run_id")
+        if source_run and source_run != ((run or {}).get("info") or {}).get("run_id"):
+            found += datasets_of_run(self._runs.get(source_run) or self._run(source_run))
+        known = {(d.name, d.digest) for d in found}
+        for metric in ((logged_model or {}).get("data") or {}).get("metrics") or []:
+            key = (metric.get("dataset_name"), metric.get("dataset_digest"))
+            if key[0] and key not in known:
+                known.add(key)
+                # MLflow names the dataset a metric was computed on, not where it came from
+                found.append(LoggedDataset(key[0], key[1] or "", "", "", context="evaluation", origin="logged model"))
+        return tuple(found)
 
     def registered_model(self, name: str) -> dict[str, Any]:
         with self._lock:
@@ -379,6 +431,33 @@ def promotion_of(model: dict[str, Any], alias: str | None, stage: str | None) ->
             if version.get("current_stage") == stage:
                 return Promotion(model["name"], str(version["version"]), "stage", stage)
     return None
+
+
+def datasets_of_run(run: dict[str, Any] | None) -> list[LoggedDataset]:
+    """A run's ``inputs.dataset_inputs`` (REST JSON) as LoggedDatasets, in the order logged."""
+    found = []
+    for item in (((run or {}).get("inputs") or {}).get("dataset_inputs")) or []:
+        dataset = item.get("dataset") or {}
+        if not isinstance(dataset, dict) or not dataset.get("name"):
+            continue
+        tags = _pairs(item.get("tags"))
+        found.append(LoggedDataset(name=str(dataset["name"]), digest=str(dataset.get("digest") or ""),
+                                   source_type=str(dataset.get("source_type") or ""),
+                                   source=str(dataset.get("source") or ""), context=tags.get("mlflow.data.context"),
+                                   columns=_schema_columns(dataset.get("schema"))))
+    return found
+
+
+def _schema_columns(schema: Any) -> tuple[str, ...]:
+    """Column names from a dataset's schema (MLflow's ``{"mlflow_colspec": [{"name": ...}]}``), if any."""
+    import json
+
+    try:
+        data = json.loads(schema) if isinstance(schema, str) and schema else None
+    except ValueError:
+        return ()
+    columns = data.get("mlflow_colspec") if isinstance(data, dict) else None
+    return tuple(str(c["name"]) for c in columns or [] if isinstance(c, dict) and c.get("name"))
 
 
 def _pairs(items: list[dict[str, Any]] | None) -> dict[str, str]:

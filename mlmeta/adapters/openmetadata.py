@@ -392,27 +392,35 @@ class OpenMetadataCatalog:
 
     # --- lineage --------------------------------------------------------------------------------
 
-    def upstream_edges(self, model_fqn: str) -> list[Edge]:
+    def edges(self, model_fqn: str) -> list[Edge]:
+        """The model's edges both ways, one hop: feature sources (upstream) and outputs (downstream),
+        in one read."""
         graph = self._request("GET", f"/v1/lineage/mlmodel/name/{quote(model_fqn, safe='')}"
-                                     "?upstreamDepth=1&downstreamDepth=0")
+                                     "?upstreamDepth=1&downstreamDepth=1")
         nodes = {n["id"]: n for n in graph.get("nodes") or []}
+        model_id = (graph.get("entity") or {}).get("id")
         edges = []
-        for edge in graph.get("upstreamEdges") or []:
-            node = nodes.get(edge["fromEntity"], {})
-            edges.append(Edge(from_id=edge["fromEntity"], from_type=node.get("type", "table"),
-                              from_fqn=node.get("fullyQualifiedName", ""), details=edge.get("lineageDetails"),
-                              from_deleted=bool(node.get("deleted"))))
+        for key, far_end, downstream in (("upstreamEdges", "fromEntity", False), ("downstreamEdges", "toEntity", True)):
+            for edge in graph.get(key) or []:
+                near_end = edge.get("toEntity" if far_end == "fromEntity" else "fromEntity")
+                if model_id is not None and near_end != model_id:
+                    continue  # an edge one hop further out is not the model's
+                node = nodes.get(edge[far_end], {})
+                edges.append(Edge(asset_id=edge[far_end], asset_type=node.get("type", "table"),
+                                  asset_fqn=node.get("fullyQualifiedName", ""), details=edge.get("lineageDetails"),
+                                  asset_deleted=bool(node.get("deleted")), downstream=downstream))
         return edges
 
-    def add_edge(self, source: Ref, model_id: str, details: dict[str, Any]) -> None:
-        """Draw (or redraw: the server replaces an edge's details) an edge from an asset into the model."""
+    def add_edge(self, source: Ref, target: Ref, details: dict[str, Any]) -> None:
+        """Draw (or redraw: the server replaces an edge's details) an edge between an asset and a model."""
         request = {"edge": {"fromEntity": {"id": source.id, "type": source.type},
-                            "toEntity": {"id": model_id, "type": "mlmodel"}, "lineageDetails": details}}
+                            "toEntity": {"id": target.id, "type": target.type}, "lineageDetails": details}}
         self._request("PUT", "/v1/lineage", json_body=request)
 
-    def delete_edge(self, from_type: str, from_id: str, model_id: str) -> None:
+    def delete_edge(self, source: tuple[str, str], target: tuple[str, str]) -> None:
+        """Remove the edge between (type, id) ends."""
         try:
-            self._request("DELETE", f"/v1/lineage/{from_type}/{from_id}/mlmodel/{model_id}")
+            self._request("DELETE", f"/v1/lineage/{source[0]}/{source[1]}/{target[0]}/{target[1]}")
         except CatalogError as error:
             if error.status != 404:  # already gone (a retried delete, or someone else): fine
                 raise

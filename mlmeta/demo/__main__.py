@@ -77,20 +77,25 @@ def show_model(sandbox: SandboxProcess, fqn: str) -> None:
         print(f"    | {line}")
     properties = model.get("extension") or {}
     print("  custom properties: " + ", ".join(f"{k}={_shown(v)}" for k, v in sorted(properties.items())))
-    lineage = api(sandbox, f"/v1/lineage/mlmodel/name/{fqn}?upstreamDepth=1&downstreamDepth=0")
+    lineage = api(sandbox, f"/v1/lineage/mlmodel/name/{fqn}?upstreamDepth=1&downstreamDepth=1")
     names = {n["id"]: n["fullyQualifiedName"] for n in lineage["nodes"]}
-    print("  upstream lineage:")
-    for edge in lineage["upstreamEdges"]:
-        source = names.get(edge["fromEntity"], "?")
-        mapping = "; ".join(f"{', '.join(c.removeprefix(source + '.') for c in m['fromColumns'])} -> "
-                            f"{m['toColumn'].removeprefix(fqn + '.')}"
-                            for m in (edge.get("lineageDetails") or {}).get("columnsLineage") or [])
-        print(f"    {source}" + (f"  (columns: {mapping})" if mapping else ""))
+    for key, far, arrow in (("upstreamEdges", "fromEntity", "<-"), ("downstreamEdges", "toEntity", "->")):
+        for edge in lineage[key]:
+            asset, details = names.get(edge[far], "?"), edge.get("lineageDetails") or {}
+            mapping = "; ".join(f"{', '.join(_short(c, asset, fqn) for c in m['fromColumns'])} -> "
+                                f"{_short(m['toColumn'], asset, fqn)}" for m in details.get("columnsLineage") or [])
+            print(f"  lineage {arrow} {asset}" + (f"  (columns: {mapping})" if mapping else ""))
+            if details.get("description"):
+                print(f"      {details['description']}")
+
+
+def _short(column: str, asset: str, model: str) -> str:
+    return column.removeprefix(asset + ".").removeprefix(model + ".")
 
 
 def _shown(value: object) -> str:
-    if isinstance(value, dict) and "rows" in value:  # the metrics table
-        return "{" + ", ".join(f"{r.get('metric')}: {r.get('value')}" for r in value["rows"]) + "}"
+    if isinstance(value, dict) and "rows" in value:  # a table property: its rows
+        return "{" + "; ".join(" | ".join(str(v) for v in row.values()) for row in value["rows"]) + "}"
     return str(value)
 
 

@@ -92,11 +92,12 @@ def render_validation(report) -> None:
     from mlmeta.output import text  # the log keeps a readable summary under the annotations
 
     print_annotations(report.diagnostics)
+    print_warnings("validate", report.warnings)
     text.render_validation(report)
     invalid = [f for f in report.files if not f.valid]
     heading = "### mlmeta validate: " + (f"{len(invalid)} of {text.plural(len(report.files), 'spec')} invalid"
                                         if invalid else f"{text.plural(len(report.files), 'spec')} valid")
-    write_step_summary(heading + "\n\n" + diagnostics_table(report.diagnostics))
+    write_step_summary(heading + "\n\n" + warnings_list(report.warnings) + diagnostics_table(report.diagnostics))
 
 
 def render_publish(report) -> None:
@@ -112,10 +113,38 @@ def render_publish(report) -> None:
             else f"{r.version_after}")
         rows.append(f"| `{markdown_cell(r.model)}` | {r.status} | {version} | {_what_happened(r)} |")
     title = "mlmeta plan" if report.mode == "plan" else "mlmeta publish"
-    write_step_summary(f"### {title}: {text.summary_line(report, prefixed=False)}\n\n"
-                       + warnings_list(report.warnings) + "\n".join(rows) + "\n\n"
-                       + diagnostics_table(report.diagnostics))
-    write_outputs(report.counts)
+    summary = (f"### {title}: {text.summary_line(report, prefixed=False)}\n\n" + warnings_list(report.warnings)
+               + "\n".join(rows) + "\n\n" + diagnostics_table(report.diagnostics) + pictures(report))
+    write_step_summary(summary)
+    # the same Markdown as a step output: a workflow posts it on the pull request
+    write_outputs({**report.counts, "summary": summary})
+
+
+def pictures(report) -> str:
+    """One Mermaid picture per created or changed model: its lineage, with what this change adds
+    marked and what it removes struck through (GitHub renders ```mermaid blocks)."""
+    from pathlib import Path
+
+    from mlmeta import graph
+    from mlmeta.spec.load import load_spec
+
+    shown = []
+    for result in report.results:
+        if result.status not in ("created", "updated"):
+            continue
+        loaded = load_spec(Path(result.spec), result.spec).spec
+        if loaded is None:
+            continue
+        features = {kind: [c.item for c in result.changes if c.field == "mlFeatures" and c.kind == kind and c.item]
+                    for kind in ("added", "removed")}
+        picture = graph.mark(graph.build(loaded.spec, result.model), created=result.status == "created",
+                             added_sources=result.lineage_added, removed_sources=result.lineage_removed,
+                             added_features=features["added"], removed_features=features["removed"],
+                             added_outputs=result.outputs_added, removed_outputs=result.outputs_removed,
+                             added_columns=result.columns_added, removed_columns=result.columns_removed)
+        verb = {"created": "created", "updated": "changed"}[result.status]
+        shown.append(f"#### `{markdown_cell(result.model)}` ({verb})\n\n```mermaid\n{graph.mermaid(picture)}```\n")
+    return "\n" + "\n".join(shown) if shown else ""
 
 
 def _what_happened(result) -> str:

@@ -22,6 +22,7 @@ def validation_document(report) -> dict[str, Any]:
         **({"openmetadata": report.openmetadata} if report.openmetadata else {}),
         "files": [{"path": f.path, "format": f.format, "valid": f.valid} for f in report.files],
         "diagnostics": [d.as_dict() for d in report.diagnostics],
+        "warnings": report.warnings,
         "summary": {
             "files": len(report.files),
             "invalid": sum(1 for f in report.files if not f.valid),

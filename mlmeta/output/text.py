@@ -27,6 +27,7 @@ def render_validation(report) -> None:
         summary += f", {invalid} invalid"
     if errors or warnings:
         summary += f" ({plural(errors, 'error')}, {plural(warnings, 'warning')})"
+    render_warnings(report.warnings)
     console.out(summary + ("" if invalid else ": all valid"))
 
 
@@ -60,12 +61,8 @@ def render_publish(report) -> None:
         console.out(_headline(report.mode, result))
         for change in result.changes:
             console.out(f"    ~ {change.summary}")
-        for added in result.lineage_added:
-            console.out(f"    + lineage from {added}{_columns(result, added)}")
-        for updated in result.lineage_updated:
-            console.out(f"    ~ lineage from {updated}{_columns(result, updated)}")
-        for removed in result.lineage_removed:
-            console.out(f"    - lineage from {removed}")
+        for line in _lineage_lines(result):
+            console.out(line)
         for d in result.diagnostics:
             console.out("    " + diagnostic_line(d))
     render_warnings(report.warnings)
@@ -89,6 +86,40 @@ def _columns(result, source: str) -> str:
         children = ", ".join(c.removeprefix(prefix) for c in pair["fromColumns"])
         shown.append(f"{children} -> {fqn.split(pair['toColumn'])[-1]}")
     return f" (columns: {'; '.join(shown)})"
+
+
+def _lineage_lines(result) -> list[str]:
+    """``+ lineage from orders (columns: ...)``, ``- lineage to kafka.results``: what changes, both ways."""
+    def upstream(fqn_: str) -> str:
+        return _columns(result, fqn_) + _roles(result, fqn_)
+
+    def downstream(fqn_: str) -> str:
+        return _prediction_columns(result, fqn_)
+
+    lines = []
+    for way, shown, (added, updated, removed) in (
+            ("from", upstream, (result.lineage_added, result.lineage_updated, result.lineage_removed)),
+            ("to", downstream, (result.outputs_added, result.outputs_updated, result.outputs_removed))):
+        lines += [f"    + lineage {way} {asset}{shown(asset)}" for asset in added]
+        lines += [f"    ~ lineage {way} {asset}{shown(asset)}" for asset in updated]
+        lines += [f"    - lineage {way} {asset}" for asset in removed]
+    return lines
+
+
+def _roles(result, source: str) -> str:
+    """`` [feature source; training data, MLflow run 4f2e..., dataset users@a1b2]`` when more than a feature source"""
+    roles = result.lineage_roles.get(source)
+    return f" [{'; '.join(roles)}]" if roles else ""
+
+
+def _prediction_columns(result, output: str) -> str:
+    """`` (predictions: is_bot <- 6 features)``"""
+    mapping = result.lineage_columns.get(output)
+    if not mapping:
+        return ""
+    shown = [f"{pair['toColumn'].removeprefix(output + '.')} <- {len(pair['fromColumns'])} feature(s)"
+             for pair in mapping]
+    return f" (predictions: {'; '.join(shown)})"
 
 
 def _headline(mode: str, result) -> str:

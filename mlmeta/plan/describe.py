@@ -13,13 +13,20 @@ from mlmeta.registry import ProductionVersion
 from mlmeta.spec.model import ModelCard
 
 GENERATED_MARKER = "<!-- mlmeta:generated - this section is rewritten on every publish -->"
+# the model-card sections in the order a card reads (Mitchell et al., "Model Cards for Model
+# Reporting"; human oversight as the EU AI Act's technical documentation asks for it)
 CARD_TITLES = {
     "intended_use": "Intended use",
     "out_of_scope_use": "Out-of-scope use",
+    "factors": "Factors",
     "training_data": "Training data",
     "evaluation": "Evaluation",
+    "evaluation_data": "Evaluation data",
+    "metrics": "Metrics",
+    "quantitative_analyses": "Quantitative analyses",
     "limitations": "Limitations",
     "ethical_considerations": "Ethical considerations",
+    "human_oversight": "Human oversight",
     "caveats_and_recommendations": "Caveats and recommendations",
 }
 MAX_METRICS = 12

@@ -17,6 +17,7 @@ from mlmeta import fqn
 from mlmeta import provenance as properties
 from mlmeta.catalog import Ref
 from mlmeta.plan import describe
+from mlmeta.plan.training import TrainingData
 from mlmeta.registry import ProductionVersion, Promotion
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import Feature, ModelSpec
@@ -36,39 +37,87 @@ class ResolvedSource:
     child_fqn: str | None = None  # the column's or field's FQN, for column-level lineage
 
 
+FEATURE_SOURCE = "feature source"
+LABEL_SOURCE = "label source"
+PREDICTIONS = "predictions"
+
+
 @dataclass(frozen=True)
 class WantedEdge:
-    """A lineage edge the spec asks for: from an asset into the model, with the column-level
-    mapping (``lineageDetails.columnsLineage``) from its columns and fields to the features they feed."""
+    """A lineage edge the spec asks for, between an asset and the model: upstream (the asset feeds
+    the model) or ``downstream`` (the model's predictions land in it). ``columns`` is the
+    column-level mapping (``lineageDetails.columnsLineage``): upstream from the asset's columns and
+    fields to the features they feed, downstream from the features to the column or field that
+    receives the prediction. ``roles`` says what the edge stands for: feature source, label source,
+    or training data (``training data, MLflow run <id>, dataset <name>@<digest>``)."""
 
-    source: Ref
-    columns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (feature FQN, its source child FQNs), sorted
+    source: Ref  # the asset at the other end
+    columns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (toColumn, its fromColumns), sorted
+    roles: tuple[str, ...] = (FEATURE_SOURCE,)
+    downstream: bool = False
 
     def columns_lineage(self) -> list[dict[str, Any]]:
-        return [{"fromColumns": list(sources), "toColumn": feature} for feature, sources in self.columns]
+        return [{"fromColumns": list(sources), "toColumn": target} for target, sources in self.columns]
+
+    @property
+    def drawn_at_create(self) -> bool:
+        """The server draws an edge from each feature source when it creates the model - plain, without
+        details; any other edge, or one with more to say, is mlmeta's to draw."""
+        return self.roles == (FEATURE_SOURCE,) and not self.columns and not self.downstream
 
 
 @dataclass
 class Resolution:
     sources: dict[tuple[int, int], ResolvedSource] = field(default_factory=dict)  # (feature, source) -> ...
+    labels: list[ResolvedSource] = field(default_factory=list)  # label sources, as resolved
+    outputs: dict[int, ResolvedSource] = field(default_factory=dict)  # output index -> ...
     owners: list[Ref] | None = None
     dashboard: Ref | None = None
     domain: Ref | None = None
 
-    def edges(self, model: str, feature_names: list[str]) -> list[WantedEdge]:
-        """One edge per distinct asset the features come from, in spec order, each with the mapping
+    def edges(self, model: str, feature_names: list[str], training: list[tuple[Ref, str]] = ()) -> list[WantedEdge]:
+        """One upstream edge per distinct asset the features and labels come from (spec order) and
+        per training dataset's asset (``training``: the asset and its role), each with the mapping
         from the asset's columns/fields to the features (features are the model's "columns")."""
         assets: dict[str, Ref] = {}
+        roles: dict[str, list[str]] = {}
         mapping: dict[str, dict[str, set[str]]] = {}
         for i, j in sorted(self.sources):
             source = self.sources[(i, j)]
             assets.setdefault(source.asset.id, source.asset)
+            _add_role(roles, source.asset.id, FEATURE_SOURCE)
             if source.child_fqn is not None:
                 feature = fqn.join(*fqn.split(model), feature_names[i])
                 mapping.setdefault(source.asset.id, {}).setdefault(feature, set()).add(source.child_fqn)
-        return [WantedEdge(ref, tuple(sorted((feature, tuple(sorted(children)))
-                                             for feature, children in mapping.get(ref.id, {}).items())))
+        for asset, role in [(label.asset, LABEL_SOURCE) for label in self.labels] + list(training):
+            assets.setdefault(asset.id, asset)
+            _add_role(roles, asset.id, role)
+        return [WantedEdge(ref, _sorted_mapping(mapping.get(ref.id, {})), tuple(roles[ref.id]))
                 for ref in assets.values()]
+
+    def output_edges(self, model: str, outputs: list[Any], feature_names: list[str]) -> list[WantedEdge]:
+        """One downstream edge per distinct asset the predictions land in, mapping the features each
+        prediction is computed from (default: all) to the column or field that receives it."""
+        assets: dict[str, Ref] = {}
+        mapping: dict[str, dict[str, set[str]]] = {}
+        for k in sorted(self.outputs):
+            output = self.outputs[k]
+            assets.setdefault(output.asset.id, output.asset)
+            if output.child_fqn is not None and feature_names:
+                features = outputs[k].features if outputs[k].features is not None else feature_names
+                mapping.setdefault(output.asset.id, {}).setdefault(output.child_fqn, set()).update(
+                    fqn.join(*fqn.split(model), name) for name in features)
+        return [WantedEdge(ref, _sorted_mapping(mapping.get(ref.id, {})), (PREDICTIONS,), downstream=True)
+                for ref in assets.values()]
+
+
+def _add_role(roles: dict[str, list[str]], asset_id: str, role: str) -> None:
+    if role not in roles.setdefault(asset_id, []):
+        roles[asset_id].append(role)
+
+
+def _sorted_mapping(mapping: dict[str, set[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((target, tuple(sorted(sources))) for target, sources in mapping.items()))
 
 
 @dataclass
@@ -77,7 +126,8 @@ class Desired:
     name: str
     fqn: str
     fields: dict[str, Any]
-    edges: list[WantedEdge]  # lineage: one per distinct asset the features come from
+    edges: list[WantedEdge]  # upstream lineage: one per distinct asset the features, labels, training data come from
+    outputs: list[WantedEdge] = field(default_factory=list)  # downstream lineage: where the predictions land
 
     def create_request(self) -> dict[str, Any]:
         """A CreateMlModelRequest body: references by FQN or as {id, type}, as the API takes them."""
@@ -102,14 +152,24 @@ def is_mlmetas(entity: dict[str, Any] | None) -> bool:
     return bool(entity) and str(entity.get("sourceHash") or "").startswith(MARK)
 
 
+def training_settings(settings: Any) -> dict[str, Any] | None:
+    """The project's training-data settings as the fingerprint counts them: None while they are the
+    defaults (check, no rules), so that the fingerprints of projects that set nothing stay as they were."""
+    rules = settings.datasets
+    if settings.training_data == "check" and (rules is None or rules.empty):
+        return None
+    return {"mode": settings.training_data, "rules": rules.as_dict() if rules is not None else None}
+
+
 def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | None, registry_uri: str | None,
-                provenance: frozenset[str] = frozenset()) -> str:
+                provenance: frozenset[str] = frozenset(), training: dict[str, Any] | None = None) -> str:
     """``mlmeta:`` and 25 hex characters over everything a publish reads besides the catalog
     (stored as sourceHash, at most 32 characters: the mark makes the entity recognisably mlmeta's).
 
     The spec (its path and its description file too), which version is in Production and how,
-    the spec's commit, the registry's address, this mlmeta's rendering version and which provenance
-    properties the server defines (so that ``mlmeta setup`` run later fills them in). A model version's facts
+    the spec's commit, the registry's address, this mlmeta's rendering version, which provenance
+    properties the server defines (so that ``mlmeta setup`` run later fills them in) and the project's
+    training-data settings (they decide which edges are drawn). A model version's facts
     (run, parameters, signature) are treated as immutable, so while the fingerprint matches and
     nobody else wrote to the entity, an unchanged re-publish needs no MLflow facts and no
     look-ups: the references resolved last time are trusted from the entity.
@@ -120,6 +180,8 @@ def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | Non
                "rendering": RENDERING_VERSION}
     if provenance:  # absent rather than empty: a catalog without the properties keeps its stamps
         payload["provenance"] = sorted(provenance)
+    if training:  # the same: projects that leave the training-data settings alone keep their stamps
+        payload["training"] = training
     return MARK + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32 - len(MARK)]
 
 
@@ -129,9 +191,12 @@ def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:
 
 def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, resolution: Resolution,
           current: dict[str, Any] | None, spec_commit: str | None, stamp: str, drop_tag: str | None = None,
-          provenance: frozenset[str] = frozenset()) -> Desired:
+          provenance: frozenset[str] = frozenset(), training: TrainingData | None = None,
+          training_lineage: bool = False) -> Desired:
     """``drop_tag``: the tag retirement's ``mark`` adds; a model in Production never keeps it.
-    ``provenance``: the custom properties the server defines for mlmeta (see ``mlmeta.provenance``)."""
+    ``provenance``: the custom properties the server defines for mlmeta (see ``mlmeta.provenance``).
+    ``training``: the version's training datasets as found in the catalog; ``training_lineage``
+    draws them as upstream edges."""
     spec = loaded.spec
     set_keys = spec.model_fields_set
     fields: dict[str, Any] = {
@@ -157,7 +222,8 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
     if facts is not None and facts.version_url:
         fields["sourceUrl"] = facts.version_url
     if provenance and facts is not None:
-        fields["extension"] = properties.extension(current, properties.values(facts, spec_commit), provenance)
+        table = training.property_value() if training is not None else None
+        fields["extension"] = properties.extension(current, properties.values(facts, spec_commit, table), provenance)
     if "owners" in set_keys:
         fields["owners"] = [o.as_json() for o in resolution.owners or []]
     marked = drop_tag is not None and any(t.get("tagFQN") == drop_tag for t in (current or {}).get("tags") or [])
@@ -168,8 +234,11 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
     if "domain" in set_keys:
         fields["domains"] = [resolution.domain.as_json()] if resolution.domain else []
     model = fqn.join(service, spec.name)
+    names = [f.name for f in spec.features]
+    drawn_training = training.edge_roles() if training is not None and training_lineage else []
     return Desired(service=service, name=spec.name, fqn=model, fields=fields,
-                   edges=resolution.edges(model, [f.name for f in spec.features]))
+                   edges=resolution.edges(model, names, drawn_training),
+                   outputs=resolution.output_edges(model, spec.outputs or [], names))
 
 
 def _feature(feature: Feature, index: int, resolution: Resolution, current: dict[str, Any] | None) -> dict[str, Any]:

@@ -22,10 +22,11 @@ class Change:
     summary: str
     before: Any = None
     after: Any = None
+    item: str | None = None  # in a collection (features, hyperparameters): the item's name
 
     def as_dict(self) -> dict[str, Any]:
         return {"field": self.field, "kind": self.kind, "summary": self.summary, "before": self.before,
-                "after": self.after}
+                "after": self.after, "item": self.item}
 
 
 @dataclass
@@ -168,12 +169,13 @@ def _collection_changes(what: str, before: dict[str, dict], after: dict[str, dic
         if old == new:
             continue
         if old is None:
-            changes.append(Change(field_name, "added", f"{what} {name!r} added", None, new))
+            changes.append(Change(field_name, "added", f"{what} {name!r} added", None, new, name))
         elif new is None:
-            changes.append(Change(field_name, "removed", f"{what} {name!r} removed", old, None))
+            changes.append(Change(field_name, "removed", f"{what} {name!r} removed", old, None, name))
         else:
             keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            changes.append(Change(field_name, "changed", f"{what} {name!r}: {', '.join(keys)} changed", old, new))
+            changes.append(Change(field_name, "changed", f"{what} {name!r}: {', '.join(keys)} changed", old, new,
+                                  name))
     return changes
 
 

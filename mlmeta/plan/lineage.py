@@ -1,4 +1,6 @@
-"""Which feature lineage edges to add, update and remove so the catalog follows the spec (pure).
+"""Which lineage edges to add, update and remove so the catalog follows the spec (pure): upstream
+from the assets the features, labels and training data come from, downstream to the assets the
+predictions land in (``outputs``).
 
 The server adds an edge from each feature source's entity when a model is created, and never
 again. Later, mlmeta adds edges for new sources (marked as its own in lineageDetails), redraws
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlmeta.catalog import Edge
-from mlmeta.plan.desired import LINEAGE_MARKER, WantedEdge
+from mlmeta.plan.desired import FEATURE_SOURCE, LABEL_SOURCE, LINEAGE_MARKER, PREDICTIONS, WantedEdge
 
 
 @dataclass
@@ -34,8 +36,25 @@ class LineagePlan:
         return not (self.add or self.update or self.remove)
 
 
+def description(model_fqn: str, wanted: WantedEdge) -> str:
+    """What the edge stands for, e.g. "Feature source of svc.m; training data, MLflow run 4f2e,
+    dataset users@a1b2 (managed by mlmeta)" - the marker makes it mlmeta's to redraw and remove."""
+    said = []
+    for role in wanted.roles:
+        if role == FEATURE_SOURCE:
+            said.append(f"Feature source of {model_fqn}")
+        elif role == LABEL_SOURCE:
+            said.append(f"Label source of {model_fqn}")
+        elif role == PREDICTIONS:
+            said.append(f"Predictions of {model_fqn}")
+        else:  # training data, MLflow run <id>, dataset <name>@<digest>
+            said.append(role)
+    text = "; ".join(said)
+    return f"{text[:1].upper()}{text[1:]} ({LINEAGE_MARKER})"
+
+
 def details(model_fqn: str, wanted: WantedEdge) -> dict[str, Any]:
-    result: dict[str, Any] = {"description": f"Feature source of {model_fqn} ({LINEAGE_MARKER})", "source": "Manual"}
+    result: dict[str, Any] = {"description": description(model_fqn, wanted), "source": "Manual"}
     if wanted.columns:
         result["columnsLineage"] = wanted.columns_lineage()
     return result
@@ -55,15 +74,27 @@ def stored_columns(edge: Edge) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(sorted(pairs))
 
 
-def plan(wanted: list[WantedEdge], edges: list[Edge]) -> LineagePlan:
-    present = {e.from_id: e for e in edges}
+def as_wanted(model_fqn: str, edge: Edge, wanted: WantedEdge) -> bool:
+    """The stored edge says what the wanted one would: its column mapping and what it stands for. An
+    edge without details is the server's plain create-time edge from a feature source."""
+    if stored_columns(edge) != wanted.columns:
+        return False
+    if edge.details is None or edge.details.get("description") is None:
+        return wanted.drawn_at_create
+    return edge.details["description"] == description(model_fqn, wanted)
+
+
+def plan(model_fqn: str, wanted: list[WantedEdge], edges: list[Edge], *, downstream: bool = False) -> LineagePlan:
+    """Upstream edges (the default) or downstream ones: only edges of that direction are compared."""
+    edges = [e for e in edges if e.downstream == downstream]
+    present = {e.asset_id: e for e in edges}
     ids = {w.source.id for w in wanted}
-    result = LineagePlan(remove=[e for e in edges if owned(e) and e.from_id not in ids])
+    result = LineagePlan(remove=[e for e in edges if owned(e) and e.asset_id not in ids])
     for edge_wanted in wanted:
         edge = present.get(edge_wanted.source.id)
         if edge is None:
             result.add.append(edge_wanted)
-        elif owned(edge) and stored_columns(edge) != edge_wanted.columns:
+        elif owned(edge) and not as_wanted(model_fqn, edge, edge_wanted):
             result.update.append(edge_wanted)
     return result
 

@@ -127,11 +127,20 @@ class ModelCard(_Strict):
 
     intended_use: Text | None = None
     out_of_scope_use: Text | None = None
+    factors: Text | None = Field(None, description="Groups, conditions and environments the performance varies over.")
     training_data: Text | None = None
     evaluation: Text | None = None
+    evaluation_data: Text | None = Field(None, description="The datasets the model was evaluated on, and why.")
+    metrics: Text | None = Field(None, description="The measures reported, and why they were chosen.")
+    quantitative_analyses: Text | None = Field(None, description="Results per factor, with their uncertainty.")
     limitations: Text | None = None
     ethical_considerations: Text | None = None
+    human_oversight: Text | None = Field(None, description="How people oversee its use and can override it.")
     caveats_and_recommendations: Text | None = None
+    license: Name | None = Field(None, description="The model's license for a published card: an SPDX-style id "
+                                                   "(apache-2.0, mit ...) or 'other'.")
+    task: Name | None = Field(None, description="The task, as Hugging Face names it (tabular-classification, "
+                                                "tabular-regression, text-classification ...), for an exported card.")
     custom_sections: dict[str, Text] = Field(default_factory=dict, description="Further sections: title -> Markdown.")
 
 
@@ -140,11 +149,11 @@ SOURCE_SHAPE = {"oneOf": [{"required": [key]} for key in ASSET_KEYS] + [{
     "required": ["column"], "not": {"anyOf": [{"required": [key]} for key in ASSET_KEYS]}}]}
 
 
-class Source(_Strict):
-    """Where a feature comes from: one asset, whole or one of its children. A table column
-    (``column: <column FQN>``, or ``table`` + ``column``), a topic or search index field (``topic``
-    or ``search_index`` + ``field``), a container or dashboard data model column (+ ``column``),
-    or the whole asset (its key alone)."""
+class DataRef(_Strict):
+    """One asset, whole or one of its children: a table column (``column: <column FQN>``, or
+    ``table`` + ``column``), a topic or search index field (``topic`` or ``search_index`` +
+    ``field``), a container or dashboard data model column (+ ``column``), or the whole asset
+    (its key alone)."""
 
     model_config = ConfigDict(json_schema_extra=SOURCE_SHAPE)
 
@@ -157,8 +166,21 @@ class Source(_Strict):
                                                   "'dashboard_data_model'; alone, a table column's FQN.")
     field: Text | None = Field(None, description="With 'topic' or 'search_index': the path to a schema field, "
                                                  "dot-separated (a name containing a dot in double quotes).")
-    data_type: SourceDataType | None = Field(None, description="Override of the type read from the catalog.")
     description: Text | None = None
+
+
+class Source(DataRef):
+    """Where a feature comes from: one asset, whole or one of its children."""
+
+    data_type: SourceDataType | None = Field(None, description="Override of the type read from the catalog.")
+
+
+class Output(DataRef):
+    """Where the model's predictions land: an asset, whole or the column or field that receives
+    the prediction (drawn as column-level lineage from the features that feed it)."""
+
+    features: list[Name] | None = Field(None, description="The features the prediction is computed from "
+                                                          "(default: all of them).")
 
 
 class Feature(_Strict):
@@ -205,6 +227,12 @@ class ModelSpec(_Strict):
     hyperparameters: dict[str, Hyperparameter] | None = Field(
         None, description="Name -> value override and/or description; values come from the MLflow run.")
     ml_store: MlStore | None = None
+    label_sources: list[DataRef] | None = Field(
+        None, description="Where the target's labels come from; they count as sources when training data is checked.")
+    outputs: list[Output] | None = Field(None, description="Where the model's predictions land (downstream lineage).")
+    training_data: Literal["check", "lineage", "ignore"] | None = Field(
+        None, description="The datasets MLflow logged for the Production version: check them against the sources, "
+                          "also draw them as lineage, or ignore them (default from configuration: check).")
 
     @property
     def registered_model(self) -> str:

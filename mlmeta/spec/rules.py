@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from mlmeta import fqn
 from mlmeta.catalog import FIELD_KINDS
 from mlmeta.diagnostics import Severity
-from mlmeta.spec.model import ASSET_KEYS, Source
+from mlmeta.spec.model import ASSET_KEYS, DataRef
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ def check(data: dict[str, Any], spec_dir: Path) -> list[Finding]:
     findings += _check_description(data, spec_dir)
     findings += _check_mlflow(_mapping(data.get("mlflow")))
     findings += _check_features(_items(data.get("features")))
+    findings += _check_sources(_items(data.get("label_sources")), ("label_sources",))
+    findings += _check_outputs(_items(data.get("outputs")), _items(data.get("features")))
     findings += _check_unique(_items(data.get("tags")), ("tags",), "tag")
     findings += _check_unique(_items(data.get("glossary_terms")), ("glossary_terms",), "glossary term")
     owners = _mapping(data.get("owners"))
@@ -106,9 +108,22 @@ def _check_sources(sources: list, loc: tuple) -> list[Finding]:
         except fqn.FqnError:
             continue  # a malformed asset FQN: the schema reports it
         if identity in seen:
-            findings.append(Finding(loc + (j,), "S006", f"duplicate source (same as sources[{seen[identity]}])"))
+            what = {"sources": "source", "outputs": "output", "label_sources": "label source"}[loc[-1]]
+            findings.append(Finding(loc + (j,), "S006", f"duplicate {what} (same as {loc[-1]}[{seen[identity]}])"))
         else:
             seen[identity] = j
+    return findings
+
+
+def _check_outputs(outputs: list, features: list) -> list[Finding]:
+    """Outputs are shaped like sources; the features a prediction is computed from must be the spec's."""
+    findings = _check_sources(outputs, ("outputs",))
+    names = {_text(_mapping(f).get("name")) for f in features} - {None}
+    for k, output in enumerate(outputs):
+        for m, name in enumerate(_items(_mapping(output).get("features"))):
+            if isinstance(name, str) and name not in names:
+                findings.append(Finding(("outputs", k, "features", m), "S004",
+                                        f"{name!r} is not a feature of this spec"))
     return findings
 
 
@@ -164,7 +179,7 @@ class SourceIdentity(NamedTuple):
         return ".".join(fqn.split(self.child))
 
 
-def source_identity(source: Source) -> SourceIdentity:
+def source_identity(source: DataRef) -> SourceIdentity:
     return _identity(source.model_dump(exclude_none=True))
 
 

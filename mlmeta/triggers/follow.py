@@ -138,7 +138,7 @@ class Follower:
 
         settings = self.settings
         validation = validate_files(promotions.spec_files(settings, self.paths), default_service=settings.service,
-                                    service_required=True)
+                                    service_required=True, policy=settings.card_policy)
         for file in validation.files:
             if not file.valid:
                 report.problems.append(f"{file.path} is invalid and not watched: "

@@ -411,7 +411,7 @@ class QueueWorker:
         from mlmeta.validate import validate_files
 
         validation = validate_files(promotions.spec_files(self.settings, None), default_service=self.settings.service,
-                                    service_required=True)
+                                    service_required=True, policy=self.settings.card_policy)
         models = sorted({loaded.spec.registered_model for loaded in validation.specs()})
         kind = "reconcile" if self.state.committed else "baseline"
         for model in models:

@@ -176,6 +176,13 @@ def handler(health: Callable[[], tuple[int, dict[str, Any]]], metrics: Callable[
     return Handler
 
 
+class _Listener(http.server.ThreadingHTTPServer):
+    # socketserver's accept backlog is 5: a burst of deliveries (MLflow retries, a registry's
+    # batch of promotions) on a busy machine overflows it and clients see their connection reset
+    # before the receiver could answer 503 with Retry-After
+    request_queue_size = 128
+
+
 class Receiver:
     """The HTTP side: check, parse, journal; and the worker that acts on the journal."""
 
@@ -201,8 +208,7 @@ class Receiver:
         self.reconciled = threading.Event()  # the first reconciliation pass is done
         self.not_ready: str | None = None  # why /health says 503
         self._lock_handle: Any = None
-        self.server = http.server.ThreadingHTTPServer((options.host, options.port),
-                                                    handler(self.health, self.metrics.text, self.receive))
+        self.server = _Listener((options.host, options.port), handler(self.health, self.metrics.text, self.receive))
         self.server.daemon_threads = True
         self._worker = threading.Thread(target=self._work, name="mlmeta-webhook-worker", daemon=True)
 
