@@ -1039,9 +1039,9 @@ def card(
         from mlmeta.registry import RegistryError
         from mlmeta.validate import validate_files
 
+        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         if not spec_path.is_file():
             raise UsageError(f"{spec_path}: no such spec file")
-        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         report = validate_files([spec_path], default_service=settings.service, policy=settings.card_policy)
         if report.exit_code:
             render_validation(report, fmt)
