@@ -12,7 +12,7 @@ MERMAID_VERSION := 11.17.2
 MERMAID_JS := .mlmeta-work/tools/mermaid-$(MERMAID_VERSION)/package/dist/mermaid.min.js
 
 # mlmeta's main job end to end on the embedded default (local MLflow + the OpenMetadata sandbox);
-# KEEP=1 leaves both servers running for the README's walkthrough. The clock starts before the install.
+# KEEP=1 leaves both servers running for the walkthrough (docs/getting-started.md). The clock starts before the install.
 demo:
 	@started=$$(date +%s); $(MAKE) --silent --no-print-directory $(STAMP) && \
 	MLMETA_DEMO_STARTED=$$started $(BIN)/python -m mlmeta.demo $(if $(KEEP),--keep)

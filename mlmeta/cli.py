@@ -8,6 +8,7 @@ and mlflow are imported inside the commands that need them, so ``mlmeta --versio
 from __future__ import annotations
 
 import enum
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -952,6 +953,50 @@ def init(
     _exit(run("init", fmt, body, verbose=verbose))
 
 
+@app.command()
+def doctor(
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Check that everything mlmeta needs is in place: configuration, both servers, the token's user and its
+    roles, the ML model service, the provenance properties, git and the spec folders - each problem with its
+    fix. Reads only."""
+
+    def body() -> int:
+        import json
+
+        from mlmeta import doctor as checks
+        from mlmeta.config import load_settings
+        from mlmeta.output import console
+
+        # a doctor answers quickly: a server that does not answer is reported after 20 s, not 60
+        overrides = _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout or 10.0, deadline or 20.0)
+        report = checks.run(load_settings(overrides))
+        if fmt is Format.JSON:
+            console.out(json.dumps({"version": 1, "command": "doctor", "settings": report.settings,
+                                    "checks": [c.as_dict() for c in report.checks], "problems": report.problems},
+                                   indent=2))
+            return report.exit_code
+        console.out("configuration:")
+        for key, shown in report.settings.items():
+            console.out(f"  {key} = {shown['value']}  ({shown['from']})")
+        marks = {"ok": "ok ", "warning": "!  ", "problem": "X  ", "skipped": "-  "}
+        for check in report.checks:
+            console.out(f"{marks[check.status]}{check.name}: {check.detail}")
+            if check.fix:
+                console.out(f"     fix: {check.fix}")
+        console.out(f"doctor: {report.problems} problem(s)" if report.problems else "doctor: all green")
+        return report.exit_code
+
+    _exit(run("doctor", fmt, body, verbose=verbose))
+
+
 def _deliver(text: str, output: Path | None, fmt: Format, document: dict, next_step: str | None = None) -> None:
     """A generated file: written to ``output`` (the path said on stderr), and on stdout as text, or as
     the JSON ``document`` with ``--format json``."""
@@ -994,9 +1039,9 @@ def card(
         from mlmeta.registry import RegistryError
         from mlmeta.validate import validate_files
 
+        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         if not spec_path.is_file():
             raise UsageError(f"{spec_path}: no such spec file")
-        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         report = validate_files([spec_path], default_service=settings.service, policy=settings.card_policy)
         if report.exit_code:
             render_validation(report, fmt)
@@ -1245,7 +1290,33 @@ def sandbox(
     _exit(run("sandbox", fmt, body))
 
 
+COMPLETE_VAR = "_MLMETA_COMPLETE"  # set by the shell's completion script when it asks for completions
+
+
+class Shell(str, enum.Enum):
+    BASH = "bash"
+    ZSH = "zsh"
+    FISH = "fish"
+    POWERSHELL = "powershell"
+
+
+@app.command()
+def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh, fish or powershell.")]) -> None:
+    """Print the shell completion script. Install it with, e.g.:
+    mlmeta completion bash > ~/.local/share/bash-completion/completions/mlmeta
+    (zsh: into a folder of $fpath as _mlmeta; fish: ~/.config/fish/completions/mlmeta.fish)."""
+    from typer._completion_shared import get_completion_script
+
+    from mlmeta.output import console
+
+    console.out(get_completion_script(prog_name="mlmeta", complete_var=COMPLETE_VAR, shell=shell.value), end="")
+
+
 def main() -> None:
+    if COMPLETE_VAR in os.environ:  # the shell asks for completions: only then is typer's machinery loaded
+        from typer._completion_classes import completion_init
+
+        completion_init()
     app(prog_name="mlmeta")
 
 

@@ -29,7 +29,7 @@ DEFAULT_SPEC_PATHS = ("model_specs",)
 DEFAULT_ALIAS = "champion"
 DEFAULT_CONCURRENCY = 8
 
-# key in the project file -> (type, description) - the README's configuration table mirrors this
+# key in the project file -> (type, description) - docs/configuration.md's table mirrors this
 FILE_KEYS: dict[str, tuple[type, str]] = {
     "spec_paths": (list, "folders or files with specs"),
     "service": (str, "default OpenMetadata ML model service"),

@@ -46,43 +46,57 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
 
 
-# Codes are stable: tests, CI annotations and users' suppressions refer to them. The README
-# lists them; keep both in step.
+# Codes are stable: tests, CI annotations and users' suppressions refer to them. The documentation's
+# finding-code page is generated from this table.
 CODES: dict[str, str] = {
     # files and YAML
     "F001": "file cannot be read",
     "F002": "file is empty",
     "F003": "file is not UTF-8",
-    "F004": "file is too large",
+    "F004": "file larger than 1 MiB",
     "Y001": "YAML syntax error",
     "Y002": "duplicate key",
-    "Y003": "YAML alias expansion or nesting over the limit",
-    "Y004": "unsupported YAML tag",
+    "Y003": "YAML alias expansion (> 100,000 values) or nesting (> 64) over the limit",
+    "Y004": "unsupported YAML tag (`!!python/...`, `!include`)",
     "Y005": "mapping key is not a string",
     # spec structure
-    "S001": "unknown key",
+    "S001": "unknown key (with a \"did you mean\")",
     "S002": "missing required key",
     "S003": "wrong type",
-    "S004": "invalid value",
+    "S004": "invalid value (enum, empty name, URL)",
     "S005": "malformed fully qualified name",
-    "S006": "duplicate name",
+    "S006": "duplicate name (feature, source, tag, model)",
     "S007": "conflicting or incomplete keys",
     "S008": "unsupported spec format version",
-    "S009": "referenced file missing",
-    "S010": "model-card section required by the model-card policy missing",
+    "S009": "`description_file` not found",
+    "S010": "a model-card section the policy requires for one of the spec's tags is missing",
     # online references (OpenMetadata, MLflow)
-    "R001": "table not found",
-    "R002": "column not found",
-    "R003": "referenced entity is deleted",
+    "R001": "source asset (table, topic, ...) not found in OpenMetadata",
+    "R002": "column or field not found in its asset",
+    "R003": "source asset is deleted",
     "R004": "registered model not found in MLflow",
-    "R005": "no Production version in MLflow",
-    "R006": "feature not in the model signature",
-    "R007": "signature input not covered by a feature",
+    "R005": "no version in Production (notice; an error with --require-production)",
+    "R006": "feature not in the model's signature (warning)",
+    "R007": "signature input not covered by a feature (warning)",
     "R008": "ML model service not found",
-    "R009": "reference not found in OpenMetadata",
-    "R010": "trained on a dataset whose asset no source of the spec names",
-    "R011": "source not among the datasets the Production version logged for training",
-    "R012": "training dataset maps to no asset in the catalog",
+    "R009": "user, team, tag, glossary term, dashboard or domain not found",
+    "R010": "trained on a dataset whose asset no source of the spec names (warning)",
+    "R011": "a source no logged training dataset covers (notice)",
+    "R012": "a training dataset maps to no asset in the catalog (notice)",
     # publishing
-    "P001": "publishing failed",
+    "P001": "the server refused the model, or kept failing",
+    "P002": "the server accepted a write but does not hold it (read back after the write)",
+    # drift (mlmeta drift)
+    "D001": "a managed field edited in the catalog since mlmeta's last write (who, when)",
+    "D002": "a source asset deleted or gone",
+    "D003": "a source column or field dropped",
+    "D004": "a source column or field retyped",
+    "D005": "a lineage edge from a source (or to an output) of the spec missing",
+    "D006": "a lineage edge nobody manages added (mlmeta leaves it alone)",
+    "D007": "a Production version not published yet",
+    "D008": "no Production version any more, but the catalog still shows one",
+    "D009": "a model mlmeta published whose spec is gone (only when every spec is checked)",
+    "D010": "the spec changed since it was last published",
+    "D011": "an edge's column-level lineage, or what it stands for, differs from the spec's",
+    "D012": "an edge mlmeta drew that the spec no longer asks for",
 }

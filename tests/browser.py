@@ -81,3 +81,117 @@ def render(source: str, screenshot: Path | None = None) -> Rendered:
     title = re.search(r"<title>(.*?)</title>", done.stdout, re.S)
     return Rendered(html.unescape(title.group(1)) if title else f"no page (chromium: {done.stderr[-300:]})",
                     done.stdout)
+
+
+class Page:
+    """One tab of a headless chromium, driven over the DevTools protocol: navigate, wait for what
+    the page's scripts draw, read it, and collect what the page logs as errors."""
+
+    def __init__(self, socket) -> None:
+        self.socket = socket
+        self.errors: list[str] = []  # console errors, uncaught exceptions, failed loads
+        self._id = 0
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(f"{domain}.enable")
+
+    def call(self, method: str, **params):
+        import json
+
+        self._id += 1
+        self.socket.send(json.dumps({"id": self._id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self._id:
+                if "error" in message:
+                    raise AssertionError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self._event(message)
+
+    def _event(self, message: dict) -> None:
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+            self.errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+        elif method == "Runtime.exceptionThrown":
+            self.errors.append(params.get("exceptionDetails", {}).get("text", "exception"))
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            self.errors.append(f"{params['entry'].get('text')} ({params['entry'].get('url', '')})")
+
+    def goto(self, url: str) -> None:
+        self.call("Page.navigate", url=url)
+        self.wait_for("document.readyState === 'complete'")
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, timeout: float = 20.0):
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"waited {timeout:.0f} s for: {expression}")
+
+    def screenshot(self, path: Path) -> None:
+        import base64
+
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
+
+
+class Browser:
+    """A headless chromium with its DevTools port on 127.0.0.1, stopped with everything it started."""
+
+    def __enter__(self) -> Browser:
+        import tempfile
+
+        self._folder = tempfile.TemporaryDirectory(prefix="mlmeta-browser-", ignore_cleanup_errors=True)
+        self.process = subprocess.Popen(
+            [chromium_only(), "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-address=127.0.0.1",
+             "--remote-debugging-port=0", "--remote-allow-origins=*", "--window-size=1400,900",
+             f"--user-data-dir={self._folder.name}", "about:blank"],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+        for line in self.process.stderr:
+            match = re.search(r"DevTools listening on (ws://\S+)", line)
+            if match:
+                self.port = int(re.search(r":(\d+)/", match.group(1)).group(1))
+                break
+        else:
+            raise AssertionError("chromium did not open its DevTools port")
+        self.pages: list = []
+        return self
+
+    def page(self) -> Page:
+        import json
+        import urllib.request
+
+        import websocket
+
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            target = json.load(answer)
+        socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)
+        self.pages.append(socket)
+        return Page(socket)
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for socket in self.pages:
+            socket.close()
+        os.killpg(self.process.pid, signal.SIGTERM)  # chromium and every helper process it started
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process.stderr.close()
+        self._folder.cleanup()
+
+
+def chromium_only() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
+    return found

@@ -19,7 +19,7 @@ from mlmeta.config import load_settings
 from tests.conftest import GOOD_SPEC, REPO, write
 
 # what a command needs besides the option under test to get as far as checking it
-REQUIRED = {("publish",): ["--all"], ("init",): ["--from-mlflow", "some_model"],
+REQUIRED = {("publish",): ["--all"], ("init",): ["--from-mlflow", "some_model"], ("card",): ["spec.yaml"],
             ("webhook", "work"): ["--queue", "kafka://127.0.0.1:9/deliveries"]}
 
 

@@ -114,3 +114,77 @@ def test_inputs_cannot_inject_shell(fake_mlmeta, tmp_path):
 def test_an_unknown_command_is_refused(fake_mlmeta, tmp_path):
     result = run_action(fake_mlmeta, tmp_path, command="deploy")
     assert result.returncode == 2 and "::error title=mlmeta::unknown command 'deploy'" in result.stdout
+
+
+# --- the release: the action installs the release of its tag; the notes come from the changelog ------
+
+
+INSTALL_SH = REPO / ".github" / "action" / "install.sh"
+
+
+def run_install(tmp_path: Path, **env: str) -> list[str]:
+    """install.sh with a stand-in ``python`` whose venv's pip only says what it was asked to install."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "python"
+    fake.write_text("#!/usr/bin/env bash\n"  # python -m venv DIR: a venv whose python records pip's arguments
+                    'mkdir -p "$3/bin"\n'
+                    'printf \'#!/usr/bin/env bash\\necho "$@" >> %s\\n\' > "$3/bin/python"\n'
+                    'printf \'#!/usr/bin/env bash\\necho "mlmeta 0.1.0"\\n\' > "$3/bin/mlmeta"\n'
+                    'chmod +x "$3/bin/python" "$3/bin/mlmeta"\n' % (tmp_path / "pip.log"))
+    fake.chmod(0o755)
+    done = subprocess.run(["bash", str(INSTALL_SH)], capture_output=True, text=True, timeout=60,
+                          env={"PATH": f"{bin_dir}:/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path),
+                               "ACTION_PATH": "/action", **env})
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "pip.log").read_text().split()
+
+
+@pytest.mark.parametrize(("ref", "requirement", "installed"), [
+    ("v0.1.0", "", "mlmeta==0.1.0"),  # a release tag: that release from PyPI
+    ("v1.2.3rc1", "", "mlmeta==1.2.3rc1"),
+    ("main", "", "/action"),  # a branch or a commit: the action's own checkout
+    ("3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e", "", "/action"),
+    ("v0.1.0", "mlmeta==0.0.9", "mlmeta==0.0.9"),  # the version input wins
+])
+def test_the_action_installs_the_release_of_its_tag_else_its_checkout(tmp_path, ref, requirement, installed):
+    arguments = run_install(tmp_path, MLMETA_ACTION_REF=ref, MLMETA_REQUIREMENT=requirement)
+    assert arguments[-1] == installed and "/action/constraints.txt" in arguments
+
+
+def test_the_release_notes_are_the_changelogs_section(tmp_path):
+    notes = subprocess.run([sys.executable, str(REPO / ".github" / "release_notes.py"), "v0.1.0"], capture_output=True,
+                           text=True, timeout=60)
+    assert notes.returncode == 0 and notes.stdout.startswith("The first release.") and "### Added" in notes.stdout
+    assert "[0.1.0]:" not in notes.stdout and "## [" not in notes.stdout
+    missing = subprocess.run([sys.executable, str(REPO / ".github" / "release_notes.py"), "9.9.9"],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "no section for 9.9.9" in missing.stderr
+
+
+def test_the_release_workflow_checks_tests_publishes_then_releases():
+    release = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text())
+    assert release[True]["push"]["tags"] == ["v*.*.*"]  # YAML reads the key "on" as True
+    assert release["jobs"]["pypi"]["needs"] == "build" and release["jobs"]["github-release"]["needs"] == "pypi"
+    assert release["jobs"]["pypi"]["permissions"] == {"id-token": "write"}
+    build = " ".join(step.get("run", "") for step in release["jobs"]["build"]["steps"])
+    assert "twine check --strict" in build and "/tmp/installed/bin/mlmeta --version" in build
+    from mlmeta import __version__
+
+    assert f"## [{__version__}]" in (REPO / "CHANGELOG.md").read_text()  # the version being released has notes
+
+
+def test_shell_completion_is_a_command_and_costs_nothing_otherwise(tmp_path):
+    script = subprocess.run([sys.executable, "-m", "mlmeta", "completion", "bash"], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    assert script.returncode == 0 and "_MLMETA_COMPLETE=complete_bash" in script.stdout
+    completed = subprocess.run([sys.executable, "-m", "mlmeta"], capture_output=True, text=True, timeout=60,
+                               cwd=tmp_path, env={**os.environ, "_MLMETA_COMPLETE": "complete_bash",
+                                                  "COMP_WORDS": "mlmeta doc", "COMP_CWORD": "1"})
+    assert completed.stdout.split() == ["doctor"]
+    # without the shell asking, --version registers no completion machinery: one environment look-up
+    check = ("import sys, click.shell_completion as c; from mlmeta.cli import main; sys.argv = ['mlmeta', '--version']\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\nprint(c._available_shells['bash'].__module__)")
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60,
+                            env={k: v for k, v in os.environ.items() if k != "_MLMETA_COMPLETE"})
+    assert loaded.stdout.split()[-1] == "click.shell_completion", loaded.stdout + loaded.stderr

@@ -1,6 +1,7 @@
-"""The built wheel, installed as a user installs it: plain ``pip install``, no constraints file, into
-a fresh virtual environment, from the package index alone. It must install (no dependency whose
-build reaches beyond the index) and bring no OpenMetadata SDK.
+"""The release's files, installed as a user installs them: ``python -m build`` makes the sdist and
+the wheel (the wheel from the sdist, so the sdist is complete), ``twine check`` accepts both, and
+each installs with plain ``pip install`` - no constraints file - into a fresh virtual environment,
+from the package index alone, bringing no OpenMetadata SDK.
 """
 
 from __future__ import annotations
@@ -27,11 +28,40 @@ def run(*command: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    dist = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO), timeout=600)
+def dist(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", str(folder), str(REPO), timeout=600)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def wheel(dist):
     [built] = dist.glob("mlmeta-*.whl")
     return built
+
+
+def test_twine_accepts_the_sdist_and_the_wheel(dist):
+    from mlmeta import __version__
+
+    built = sorted(p.name for p in dist.iterdir())
+    assert built == [f"mlmeta-{__version__}-py3-none-any.whl", f"mlmeta-{__version__}.tar.gz"]
+    checked = run(sys.executable, "-m", "twine", "check", "--strict", *map(str, sorted(dist.iterdir())), timeout=120)
+    assert checked.stdout.count("PASSED") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_sdist_installs_and_says_its_version(dist, tmp_path):
+    from mlmeta import __version__
+
+    [sdist] = dist.glob("mlmeta-*.tar.gz")
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    env = {**os.environ, "PIP_CACHE_DIR": outer_pip_cache(), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("PIP_CONSTRAINT", None)
+    env.pop("PYTHONPATH", None)
+    run(str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(sdist), env=env, timeout=840)
+    assert run(str(env_dir / "bin" / "mlmeta"), "--version", env=env, timeout=60).stdout.strip().endswith(__version__)
 
 
 @pytest.mark.slow

@@ -375,8 +375,9 @@ def test_github_format_writes_annotations_summary_and_outputs(cli, env, sandbox,
     result = cli("publish", "--all", "--format", "github",
                  env={**env, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)})
     assert result.exit_code == 0
-    assert outputs.read_text().splitlines() == ["created=1", "updated=0", "unchanged=0", "deleted=0", "skipped=0",
-                                                  "failed=0"]
+    lines = outputs.read_text().splitlines()
+    assert lines[:6] == ["created=1", "updated=0", "unchanged=0", "deleted=0", "skipped=0", "failed=0"]
+    assert lines[6].startswith("summary<<MLMETA_EOF_")  # the summary's Markdown too, for a pull-request comment
     assert f"| `mlflow_models.{model}` | created | 0.1 |" in summary.read_text()
     assert summary.read_text().startswith("### mlmeta publish: 1 created, 0 updated, 0 unchanged, 0 deleted, 0 skipped, "
                                           "0 failed")

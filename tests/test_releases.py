@@ -66,8 +66,10 @@ def test_asking_for_a_behaviour_nobody_wrote_down_is_a_bug():
         capabilities("2.0.7").has("telepathy")
 
 
-def test_the_readme_compatibility_table_is_the_record():
+def test_the_documented_compatibility_table_is_the_record():
+    from mlmeta.docs import compatibility
     from mlmeta.releases import markdown_table
     from tests.conftest import REPO
 
-    assert markdown_table() in (REPO / "README.md").read_text(encoding="utf-8")
+    assert "<!-- mlmeta:compatibility -->" in (REPO / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    assert compatibility() == markdown_table()

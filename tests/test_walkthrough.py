@@ -1,7 +1,7 @@
-"""The README's "Adopting mlmeta in an afternoon", run as written: its ``bash`` blocks, in order,
-in one shell, in an empty folder - a fresh virtual environment installed from this checkout, a
-real MLflow server and the sandbox in the background. If the README stops telling the truth,
-this fails.
+"""The documentation's "Adopting mlmeta in an afternoon" (docs/getting-started.md), run as written:
+its ``bash`` blocks, in order, in one shell, in an empty folder - a fresh virtual environment
+installed from this checkout, a real MLflow server and the sandbox in the background. If the
+documentation stops telling the truth, this fails.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 
 
 def walkthrough_script() -> str:
-    section = SECTION.search((REPO / "README.md").read_text(encoding="utf-8"))
-    assert section, "the README lost its walkthrough section"
+    section = SECTION.search((REPO / "docs" / "getting-started.md").read_text(encoding="utf-8"))
+    assert section, "the documentation lost its walkthrough section"
     blocks = BASH_BLOCK.findall(section.group(1))
     assert len(blocks) >= 8
     # stop the background servers whatever happens; fail on the first failing command

@@ -138,6 +138,15 @@ class MlflowRegistry:
             if not token:
                 return items
 
+    def server_version(self) -> str | None:
+        """The tracking server's MLflow version (its ``/version`` route), or None when it does not say."""
+        try:
+            answer = self._tracking.request("GET", "/version")
+        except HttpFailure as failure:
+            raise RegistryError(f"MLflow at {self.tracking_uri}: {failure}", transient=True) from None
+        text = answer.text.strip()
+        return text if answer.ok and text and len(text) < 40 and "<" not in text else None
+
     # --- look-ups -----------------------------------------------------------------------------
 
     def prefetch(self, names: list[str]) -> None:

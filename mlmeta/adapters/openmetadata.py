@@ -214,6 +214,11 @@ class OpenMetadataCatalog:
 
         return self._cached((f"names:{kind}", parent or ""), load)
 
+    def user_entity(self, name: str) -> dict[str, Any] | None:
+        """A user (a bot is one) with its roles; None when the server has no such user. An
+        authenticated read: a rejected token is a ConfigError here."""
+        return self._get_or_none(f"/v1/users/name/{quote(name, safe='')}?fields=roles")
+
     # --- ML models ----------------------------------------------------------------------------
 
     def iter_models(self, service: str) -> Iterator[dict[str, Any]]:

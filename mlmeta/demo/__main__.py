@@ -10,7 +10,7 @@
 4. show the ML models the catalog now holds, with their provenance and column-level lineage;
 5. publish again: nothing changes, nothing is written;
 6. stop what it started - or, with ``--keep`` (``make demo KEEP=1``), leave both servers running
-   and say how to use them (the README's walkthrough can start from there) and how to stop them
+   and say how to use them (the walkthrough in docs/getting-started.md can start from there) and how to stop them
    (``python -m mlmeta.demo --stop``).
 
 MLflow's own chatter (INFO lines, warnings about pickle) goes to log files under the work folder;

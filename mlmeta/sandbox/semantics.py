@@ -1,7 +1,7 @@
 """How the OpenMetadata server creates and updates ML models, restated in Python.
 
 Modelled on the server's ``EntityRepository.EntityUpdater`` and ``MlModelRepository`` (the newest
-stored sources; see the README for what could not be checked against a 2.0.x server):
+stored sources; see docs/compatibility.md for what could not be checked against a 2.0.x server):
 
 * create: service, dashboard, owners, tags, domains and every feature source's dataSource must
   exist and not be deleted (404 otherwise); FQNs are computed (``service.model``,

@@ -1,0 +1,72 @@
+"""``mlmeta doctor`` against the sandbox and a real MLflow: all green, then each problem with its fix."""
+
+from __future__ import annotations
+
+import json
+
+import git
+import pytest
+
+from tests.conftest import write
+from tests.test_publish import SPEC
+
+
+@pytest.fixture
+def project(in_tmp, cli, env):
+    write(in_tmp / "mlmeta.toml", 'service = "mlflow_models"\n')
+    write(in_tmp / "model_specs" / "m.yaml", SPEC.format(name="m", registered="m"))
+    git.Repo.init(in_tmp)
+    assert cli("setup", env=env).exit_code == 0
+    return in_tmp
+
+
+def doctor(cli, env) -> tuple[int, dict]:
+    result = cli("doctor", "--format", "json", env=env)
+    document = json.loads(result.stdout)
+    assert "checks" in document, result.stdout
+    return result.exit_code, {c["name"]: c for c in document["checks"]} | {"_settings": document["settings"]}
+
+
+def test_the_demo_stack_is_all_green(cli, env, project):
+    result = cli("doctor", env=env)
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.rstrip().endswith("doctor: all green")
+    assert "openmetadata_host = " in result.stdout and "(OPENMETADATA_HOST)" in result.stdout
+    assert "service = mlflow_models  (service in " in result.stdout
+    code, checks = doctor(cli, env)
+    assert {name: c["status"] for name, c in checks.items() if name != "_settings"} == {
+        "OpenMetadata": "ok", "token's user": "ok", "ML model service": "ok", "provenance properties": "ok",
+        "MLflow": "ok", "spec folders": "ok", "git": "ok"}
+    assert "mlmeta-bot (bot" in checks["token's user"]["detail"] and "MLflow 3." in checks["MLflow"]["detail"]
+    assert env["OPENMETADATA_JWT_TOKEN"] not in json.dumps(checks)  # never the token itself
+
+
+def test_a_wrong_token_is_a_problem_with_its_fix(cli, env, project):
+    code, checks = doctor(cli, {**env, "OPENMETADATA_JWT_TOKEN": env["OPENMETADATA_JWT_TOKEN"][:-4] + "AAAA"})
+    assert code == 1
+    assert checks["token's user"]["status"] == "problem" and "rejected the token" in checks["token's user"]["detail"]
+    assert "bot's JWT" in checks["token's user"]["fix"]
+
+
+def test_a_wrong_host_is_a_problem_with_its_fix_and_the_rest_still_runs(cli, env, project):
+    code, checks = doctor(cli, {**env, "OPENMETADATA_HOST": "http://127.0.0.1:9"})
+    assert code == 1 and checks["OpenMetadata"]["status"] == "problem" and checks["OpenMetadata"]["fix"]
+    assert checks["ML model service"]["status"] == "skipped" and checks["MLflow"]["status"] == "ok"
+
+
+def test_a_missing_service_and_a_read_only_user_are_problems_with_their_fixes(cli, env, project, sandbox):
+    write(project / "mlmeta.toml", 'service = "nowhere"\n')
+    code, checks = doctor(cli, {**env, "OPENMETADATA_JWT_TOKEN": sandbox.token("dana")})
+    assert code == 1
+    assert checks["ML model service"]["status"] == "problem" and "--create-service" in checks["ML model service"]["fix"]
+    assert checks["token's user"]["status"] == "problem" and "DataConsumer" in checks["token's user"]["detail"]
+    assert "EditLineage" in checks["token's user"]["fix"]
+
+
+def test_missing_properties_spec_folders_and_mlflow_are_reported(cli, env, in_tmp):
+    code, checks = doctor(cli, {k: v for k, v in env.items() if k != "MLFLOW_TRACKING_URI"})
+    assert code == 1
+    assert checks["MLflow"]["status"] == "problem" and "MLFLOW_TRACKING_URI" in checks["MLflow"]["fix"]
+    assert checks["spec folders"]["status"] == "problem" and checks["git"]["status"] == "warning"
+    assert checks["provenance properties"]["status"] == "warning" and "mlmeta setup" in checks[
+        "provenance properties"]["fix"]
