@@ -23,6 +23,7 @@ test: $(STAMP) browser $(MERMAID_JS)
 
 browser:
 	@command -v chromium >/dev/null || { echo "==> Installing Debian's chromium (headless, for the picture tests)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
 	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; }
 
