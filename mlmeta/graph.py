@@ -195,10 +195,10 @@ def mark(graph: Graph, *, added_sources: list[str] = (), removed_sources: list[s
 
 
 def _mark_columns(graph: Graph, added: list[tuple[str, str]], removed: list[tuple[str, str]]) -> None:
-    by_ref = {n.ref: n for n in graph.nodes if n.ref}
+    by_ref, added = {n.ref: n for n in graph.nodes if n.ref}, set(added)
     for link in graph.links:
         ends = (graph.node(link.source), graph.node(link.target))
-        if ends[0] and ends[1] and (ends[0].ref, ends[1].ref) in set(added):
+        if ends[0] and ends[1] and (ends[0].ref, ends[1].ref) in added:
             link.state = "added"
     for node in graph.nodes:  # a column or field whose every link is new is new itself
         if node.kind == "column":
@@ -210,6 +210,12 @@ def _mark_columns(graph: Graph, added: list[tuple[str, str]], removed: list[tupl
         if None in ends:
             continue  # a column of a removed edge or feature: drawn with it
         graph.links.append(Link(ends[0].id, ends[1].id, state="removed", dashed=True))
+
+
+def _asset_groups() -> list[tuple[str, str, str]]:
+    """(a node's parent value, the group's id suffix, its title): sources by kind, then labels, outputs, removed."""
+    return ([(f"kind:{kind}", kind, title) for kind, title in KIND_TITLES.items()]
+            + [(group, group, title) for group, title in GROUP_TITLES.items()])
 
 
 def _child_of(graph: Graph, link: Link, asset: str) -> bool:
@@ -235,17 +241,10 @@ def mermaid_text(text: str) -> str:
 def mermaid(graph: Graph) -> str:
     lines = ["flowchart LR"]
     lines += [f"  %% {mermaid_text(note)}" for note in graph.notes]
-    for kind, title in KIND_TITLES.items():
-        assets = [n for n in graph.nodes if n.parent == f"kind:{kind}"]
-        if assets:
-            lines.append(f'  subgraph g_{kind}["{title}"]')
-            for asset in assets:
-                lines += _mermaid_asset(graph, asset, "    ")
-            lines.append("  end")
-    for group, title in GROUP_TITLES.items():
+    for group, name, title in _asset_groups():
         assets = [n for n in graph.nodes if n.parent == group]
         if assets:
-            lines.append(f'  subgraph g_{group}["{title}"]')
+            lines.append(f'  subgraph g_{name}["{title}"]')
             for asset in assets:
                 lines += _mermaid_asset(graph, asset, "    ")
             lines.append("  end")
@@ -312,17 +311,10 @@ def dot_text(text: str) -> str:
 def dot(graph: Graph) -> str:
     lines = [f"digraph {dot_text(graph.model)} {{", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];']
     lines += [f"  // {note}" for note in graph.notes]
-    for kind, title in KIND_TITLES.items():
-        assets = [n for n in graph.nodes if n.parent == f"kind:{kind}"]
-        if not assets:
-            continue
-        lines += [f"  subgraph cluster_{kind} {{", f"    label={dot_text(title)};"]
-        lines += _dot_assets(graph, assets)
-        lines.append("  }")
-    for group, title in GROUP_TITLES.items():
+    for group, name, title in _asset_groups():
         assets = [n for n in graph.nodes if n.parent == group]
         if assets:
-            lines += [f"  subgraph cluster_{group} {{", f"    label={dot_text(title)};"]
+            lines += [f"  subgraph cluster_{name} {{", f"    label={dot_text(title)};"]
             lines += _dot_assets(graph, assets)
             lines.append("  }")
     features = [n for n in graph.nodes if n.parent == "features"]
