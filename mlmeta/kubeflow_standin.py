@@ -40,10 +40,15 @@ def _check(model: str, body: Any) -> None:
         import mr_openapi
     except ImportError:  # pragma: no cover - the dev extra installs it
         return
+    kind = getattr(mr_openapi, model)
     try:
-        getattr(mr_openapi, model).from_dict(body)
+        kind.from_dict(body)
     except Exception as error:  # noqa: BLE001 - pydantic and the oneOf wrappers raise several kinds
         raise ApiError(400, f"invalid {model}: {str(error).splitlines()[0]}") from None
+    known = {field.alias or name for name, field in kind.model_fields.items()}
+    if "actual_instance" not in known and isinstance(body, dict) and set(body) - known:
+        # the generated models ignore unknown keys; the server's JSON decoder refuses them
+        raise ApiError(400, f"json: unknown field {sorted(set(body) - known)[0]!r}")
 
 
 class State:
