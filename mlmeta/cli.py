@@ -270,12 +270,12 @@ def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides
 
 def _emit_report_events(report, settings, emitter) -> int:
     """The events of a publish; 1 when one could not be delivered (it waits in the spool)."""
-    from mlmeta.adapters.mlflow import MlflowRegistry
     from mlmeta.output import console
+    from mlmeta.registries import open_registry
     from mlmeta.triggers.promotions import events_of_report
 
     try:
-        events = events_of_report(report, MlflowRegistry.from_settings(settings)) if report.results else []
+        events = events_of_report(report, open_registry(settings)) if report.results else []
         problems = emitter.emit(events)
     finally:
         emitter.close()
@@ -898,8 +898,9 @@ def _status_server(bind: str, port: int, worker):
 
 @app.command()
 def init(
-    from_mlflow: Annotated[str, typer.Option("--from-mlflow", metavar="MODEL",
-                                             help="Registered model to start from.")],
+    from_mlflow: Annotated[str, typer.Option("--from-registry", "--from-mlflow", metavar="MODEL",
+                                             help="Registered model to start from (in the project's registry: "
+                                                  "MLflow, or Kubeflow Model Registry).")],
     alias: Annotated[Optional[str], typer.Option(help="Alias marking Production (default from configuration).",
                                                  show_default=False)] = None,
     stage: Annotated[Optional[str], typer.Option(help="Stage accepted when no version carries the alias: "
@@ -920,21 +921,23 @@ def init(
 
     def body() -> int:
 
-        from mlmeta.adapters.mlflow import MlflowRegistry
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
         from mlmeta.init import starter_spec
-        from mlmeta.registry import RegistryError
+        from mlmeta.registries import open_registry
+        from mlmeta.registry import RegistryError, Wanted
         from mlmeta.spec.model import DEFAULT_STAGE, STAGES
 
         _refuse_overwrite(output, "init")
         if stage not in (None, *STAGES):
             raise UsageError(f"--stage {stage}: a spec accepts {' or '.join(STAGES)}")
         settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
-        registry = MlflowRegistry.from_settings(settings)
+        registry = open_registry(settings)
         try:
-            promotion = registry.promotion(from_mlflow, alias or settings.alias, stage or DEFAULT_STAGE) or \
-                registry.latest(from_mlflow)
+            # Kubeflow Model Registry has no marker to look for: the newest version, and a rule to fill in
+            promotion = None if settings.registry == "kubeflow" else registry.promotion(
+                Wanted(from_mlflow, alias or settings.alias, stage or DEFAULT_STAGE))
+            promotion = promotion or registry.latest(from_mlflow)
             if promotion is None:
                 raise UsageError(f"registered model {from_mlflow!r} has no version yet")
             facts = registry.facts(promotion)
@@ -1048,18 +1051,18 @@ def card(
             return report.exit_code
         [loaded] = report.specs()
         facts, why = None, None
-        if not settings.mlflow_tracking_uri:
-            why = "MLFLOW_TRACKING_URI is not set, so the Production version's metrics were not read"
+        if not settings.registry_address:
+            why = (f"{'MODEL_REGISTRY_URL' if settings.registry == 'kubeflow' else 'MLFLOW_TRACKING_URI'} is not set, "
+                   "so the Production version's metrics were not read")
         else:
-            from mlmeta.adapters.mlflow import MlflowRegistry
+            from mlmeta.registries import open_registry, registry_label, wanted_of
 
             spec = loaded.spec
             try:
-                facts = MlflowRegistry.from_settings(settings).production_version(
-                    spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage)
+                facts = open_registry(settings).production_version(wanted_of(spec, settings))
             except RegistryError as error:
                 if error.transient:
-                    raise ServerError(f"MLflow could not answer: {error}") from None
+                    raise ServerError(f"{registry_label(settings)} could not answer: {error}") from None
                 why = str(error)
             if facts is None and why is None:
                 why = f"no version of {spec.registered_model!r} is in Production"

@@ -40,6 +40,10 @@ FILE_KEYS: dict[str, tuple[type, str]] = {
     "verify_tls": (bool, "verify TLS certificates (default true)"),
     "mlflow_tracking_uri": (str, "MLflow tracking server"),
     "mlflow_registry_uri": (str, "MLflow registry, when not the tracking server"),
+    "registry": (str, "where models live: mlflow (default) or kubeflow (Kubeflow Model Registry)"),
+    "kubeflow_url": (str, "Kubeflow Model Registry REST URL, e.g. https://model-registry.example.com:8443"),
+    "kubeflow_token_file": (str, "file holding the Kubeflow Model Registry token (else MODEL_REGISTRY_TOKEN)"),
+    "kubeflow_ui_url": (str, "the KF MR UI's page of this registry, for links: https://.../model-registry/NAME"),
     "concurrency": (int, "models published at once"),
     "timeout": (float, "seconds to wait for one answer from a server"),
     "deadline": (float, "seconds to keep retrying a server that does not answer, in all"),
@@ -68,6 +72,10 @@ class Settings:
     verify_tls: bool = True
     mlflow_tracking_uri: str | None = None
     mlflow_registry_uri: str | None = None
+    registry: str = "mlflow"
+    kubeflow_url: str | None = None
+    kubeflow_token: str | None = field(default=None, repr=False)
+    kubeflow_ui_url: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
     deadline: float = DEFAULT_DEADLINE
@@ -122,6 +130,20 @@ class Settings:
             return check_http_url(self.mlflow_registry_uri, self.where("mlflow_registry_uri"),
                                   what="an MLflow model registry")
         return self.require_tracking_uri()
+
+    def require_kubeflow_url(self) -> str:
+        """The Kubeflow Model Registry's http(s) URL, or a ConfigError naming the setting."""
+        from mlmeta.http import check_http_url
+
+        if not self.kubeflow_url:
+            raise ConfigError("MODEL_REGISTRY_URL", "not set", hint="export MODEL_REGISTRY_URL=https://your-model-"
+                                                                    "registry:8443 or set kubeflow_url")
+        return check_http_url(self.kubeflow_url, self.where("kubeflow_url"), what="a Kubeflow Model Registry")
+
+    @property
+    def registry_address(self) -> str | None:
+        """Where the run's registry is, as the published fingerprint records it."""
+        return self.kubeflow_url if self.registry == "kubeflow" else self.mlflow_tracking_uri
 
     @property
     def card_policy(self) -> tuple[dict, str] | None:
@@ -194,7 +216,7 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
             value = tuple(path.parent / v for v in value)
         elif key == "event_sinks":
             value = tuple(value)
-        elif key in ("ca_bundle", "token_file"):
+        elif key in ("ca_bundle", "token_file", "kubeflow_token_file"):
             value = path.parent / value
         elif key == "datasets":
             from mlmeta.datasets import rules_from
@@ -237,9 +259,10 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
 
     for var, key in (("OPENMETADATA_HOST", "openmetadata_host"), ("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
                      ("MLFLOW_REGISTRY_URI", "mlflow_registry_uri"), ("OPENMETADATA_CA_BUNDLE", "ca_bundle"),
-                     ("OPENMETADATA_JWT_TOKEN_FILE", "token_file")):
+                     ("OPENMETADATA_JWT_TOKEN_FILE", "token_file"), ("MLMETA_REGISTRY", "registry"),
+                     ("MODEL_REGISTRY_URL", "kubeflow_url"), ("MODEL_REGISTRY_TOKEN_FILE", "kubeflow_token_file")):
         if env.get(var):
-            values[key] = Path(env[var]) if key in ("ca_bundle", "token_file") else env[var]
+            values[key] = Path(env[var]) if key in ("ca_bundle", "token_file", "kubeflow_token_file") else env[var]
             sources[key] = var
     if env.get("MLMETA_EVENT_SINKS"):
         values["event_sinks"] = tuple(part.strip() for part in env["MLMETA_EVENT_SINKS"].split(",") if part.strip())
@@ -257,14 +280,16 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
             values[key] = value
             sources[key] = FLAGS.get(key, "--" + key.replace("_", "-"))
 
-    token = _read_token(values.pop("token_file", None), sources.get("token_file"), env)
-    settings = replace(Settings(), **values, token=token, sources=sources)
+    token = _read_token(values.pop("token_file", None), sources.get("token_file"), env.get("OPENMETADATA_JWT_TOKEN"))
+    kubeflow_token = _read_token(values.pop("kubeflow_token_file", None), sources.get("kubeflow_token_file"),
+                                 env.get("MODEL_REGISTRY_TOKEN"))  # the variable the KF MR MLflow plugin reads
+    settings = replace(Settings(), **values, token=token, kubeflow_token=kubeflow_token, sources=sources)
     _check(settings)
     return settings
 
 
-def _read_token(token_file: Path | None, where: str | None, env: dict[str, str]) -> str | None:
-    token = env.get("OPENMETADATA_JWT_TOKEN")
+def _read_token(token_file: Path | None, where: str | None, token: str | None) -> str | None:
+    """A token from its file when one is set, else from its variable; registered as a secret."""
     if token_file is not None:
         try:
             token = Path(token_file).read_text(encoding="utf-8").strip()
@@ -302,6 +327,8 @@ def _check(settings: Settings) -> None:
     if settings.when_not_in_production not in NOT_IN_PRODUCTION_POLICIES:
         raise ConfigError(settings.where("when_not_in_production"),
                           f"must be one of {', '.join(NOT_IN_PRODUCTION_POLICIES)}, got {settings.when_not_in_production!r}")
+    if settings.registry not in ("mlflow", "kubeflow"):
+        raise ConfigError(settings.where("registry"), f"must be mlflow or kubeflow, got {settings.registry!r}")
     if settings.training_data not in ("check", "lineage", "ignore"):
         raise ConfigError(settings.where("training_data"),
                           f"must be one of check, lineage, ignore, got {settings.training_data!r}")

@@ -148,7 +148,32 @@ def _properties(catalog: Any, checks: list[Check]) -> None:
         checks.append(Check("provenance properties", OK, f"all {len(provenance.PROPERTIES)} defined on mlmodel"))
 
 
+def _kubeflow(settings: Any, checks: list[Check]) -> None:
+    if not settings.kubeflow_url:
+        checks.append(Check("Kubeflow Model Registry", FAIL, "MODEL_REGISTRY_URL is not set (registry = kubeflow)",
+                            "export MODEL_REGISTRY_URL=https://your-model-registry:8443 or set kubeflow_url"))
+        return
+    from mlmeta.adapters.kubeflow import KubeflowRegistry
+    from mlmeta.registry import RegistryError
+
+    try:
+        registry = KubeflowRegistry.from_settings(settings)
+    except MlmetaError as error:
+        checks.append(Check("Kubeflow Model Registry", FAIL, str(error), error.hint or "check MODEL_REGISTRY_URL"))
+        return
+    except RegistryError as error:
+        checks.append(Check("Kubeflow Model Registry", FAIL, str(error), "check MODEL_REGISTRY_URL and that the "
+                                                                         "server is up"))
+        return
+    token = "with a token" if settings.kubeflow_token else "without a token"
+    checks.append(Check("Kubeflow Model Registry", OK, f"{registry.public_uri} answers: API "
+                                                       f"{registry.server_version()}, {token}"))
+
+
 def _mlflow(settings: Any, checks: list[Check]) -> None:
+    if settings.registry == "kubeflow":
+        _kubeflow(settings, checks)
+        return
     if not settings.mlflow_tracking_uri:
         checks.append(Check("MLflow", FAIL, "MLFLOW_TRACKING_URI is not set",
                             "export MLFLOW_TRACKING_URI=http://your-mlflow:5000 or set mlflow_tracking_uri"))

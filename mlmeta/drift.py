@@ -29,7 +29,6 @@ publish by mlmeta is reported (D007).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +42,7 @@ from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage
 from mlmeta.plan import training as training_data
 from mlmeta.plan.desired import fingerprint, is_mlmetas, model_fqn, training_settings
+from mlmeta.registries import open_registry, registry_loc, wanted_of
 from mlmeta.registry import RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -54,9 +54,6 @@ _FIELD_LOC = {"description": ("description",), "displayName": ("display_name",),
               "target": ("target",), "server": ("server",), "mlFeatures": ("features",),
               "mlHyperParameters": ("hyperparameters",), "mlStore": ("ml_store",), "owners": ("owners",),
               "tags": ("tags",), "dashboard": ("dashboard",), "domains": ("domain",)}
-_VERSION_IN_URL = re.compile(r"/versions/(\d+)$")
-
-
 @dataclass
 class DriftReport:
     checked: int = 0
@@ -83,7 +80,6 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
            complete: bool = True) -> DriftReport:
     """``complete``: the files are every spec of the project, so a published model without one is
     an orphan (not with --changed-since or explicit paths)."""
-    from mlmeta.adapters.mlflow import MlflowRegistry
     from mlmeta.adapters.openmetadata import OpenMetadataCatalog
     from mlmeta.validate import validate_files
 
@@ -94,7 +90,7 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     if not specs:
         return report
     catalog = OpenMetadataCatalog(settings)
-    registry = MlflowRegistry.from_settings(settings)
+    registry = open_registry(settings)
     registry.prefetch([s.spec.registered_model for s in specs])
     services = sorted({s.spec.service or settings.service for s in specs})
     catalog.prefetch_models(services)
@@ -106,8 +102,7 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     for loaded in specs:
         spec = loaded.spec
         try:
-            promotions.append(registry.promotion(spec.registered_model, spec.mlflow.alias or settings.alias,
-                                                 spec.mlflow.stage))
+            promotions.append(registry.promotion(wanted_of(spec, settings)))
         except RegistryError:
             continue  # reported by the spec's own check
     registry.prefetch_facts([p for p in promotions if p is not None])  # the training datasets, in a few reads
@@ -138,9 +133,9 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
         found.append(loaded.diagnostic(loc, code, message, severity=Severity.WARNING))
 
     try:
-        promotion = registry.promotion(spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage)
+        promotion = registry.promotion(wanted_of(spec, settings))
     except RegistryError as error:
-        return [loaded.diagnostic(("name",), error.code, str(error))]
+        return [loaded.diagnostic(registry_loc(spec, error), error.code, str(error))]
     current = catalog.model(name)
     if current is None or not is_mlmetas(current):  # nothing of mlmeta's to compare: only a waiting version is news
         if promotion is not None:
@@ -149,16 +144,16 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
             finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
                                        f"({promotion.recognised_by} {promotion.marker}) but {name} {state}")
         return found
-    shown = _published_version(current)
+    shown = registry.version_in_url(current.get("sourceUrl"), spec.registered_model)
     if promotion is None:
-        finding(("mlflow",) if "mlflow" in spec.model_fields_set else ("name",), "D008",
+        finding((next((key for key in ("mlflow", "kubeflow") if key in spec.model_fields_set), "name"),), "D008",
                 f"no version of {spec.registered_model!r} is in Production any more, but {name} still "
                 + (f"shows version {shown}" if shown else "is in the catalog"))
     elif shown != promotion.version:
         finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
                                    f"({promotion.recognised_by} {promotion.marker}); the catalog shows "
                                    f"{f'version {shown}' if shown else 'no version'}; publish updates it")
-    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.mlflow_tracking_uri, defined,
+    elif current.get("sourceHash") != fingerprint(loaded, promotion, commit, settings.registry_address, defined,
                                                       training_settings(settings)):
         finding(("name",), "D010", "the spec changed since it was last published; plan shows what publish would do")
     found += _edited_in_catalog(loaded, current, catalog)
@@ -169,11 +164,6 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
     drawn = training.edge_roles() if training is not None and training_data.mode(loaded, settings) == "lineage" else []
     found += _source_drift(loaded, current, catalog, name, drawn)
     return found
-
-
-def _published_version(entity: dict[str, Any]) -> str | None:
-    match = _VERSION_IN_URL.search(str(entity.get("sourceUrl") or ""))
-    return match.group(1) if match else None
 
 
 def _edited_in_catalog(loaded: LoadedSpec, current: dict[str, Any], catalog: Any) -> list[Diagnostic]:

@@ -39,13 +39,14 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
     carries them yet); else the marker that put the version in Production is written.
     ``datasets``: the version's training datasets, mapped by the project's rules."""
     name = model_name(facts.registered_model)
-    promotion = {"alias": f"in Production by alias {facts.marker}", "stage": f"in Production by stage {facts.marker}"}.get(
-        facts.recognised_by, "the latest version; none is in Production yet")
+    promotion = ("the latest version; none is in Production yet" if facts.recognised_by == "latest"
+                 else f"in Production by {facts.promotion.describe()}".replace("`", ""))
     lines = []
     if schema_ref:
         lines.append(f"# yaml-language-server: $schema={schema_ref}")
     lines += [
-        f"# Written by `mlmeta init --from-mlflow {facts.registered_model}` from version {facts.version} "
+        f"# Written by `mlmeta init --from-{'registry' if facts.registry == 'kubeflow' else 'mlflow'} "
+        f"{facts.registered_model}` from version {facts.version} "
         f"({promotion}).",
         "# TODO: describe the model, and say where each feature's data comes from (its sources).",
         "mlmeta: 1",
@@ -55,20 +56,44 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
         lines.append(f"service: {scalar(service)}")
     lines += [
         "# description: TODO - what the model does, for whom, and how to use its predictions",
-        "mlflow:",
-        f"  registered_model: {scalar(facts.registered_model)}",
     ]
+    if facts.registry == "kubeflow":
+        lines += _kubeflow(facts)
+    else:
+        lines += _mlflow(facts, alias, stage)
+    if facts.algorithm:
+        lines.append(f"algorithm: {scalar(facts.algorithm)}")
+    lines += _features(facts, [d for d in datasets if d.mapped])
+    lines += _hyperparameters(facts)
+    return "\n".join(lines) + "\n"
+
+
+def _kubeflow(facts: ProductionVersion) -> list[str]:
+    """The registry block of a Kubeflow Model Registry model: its Production rule as found, or one to
+    fill in (KF MR has no stages: what marks Production is the team's own convention)."""
+    lines = ["registry: kubeflow", "kubeflow:", f"  registered_model: {scalar(facts.registered_model)}",
+             "  production:"]
+    if facts.recognised_by == "property":
+        name, _, value = facts.marker.partition("=")
+        return lines + [f"    property: {scalar(name)}", f"    value: {scalar(value)}"]
+    if facts.recognised_by in ("label", "version_property"):
+        return lines + [f"    {facts.recognised_by}: {scalar(facts.marker)}"]
+    if facts.recognised_by == "newest_live":
+        return lines + ["    state: LIVE", "    newest: true"]
+    return lines + ["    # TODO: what marks the Production version; one of: property + value, label,",
+                    "    # state: LIVE + newest: true, version_property",
+                    "    property: stage", "    value: production"]
+
+
+def _mlflow(facts: ProductionVersion, alias: str | None, stage: str | None) -> list[str]:
+    lines = ["mlflow:", f"  registered_model: {scalar(facts.registered_model)}"]
     alias = alias or (facts.marker if facts.recognised_by == "alias" else None)
     stage = stage or (facts.marker if facts.recognised_by == "stage" else None)
     if alias:
         lines.append(f"  alias: {scalar(alias)}")
     if stage:
         lines.append(f"  stage: {scalar(stage)}")
-    if facts.algorithm:
-        lines.append(f"algorithm: {scalar(facts.algorithm)}")
-    lines += _features(facts, [d for d in datasets if d.mapped])
-    lines += _hyperparameters(facts)
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _features(facts: ProductionVersion, datasets: list[MappedDataset]) -> list[str]:

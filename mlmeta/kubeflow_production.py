@@ -1,4 +1,4 @@
-"""Which version of a Kubeflow Model Registry model is in Production (pure) - work in progress, issue 24.
+"""Which version of a Kubeflow Model Registry model is in Production (pure).
 
 KF MR has no stages and no aliases: a version has a ``state`` (LIVE, ARCHIVED) and custom
 properties; the UI shows custom properties with an empty string value as *labels*. What counts as
@@ -31,6 +31,35 @@ class Rule:
     label: str | None = None
     newest_live: bool = False
     version_property: str | None = None
+
+    @classmethod
+    def from_spec(cls, production: Any) -> Rule:
+        """The rule of a spec's ``kubeflow.production`` (already checked to say one thing)."""
+        if production.label is not None:
+            return cls(label=production.label)
+        if production.property is not None:
+            return cls(property=production.property, value=production.value)
+        if production.version_property is not None:
+            return cls(version_property=production.version_property)
+        return cls(newest_live=True)
+
+    def key(self) -> str:
+        """The spec key the rule is written under (where a finding about it goes)."""
+        if self.label is not None:
+            return "label"
+        if self.property is not None:
+            return "property"
+        return "version_property" if self.version_property is not None else "state"
+
+    def recognised_by(self) -> str:
+        return "newest_live" if self.key() == "state" else self.key()
+
+    def marker(self) -> str:
+        if self.label is not None:
+            return self.label
+        if self.property is not None:
+            return f"{self.property}={self.value}"
+        return self.version_property if self.version_property is not None else "LIVE"
 
     def describe(self) -> str:
         if self.label is not None:

@@ -16,6 +16,7 @@ from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ServerError
 from mlmeta.output import console
 from mlmeta.plan import signature, training
+from mlmeta.registries import open_registry, registry_label, registry_loc, wanted_of
 from mlmeta.registry import RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -31,10 +32,10 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
     catalog = OpenMetadataCatalog(settings)
     report.openmetadata = catalog.release.as_dict()
     registry = None
-    if settings.mlflow_tracking_uri:
-        from mlmeta.adapters.mlflow import MlflowRegistry
-
-        registry = MlflowRegistry.from_settings(settings)
+    if settings.registry_address:
+        registry = open_registry(settings)
+    elif settings.registry == "kubeflow":
+        console.err("mlmeta validate: Kubeflow Model Registry checks skipped (MODEL_REGISTRY_URL is not set)")
     else:
         console.err("mlmeta validate: MLflow checks skipped (MLFLOW_TRACKING_URI is not set)")
 
@@ -46,7 +47,7 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
             raise ServerError(f"OpenMetadata could not answer the checks: {error.message}",
                               hint="rerun when the server is healthy; -v shows every retry") from None
         except RegistryError as error:
-            raise ServerError(f"MLflow could not answer the checks: {error}",
+            raise ServerError(f"{registry_label(settings)} could not answer the checks: {error}",
                               hint="rerun when the server is healthy; -v shows every retry") from None
         file.diagnostics += [d.promoted() if strict and d.severity is Severity.WARNING else d for d in found]
 
@@ -69,17 +70,16 @@ def _registry_findings(loaded: LoadedSpec, registry, settings: Settings, catalog
     if registry is None:
         return []
     spec = loaded.spec
-    loc = ("mlflow", "registered_model") if spec.mlflow.registered_model else ("name",)
     try:
-        facts = registry.production_version(spec.registered_model, spec.mlflow.alias or settings.alias,
-                                            spec.mlflow.stage)
+        facts = registry.production_version(wanted_of(spec, settings))
     except RegistryError as error:
         if error.transient:
             raise
-        return [loaded.diagnostic(loc, error.code, str(error))]
+        return [loaded.diagnostic(registry_loc(spec, error), error.code, str(error))]
     if facts is None:
-        return [loaded.diagnostic(loc, "R005", f"no version of {spec.registered_model!r} is in production yet "
-                                               "(publish will skip it)", severity=Severity.WARNING)]
+        return [loaded.diagnostic(registry_loc(spec), "R005",
+                                  f"no version of {spec.registered_model!r} is in production yet "
+                                  "(publish will skip it)", severity=Severity.WARNING)]
     found = signature.check(loaded, facts)
     if training.mode(loaded, settings) != "ignore":
         found += training.check(loaded, training.look_up(facts, settings.datasets, catalog))

@@ -63,7 +63,8 @@ def values(facts: ProductionVersion, spec_commit: str | None, training_datasets:
     result: dict[str, Any] = {"mlflowRegisteredModel": facts.registered_model}
     if facts.version.isdigit():
         result["mlflowVersion"] = int(facts.version)
-    result["mlflowAlias" if facts.recognised_by == "alias" else "mlflowStage"] = facts.marker
+    if facts.recognised_by in ("alias", "stage"):  # Kubeflow Model Registry has neither (the description says)
+        result["mlflowAlias" if facts.recognised_by == "alias" else "mlflowStage"] = facts.marker
     if facts.run_id:
         result["mlflowRunId"] = facts.run_id
     if facts.logged_model_id:

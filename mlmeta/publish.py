@@ -30,10 +30,10 @@ from mlmeta.plan.desired import (FEATURE_SOURCE, MARK, Desired, WantedEdge, buil
                                  training_settings)
 from mlmeta.plan.training import TrainingData
 from mlmeta.plan.diff import Change, ModelDiff, diff
+from mlmeta.registries import open_registry, registry_loc, wanted_of
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
-from mlmeta.spec.model import ModelSpec
 from mlmeta.validate import FileReport
 
 log = logging.getLogger("mlmeta.publish")
@@ -165,11 +165,10 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
     report = Report(mode, [])
     invalid = [f for f in validation.files if not f.valid]
     if specs or options.prune:
-        from mlmeta.adapters.mlflow import MlflowRegistry
         from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
         catalog = OpenMetadataCatalog(settings)  # first: a wrong host or token stops the run before any work
-        registry = MlflowRegistry.from_settings(settings)
+        registry = open_registry(settings)
         setup = provenance.set_up(catalog, dry_run=options.dry_run) if options.create_properties else []
         ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]),
                       provenance=provenance.defined(catalog) if specs else frozenset())
@@ -206,11 +205,6 @@ def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> l
     return results
 
 
-def _wanted(spec: ModelSpec, settings: Settings) -> tuple[str, str | None, str | None]:
-    """(registered model, alias, stage) that say which version of the spec's model is in Production."""
-    return spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage
-
-
 def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
     """Batch a whole run's reads: the registered models' aliases and stages, the catalog's models of
     every service involved (paged lists), then the MLflow facts of only those specs whose entity
@@ -223,7 +217,7 @@ def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
     for loaded in specs:
         service = loaded.spec.service or ctx.settings.service
         try:
-            promotion = ctx.registry.promotion(*_wanted(loaded.spec, ctx.settings))
+            promotion = ctx.registry.promotion(wanted_of(loaded.spec, ctx.settings))
         except RegistryError:
             continue  # reported by the spec's own pipeline
         if promotion is not None and service:
@@ -253,7 +247,7 @@ _FAST_PATH_FIELDS = ("id", "name", "fullyQualifiedName", "version", "sourceHash"
 
 
 def _stamp(ctx: Context, loaded: LoadedSpec, promotion: Promotion) -> str:
-    return fingerprint(loaded, promotion, ctx.commits.get(loaded.path.resolve()), ctx.settings.mlflow_tracking_uri,
+    return fingerprint(loaded, promotion, ctx.commits.get(loaded.path.resolve()), ctx.settings.registry_address,
                        ctx.provenance, training_settings(ctx.settings))
 
 
@@ -306,15 +300,14 @@ def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
 def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promotion | None:
     """The version in Production, or None (the spec is skipped, or failed with --require-production)."""
     spec = loaded.spec
-    name, alias, stage = _wanted(spec, ctx.settings)
     try:
-        promotion = ctx.registry.promotion(name, alias, stage)
+        wanted = wanted_of(spec, ctx.settings)
+        promotion = ctx.registry.promotion(wanted)
     except RegistryError as error:
-        loc = ("mlflow", "registered_model") if spec.mlflow.registered_model else ("name",)
-        raise _Failed(loaded.diagnostic(loc, error.code, str(error))) from None
+        raise _Failed(loaded.diagnostic(registry_loc(spec, error), error.code, str(error))) from None
     if promotion is None:
-        how = " or ".join(filter(None, [f"alias {alias!r}" if alias else "",
-                                        f"stage {spec.mlflow.stage!r}" if spec.mlflow.stage else ""]))
+        how = wanted.rule.describe() if wanted.rule else " or ".join(filter(None, [
+            f"alias {wanted.alias!r}" if wanted.alias else "", f"stage {wanted.stage!r}" if wanted.stage else ""]))
         message = f"not in production: no version of {spec.registered_model!r} has {how}"
         if ctx.options.require_production:
             raise _Failed(loaded.diagnostic(("name",), "R005", message))
@@ -324,7 +317,8 @@ def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promoti
         result.diagnostics.append(loaded.diagnostic(("name",), "R005", message, severity=Severity.NOTICE))
         return None
     result.production = {"registered_model": promotion.registered_model, "version": promotion.version,
-                         "recognised_by": promotion.recognised_by, "marker": promotion.marker}
+                         "recognised_by": promotion.recognised_by, "marker": promotion.marker,
+                         **({"registry": ctx.registry.name} if ctx.registry.name != "mlflow" else {})}
     return promotion
 
 
@@ -496,7 +490,7 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
         if error.status == 404 and "mlmodelService instance" in error.message:
             if not ctx.options.create_service:
                 raise _Failed(_missing_service(loaded, desired.service)) from None
-            ctx.catalog.create_service(desired.service, ctx.settings.mlflow_tracking_uri)
+            ctx.catalog.create_service(desired.service, ctx.settings.registry_address, ctx.settings.registry)
             return False
         raise _Failed(_server_diagnostic(loaded, error)) from None
     if verify.unheld(created, desired, desired.fields):

@@ -1,6 +1,7 @@
 """What mlmeta needs to know from a model registry, as plain data (no mlflow import here).
 
-``ProductionVersion`` is filled by ``mlmeta.adapters.mlflow``; the planner reads it to enrich a
+``ProductionVersion`` is filled by a registry adapter - ``mlmeta.adapters.mlflow`` or
+``mlmeta.adapters.kubeflow`` (Kubeflow Model Registry) - and the planner reads it to enrich a
 spec. Keeping it SDK-free lets the core and its tests run without mlflow.
 """
 
@@ -44,20 +45,39 @@ class LoggedDataset:
 
 
 @dataclass(frozen=True)
+class Wanted:
+    """What says which version of one registered model is in Production: an MLflow alias or stage,
+    or a Kubeflow Model Registry rule (``mlmeta.kubeflow_production.Rule``)."""
+
+    registered_model: str
+    alias: str | None = None
+    stage: str | None = None
+    rule: Any = None
+
+
+# what recognised a Production version -> how to say it ("alias `champion`")
+RECOGNISED_BY = {"alias": "alias", "stage": "stage", "property": "custom property", "label": "label",
+                 "newest_live": "newest LIVE version", "version_property": "model's custom property"}
+
+
+@dataclass(frozen=True)
 class Promotion:
     """Which version is in Production, and what said so - one cheap look-up, no facts yet."""
 
     registered_model: str
     version: str
-    recognised_by: str  # "alias" or "stage"
-    marker: str  # the alias or stage name
+    recognised_by: str  # "alias" or "stage"; Kubeflow: "property", "label", "newest_live", "version_property"
+    marker: str  # the alias or stage name (Kubeflow: "stage=production", the label, "LIVE", the property)
+
+    def describe(self) -> str:
+        return f"{RECOGNISED_BY.get(self.recognised_by, self.recognised_by)} `{self.marker}`"
 
 
 @dataclass(frozen=True)
 class ProductionVersion:
     registered_model: str
     version: str
-    recognised_by: str  # "alias" or "stage"
+    recognised_by: str  # as Promotion.recognised_by
     marker: str  # the alias or stage name that made it Production
     created_at: int | None  # ms since epoch
     run_id: str | None = None
@@ -75,6 +95,9 @@ class ProductionVersion:
     run_url: str | None = None
     logged_model_id: str | None = None  # MLflow 3: the logged model (m-...) the version was registered from
     datasets: tuple[LoggedDataset, ...] = ()  # the run's inputs (and the logged model's), as logged
+    registry: str = "mlflow"  # "mlflow" or "kubeflow"
+    author: str | None = None  # who registered the version (Kubeflow: the version's author)
+    model_format: str | None = None  # Kubeflow: the model artifact's format name and version, e.g. "sklearn 1"
 
     @property
     def training_datasets(self) -> tuple[LoggedDataset, ...]:
@@ -102,8 +125,9 @@ class RegistryError(Exception):
     """The registry said no (missing model, unreachable); the message says what and where."""
 
     def __init__(self, message: str, *, code: str = "R004", transient: bool = False,
-                 error_code: str | None = None) -> None:
+                 error_code: str | None = None, loc: tuple | None = None) -> None:
         super().__init__(message)
+        self.loc = loc  # where in the spec the finding goes, when not at the registered model
         self.code = code  # the finding code a spec gets for it
         self.transient = transient  # the registry kept failing; the spec is not to blame
         self.error_code = error_code  # MLflow's own code (RESOURCE_DOES_NOT_EXIST ...), when it answered

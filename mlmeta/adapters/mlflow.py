@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -31,7 +32,7 @@ import yaml
 from mlmeta import secrets
 from mlmeta.errors import ConfigError
 from mlmeta.http import Answer, HttpClient, HttpFailure, Limits
-from mlmeta.registry import LoggedDataset, ProductionVersion, Promotion, RegistryError, SignatureInput
+from mlmeta.registry import LoggedDataset, ProductionVersion, Promotion, RegistryError, SignatureInput, Wanted
 
 log = logging.getLogger("mlmeta.mlflow")
 API = "/api/2.0/mlflow"
@@ -61,6 +62,8 @@ def _client_options() -> tuple[dict[str, str], tuple[str, str] | None, bool | st
 
 class MlflowRegistry:
     """One tracking server (and its registry, when MLFLOW_REGISTRY_URI names another); thread-safe."""
+
+    name = "mlflow"
 
     def __init__(self, tracking_uri: str, registry_uri: str | None = None, *, limits: Limits | None = None,
                  tracking_setting: str = "MLFLOW_TRACKING_URI") -> None:
@@ -265,9 +268,13 @@ class MlflowRegistry:
             raise
         return True
 
-    def promotion(self, name: str, alias: str | None, stage: str | None) -> Promotion | None:
+    def promotion(self, wanted: Wanted) -> Promotion | None:
         """Which version is in Production: the alias's version, else the one in the stage."""
-        return promotion_of(self.registered_model(name), alias, stage)
+        return promotion_of(self.registered_model(wanted.registered_model), wanted.alias, wanted.stage)
+
+    def promotion_in(self, model: dict[str, Any], wanted: Wanted) -> Promotion | None:
+        """The same, from a registered model already read (``known_models``)."""
+        return promotion_of(model, wanted.alias, wanted.stage)
 
     def latest(self, name: str) -> Promotion | None:
         """The highest version of a registered model, promoted or not (for ``mlmeta init``)."""
@@ -281,9 +288,15 @@ class MlflowRegistry:
         newest = max(versions, key=lambda v: int(v["version"]))
         return Promotion(name, str(newest["version"]), "latest", "latest")
 
-    def production_version(self, name: str, alias: str | None, stage: str | None) -> ProductionVersion | None:
-        promotion = self.promotion(name, alias, stage)
+    def production_version(self, wanted: Wanted) -> ProductionVersion | None:
+        promotion = self.promotion(wanted)
         return self.facts(promotion) if promotion else None
+
+    @staticmethod
+    def version_in_url(url: str | None, name: str) -> str | None:
+        """The version a published entity's ``sourceUrl`` (the version's page in the MLflow UI) names."""
+        match = re.search(r"/versions/(\d+)$", url or "")
+        return match.group(1) if match else None
 
     def model_version(self, name: str, version: str) -> dict[str, Any]:
         """A model version as the registry has it (stage, aliases, run, status, tags ...)."""
@@ -315,7 +328,7 @@ class MlflowRegistry:
             run_user=info.get("user_id") or version.get("user_id") or None,
             run_started_at=_int(info.get("start_time")), experiment_id=info.get("experiment_id"),
             params=_pairs(data.get("params")), metrics={k: float(v) for k, v in _pairs(data.get("metrics")).items()},
-            signature=_signature(mlmodel), flavors=tuple((mlmodel.get("flavors") or {}).keys()),
+            signature=signature_of(mlmodel), flavors=tuple((mlmodel.get("flavors") or {}).keys()),
             estimator=tags.get("estimator_name"), artifact_uri=artifact_uri,
             version_url=self._ui_url(f"#/models/{quote(version['name'], safe='')}/versions/{version['version']}"),
             run_url=(self._ui_url(f"#/experiments/{info['experiment_id']}/runs/{version['run_id']}")
@@ -453,11 +466,11 @@ def datasets_of_run(run: dict[str, Any] | None) -> list[LoggedDataset]:
         found.append(LoggedDataset(name=str(dataset["name"]), digest=str(dataset.get("digest") or ""),
                                    source_type=str(dataset.get("source_type") or ""),
                                    source=str(dataset.get("source") or ""), context=tags.get("mlflow.data.context"),
-                                   columns=_schema_columns(dataset.get("schema"))))
+                                   columns=schema_columns(dataset.get("schema"))))
     return found
 
 
-def _schema_columns(schema: Any) -> tuple[str, ...]:
+def schema_columns(schema: Any) -> tuple[str, ...]:
     """Column names from a dataset's schema (MLflow's ``{"mlflow_colspec": [{"name": ...}]}``), if any."""
     import json
 
@@ -496,7 +509,7 @@ def _logged_model_id(version: dict[str, Any]) -> str | None:
     return source[len("models:/"):] if source.startswith("models:/m-") else None
 
 
-def _signature(mlmodel: dict[str, Any]) -> tuple[SignatureInput, ...] | None:
+def signature_of(mlmodel: dict[str, Any]) -> tuple[SignatureInput, ...] | None:
     import json
 
     inputs = (mlmodel.get("signature") or {}).get("inputs")

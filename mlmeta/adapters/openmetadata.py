@@ -361,9 +361,13 @@ class OpenMetadataCatalog:
     def restore_model(self, model_id: str) -> dict[str, Any]:
         return self._request("PUT", "/v1/mlmodels/restore", json_body={"id": model_id})
 
-    def create_service(self, name: str, tracking_uri: str | None) -> None:
-        request: dict[str, Any] = {"name": name, "serviceType": "Mlflow"}
-        if tracking_uri:
+    def create_service(self, name: str, tracking_uri: str | None, registry: str = "mlflow") -> None:
+        if registry != "mlflow":  # OpenMetadata has no Kubeflow connector: a custom ML model service, no connection
+            request: dict[str, Any] = {"name": name, "serviceType": "CustomMlModel",
+                                       "description": f"Models of the {registry} registry, published by mlmeta."}
+        else:
+            request = {"name": name, "serviceType": "Mlflow"}
+        if tracking_uri and registry == "mlflow":
             public = _without_credentials(tracking_uri)  # the catalog shows it to everyone
             request["connection"] = {"config": {"type": "Mlflow", "trackingUri": public, "registryUri": public}}
         self._request("PUT", "/v1/services/mlmodelServices", json_body=request)

@@ -42,10 +42,11 @@ class PromotionEvent:
     version: str
     recognised_by: str  # "alias" or "stage"
     marker: str  # the alias or stage name
-    model_version: dict[str, Any]  # the registry's record of the version (MLflow REST JSON)
+    model_version: dict[str, Any]  # the registry's record of the version (MLflow REST JSON, or its KF MR match)
     outcomes: tuple[CatalogOutcome, ...] = ()
     trigger: str = "watch"  # watch, webhook, publish
     source: str = "mlmeta"  # where the registry is (URI without credentials)
+    registry: str = "mlflow"  # which kind of registry: mlflow or kubeflow (Kubeflow Model Registry)
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
 
     @property
@@ -79,6 +80,8 @@ class PromotionEvent:
             # what made it Production, and what mlmeta did
             "aliases": sorted(version.get("aliases") or []),
             "promotion": {"recognisedBy": self.recognised_by, "marker": self.marker},
+            "registry": self.registry,
+            **({"kubeflow": version["kubeflow"]} if version.get("kubeflow") else {}),  # KF MR's own ids and state
             "trigger": self.trigger,
             "catalog": [{"action": o.action, "fqn": o.fqn, "entityVersion": o.entity_version, "spec": o.spec,
                          "message": o.message} for o in self.outcomes],

@@ -132,7 +132,8 @@ def _headline(mode: str, result) -> str:
     production = ""
     if result.production:
         p = result.production
-        production = f" <- MLflow {p['registered_model']} v{p['version']} ({p['recognised_by']} {p['marker']})"
+        registry = "Kubeflow Model Registry" if p.get("registry") == "kubeflow" else "MLflow"
+        production = f" <- {registry} {p['registered_model']} v{p['version']} ({p['recognised_by']} {p['marker']})"
     reason = f": {result.message}" if result.message else ""  # set only when there is something to explain
     return f"{result.model} [{status}]{version}{production}{reason}  ({result.spec})"
 

@@ -53,7 +53,7 @@ def _generated(facts: ProductionVersion | None, spec_path: str, spec_commit: str
     lines = ["---", GENERATED_MARKER]
     if facts is not None:
         version = f"[{facts.version}]({facts.version_url})" if facts.version_url else facts.version
-        promotion = f"alias `{facts.marker}`" if facts.recognised_by == "alias" else f"stage `{facts.marker}`"
+        promotion = facts.promotion.describe() + (" in Kubeflow Model Registry" if facts.registry == "kubeflow" else "")
         registered = f", registered {_when(facts.created_at)}" if facts.created_at else ""
         lines.append(f"- **In production:** version {version} of registered model `{facts.registered_model}` "
                      f"({promotion}){registered}")

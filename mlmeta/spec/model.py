@@ -117,6 +117,29 @@ class MlflowSettings(_Strict):
                           "soft-delete it (default from configuration: keep).")
 
 
+class KubeflowProduction(_Strict):
+    """What marks the Production version in Kubeflow Model Registry - declared, never guessed: one of
+    a version's custom property and its value, a label, the newest LIVE version, or a custom
+    property of the registered model naming the version."""
+
+    property: Name | None = Field(None, description="A version's custom property (with 'value'), e.g. stage.")
+    value: Text | None = Field(None, description="The string the property holds on the Production version.")
+    label: Name | None = Field(None, description="A label (a custom property with an empty value, as the KF MR UI "
+                                                 "shows it) carried by the Production version.")
+    state: Literal["LIVE"] | None = Field(None, description="LIVE (with newest: true): the newest LIVE version.")
+    newest: bool | None = Field(None, description="With state: LIVE - the newest LIVE version is in Production.")
+    version_property: Name | None = Field(
+        None, description="A custom property of the registered model whose value is the Production version's name.")
+
+
+class KubeflowSettings(_Strict):
+    """Where the model lives in Kubeflow Model Registry (when the registry is kubeflow)."""
+
+    registered_model: Name | None = Field(None, description="Registered model name (default: the spec's name).")
+    production: KubeflowProduction | None = Field(None, description="What marks the Production version (required "
+                                                                      "when the registry is kubeflow).")
+
+
 class Owners(_Strict):
     users: list[Name] = Field(default_factory=list, description="User names (not e-mails).")
     teams: list[Name] = Field(default_factory=list, description="Team names.")
@@ -214,6 +237,9 @@ class ModelSpec(_Strict):
     description: Text | None = Field(None, description="Markdown.")
     description_file: Text | None = Field(None, description="Markdown file, relative to the spec.")
     mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
+    registry: Literal["mlflow", "kubeflow"] | None = Field(
+        None, description="The model registry the model lives in (default from configuration: mlflow).")
+    kubeflow: KubeflowSettings | None = None
     algorithm: Text | None = Field(None, description="Default: the MLflow flavor.")
     target: Name | None = None
     server: Url | None = Field(None, description="Where the model is served.")
@@ -236,4 +262,5 @@ class ModelSpec(_Strict):
 
     @property
     def registered_model(self) -> str:
-        return self.mlflow.registered_model or self.name
+        kubeflow = self.kubeflow.registered_model if self.kubeflow else None
+        return self.mlflow.registered_model or kubeflow or self.name

@@ -30,6 +30,7 @@ def check(data: dict[str, Any], spec_dir: Path) -> list[Finding]:
     findings: list[Finding] = []
     findings += _check_description(data, spec_dir)
     findings += _check_mlflow(_mapping(data.get("mlflow")))
+    findings += _check_kubeflow(_mapping(_mapping(data.get("kubeflow")).get("production")))
     findings += _check_features(_items(data.get("features")))
     findings += _check_sources(_items(data.get("label_sources")), ("label_sources",))
     findings += _check_outputs(_items(data.get("outputs")), _items(data.get("features")))
@@ -72,6 +73,28 @@ def _check_mlflow(settings: dict[str, Any]) -> list[Finding]:
     if {"alias", "stage"} <= set(settings) and settings["alias"] is None and settings["stage"] is None:
         return [Finding(("mlflow",), "S007", "'alias' and 'stage' are both null: mlmeta could not tell which "
                                              "version is in Production; set at least one")]
+    return []
+
+
+def _check_kubeflow(rule: dict[str, Any]) -> list[Finding]:
+    """Exactly one way of telling the Production version, complete."""
+    if not rule:
+        return []
+    ways = [key for key in ("property", "label", "state", "version_property") if rule.get(key) is not None]
+    loc = ("kubeflow", "production")
+    if len(ways) != 1:
+        return [Finding(loc, "S007", "say what marks Production in one way: property (with value), label, "
+                                     "state: LIVE (with newest: true) or version_property"
+                        + (f"; this says {' and '.join(ways)}" if ways else ""))]
+    if ways == ["property"] and rule.get("value") is None:
+        return [Finding(loc + ("property",), "S007", "'property' needs the 'value' the Production version holds")]
+    if ways != ["property"] and rule.get("value") is not None:
+        return [Finding(loc + ("value",), "S007", "'value' only goes with 'property'", at_key=True)]
+    if ways == ["state"] and rule.get("newest") is not True:
+        return [Finding(loc + ("state",), "S007", "state: LIVE says nothing alone: add newest: true "
+                                                  "(the newest LIVE version is in Production)")]
+    if ways != ["state"] and rule.get("newest") is not None:
+        return [Finding(loc + ("newest",), "S007", "'newest' only goes with state: LIVE", at_key=True)]
     return []
 
 

@@ -133,7 +133,7 @@ class Follower:
             return report
 
     def _pass(self, report: PassReport, names: Collection[str] | None, announced: dict[str, float]) -> None:
-        from mlmeta.adapters.mlflow import MlflowRegistry
+        from mlmeta.registries import open_registry
         from mlmeta.validate import validate_files
 
         settings = self.settings
@@ -144,7 +144,7 @@ class Follower:
                 report.problems.append(f"{file.path} is invalid and not watched: "
                                        f"{next(d.message for d in file.diagnostics if d.is_error)}")
         specs = [s for s in validation.specs() if names is None or s.spec.registered_model in names]
-        registry = MlflowRegistry.from_settings(settings)
+        registry = open_registry(settings)
         if self.all_models and names is None:
             listed = registry.all_registered_models()
         else:
@@ -154,7 +154,7 @@ class Follower:
         extra = list(models) if self.all_models else []
         keys = promotions.watched(specs, settings, extra)
         report.models = len(models)
-        now = promotions.current(registry, keys, models)
+        now = promotions.current(registry, keys, models, report.problems)
         recorded = self.checkpoint.read()
         if recorded is None:
             self._baseline(keys, now, registry, report)

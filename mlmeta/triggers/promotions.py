@@ -17,7 +17,8 @@ from typing import Any
 
 from mlmeta.config import Settings
 from mlmeta.events import CatalogOutcome, PromotionEvent
-from mlmeta.registry import Promotion
+from mlmeta.registries import wanted_of
+from mlmeta.registry import Promotion, RegistryError, Wanted
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import DEFAULT_STAGE
 
@@ -30,10 +31,17 @@ class Watched:
     alias: str | None
     stage: str | None
     specs: list[LoadedSpec] = field(default_factory=list)
+    rule: Any = None  # Kubeflow Model Registry: the Production rule (mlmeta.kubeflow_production.Rule)
 
     @property
     def key(self) -> str:
+        if self.rule is not None:
+            return f"{self.registered_model}|{self.rule.recognised_by()}={self.rule.marker()}"
         return f"{self.registered_model}|alias={self.alias or ''}|stage={self.stage or ''}"
+
+    @property
+    def wanted(self) -> Wanted:
+        return Wanted(self.registered_model, self.alias, self.stage, self.rule)
 
     def spec_digest(self) -> str:
         """Changes when a spec of this model changes: a failed publish is retried after a fix."""
@@ -50,24 +58,33 @@ def watched(specs: list[LoadedSpec], settings: Settings, extra_models: list[str]
     under the default definition of Production)."""
     keys: dict[str, Watched] = {}
     for loaded in specs:
-        item = Watched(loaded.spec.registered_model, loaded.spec.mlflow.alias or settings.alias, loaded.spec.mlflow.stage)
+        try:
+            wanted = wanted_of(loaded.spec, settings)
+        except RegistryError:
+            continue  # a spec that cannot say what Production is: its publish says why
+        item = Watched(wanted.registered_model, wanted.alias, wanted.stage, rule=wanted.rule)
         keys.setdefault(item.key, item).specs.append(loaded)
     documented = {w.registered_model for w in keys.values()}
-    for name in extra_models:
+    for name in extra_models if settings.registry == "mlflow" else ():  # KF MR has no default Production
         if name not in documented:
             item = Watched(name, settings.alias, DEFAULT_STAGE)
             keys.setdefault(item.key, item)
     return keys
 
 
-def current(registry: Any, keys: dict[str, Watched], models: dict[str, dict[str, Any]]) -> dict[str, Promotion]:
-    """The promotion in effect per watch key (keys whose model has none are left out)."""
-    from mlmeta.adapters.mlflow import promotion_of
-
+def current(registry: Any, keys: dict[str, Watched], models: dict[str, dict[str, Any]],
+            problems: list[str] | None = None) -> dict[str, Promotion]:
+    """The promotion in effect per watch key (keys whose model has none are left out; a rule that
+    cannot tell, such as two versions marked, is a problem, and the model waits for it to be fixed)."""
     found = {}
     for key, item in keys.items():
         model = models.get(item.registered_model)
-        promotion = promotion_of(model, item.alias, item.stage) if model else None
+        try:
+            promotion = registry.promotion_in(model, item.wanted) if model else None
+        except RegistryError as error:
+            if problems is not None:
+                problems.append(f"{item.registered_model}: {error}")
+            continue
         if promotion is not None:
             found[key] = promotion
     return found
@@ -102,7 +119,7 @@ def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, regist
             registered_model=promotion.registered_model, version=promotion.version,
             recognised_by=promotion.recognised_by, marker=promotion.marker,
             model_version=registry.model_version(promotion.registered_model, promotion.version),
-            outcomes=tuple(outcomes), trigger=trigger, source=registry.public_uri))
+            outcomes=tuple(outcomes), trigger=trigger, source=registry.public_uri, registry=registry.name))
     return events
 
 
@@ -119,7 +136,7 @@ def events_of_report(report: Any, registry: Any, trigger: str = "publish") -> li
                                                           result.spec, result.message))
     return [PromotionEvent(registered_model=name, version=version, recognised_by=by, marker=marker,
                            model_version=registry.model_version(name, version), outcomes=tuple(outcomes),
-                           trigger=trigger, source=registry.public_uri)
+                           trigger=trigger, source=registry.public_uri, registry=registry.name)
             for (name, version, by, marker), outcomes in grouped.items()]
 
 

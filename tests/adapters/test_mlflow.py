@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from mlmeta.adapters.mlflow import MlflowRegistry
+from mlmeta.registry import Wanted
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def register(mlflow_server, info, run_id: str | None) -> tuple[str, str]:
 def test_facts_carry_the_runs_training_datasets_and_the_logged_models_evaluation_ones(mlflow_server, with_datasets):
     info, run_id = with_datasets
     name, _ = register(mlflow_server, info, run_id)
-    facts = MlflowRegistry(mlflow_server.url).production_version(name, "champion", None)
+    facts = MlflowRegistry(mlflow_server.url).production_version(Wanted(name, "champion", None))
     by_name = {d.name: d for d in facts.datasets}
     users = by_name["users"]
     assert (users.source_type, users.context, users.origin) == ("spark", "training", "run")
@@ -59,7 +60,7 @@ def test_facts_carry_the_runs_training_datasets_and_the_logged_models_evaluation
 def test_prefetched_facts_read_the_same_datasets_with_no_request_of_their_own(mlflow_server, with_datasets):
     info, run_id = with_datasets
     name, _ = register(mlflow_server, info, run_id)
-    direct = MlflowRegistry(mlflow_server.url).production_version(name, "champion", None)
+    direct = MlflowRegistry(mlflow_server.url).production_version(Wanted(name, "champion", None))
     batched = MlflowRegistry(mlflow_server.url)
     batched.prefetch([name])
     promotion = batched.promotion(name, "champion", None)
@@ -73,5 +74,5 @@ def test_prefetched_facts_read_the_same_datasets_with_no_request_of_their_own(ml
 def test_a_version_registered_from_a_logged_model_alone_gets_its_source_runs_datasets(mlflow_server, with_datasets):
     info, _ = with_datasets
     name, _ = register(mlflow_server, info, None)
-    facts = MlflowRegistry(mlflow_server.url).production_version(name, "champion", None)
+    facts = MlflowRegistry(mlflow_server.url).production_version(Wanted(name, "champion", None))
     assert "users" in [d.name for d in facts.training_datasets]

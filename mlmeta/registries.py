@@ -1,0 +1,60 @@
+"""Which model registry a run reads, and what each spec asks of it.
+
+A project keeps its models in one registry: MLflow (the default) or Kubeflow Model Registry
+(``registry = "kubeflow"``, or ``MLMETA_REGISTRY=kubeflow``). A spec may say which registry it
+means (``registry: kubeflow``); one that names another registry than its project's fails at that
+line rather than being read from the wrong place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlmeta.config import Settings
+from mlmeta.registry import RegistryError, Wanted
+from mlmeta.spec.model import ModelSpec
+
+
+def open_registry(settings: Settings) -> Any:
+    """The adapter of the project's registry (it checks the server is what it claims to be)."""
+    if settings.registry == "kubeflow":
+        from mlmeta.adapters.kubeflow import KubeflowRegistry
+
+        return KubeflowRegistry.from_settings(settings)
+    from mlmeta.adapters.mlflow import MlflowRegistry
+
+    return MlflowRegistry.from_settings(settings)
+
+
+def wanted_of(spec: ModelSpec, settings: Settings) -> Wanted:
+    """What says which version of the spec's model is in Production, in the project's registry."""
+    if spec.registry and spec.registry != settings.registry:
+        raise RegistryError(f"this spec's model is in {spec.registry}, but the project's registry is "
+                            f"{settings.registry} ({settings.where('registry')}); one project reads one registry",
+                            code="S007", loc=("registry",))
+    if settings.registry == "kubeflow":
+        from mlmeta.kubeflow_production import Rule
+
+        production = spec.kubeflow.production if spec.kubeflow else None
+        if production is None:
+            raise RegistryError("the registry is Kubeflow Model Registry, which has no aliases or stages: say in "
+                                "kubeflow.production what marks the Production version", code="S002",
+                                loc=("kubeflow",) if spec.kubeflow else ("name",))
+        return Wanted(spec.registered_model, rule=Rule.from_spec(production))
+    return Wanted(spec.registered_model, spec.mlflow.alias or settings.alias, spec.mlflow.stage)
+
+
+def registry_label(settings: Settings) -> str:
+    """How messages name the registry."""
+    return "Kubeflow Model Registry" if settings.registry == "kubeflow" else "MLflow"
+
+
+def registry_loc(spec: ModelSpec, error: RegistryError | None = None) -> tuple:
+    """Where in the spec a registry's finding goes: the rule or key it is about, else the model's name."""
+    if error is not None and error.loc:
+        return error.loc
+    if spec.mlflow.registered_model:
+        return ("mlflow", "registered_model")
+    if spec.kubeflow and spec.kubeflow.registered_model:
+        return ("kubeflow", "registered_model")
+    return ("name",)
