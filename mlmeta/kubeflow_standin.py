@@ -1,5 +1,9 @@
-"""A stand-in of the Kubeflow Model Registry REST API (``/api/model_registry/v1alpha3``), for tests and
-examples - work in progress for issue 24, not used by mlmeta yet.
+"""A stand-in of the Kubeflow Model Registry REST API, for tests and the example under
+``examples/kubeflow/``: ``python -m mlmeta.kubeflow_standin [--port N] [--token T]``.
+
+It serves what the MLflow plugin (``model-registry-mlflow``, ``/api/model_registry/v1alpha3`` only),
+the official client and mlmeta use, under both ``/api/model_registry/v1alpha3`` and ``/v1``, as the
+server does (v1alpha3 being deprecated there).
 
 Semantics follow the server's code as read (notes: /work/kfmr-notes/server.md, plugin.md): ids are
 integer strings from two counters (entities; artifacts), timestamps are epoch milliseconds as
@@ -20,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 PREFIXES = ("/api/model_registry/v1alpha3", "/api/model_registry/v1")
-STATUS_TEXT = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Bad Request"}
+STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict", 422: "Bad Request"}
 
 
 class ApiError(Exception):
@@ -298,6 +302,7 @@ class Api:
 
 class _Handler(BaseHTTPRequestHandler):
     api: Api
+    token: str | None = None
 
     def log_message(self, *args: Any) -> None:  # quiet: tests read the answers, not a log
         pass
@@ -308,6 +313,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if prefix is None:
                 raise ApiError(404, f"{parts.path}: not found")
+            if self.token and self.headers.get("Authorization") != f"Bearer {self.token}":
+                # kube-rbac-proxy in front of the server answers this way (the server has no auth of its own)
+                raise ApiError(401, "Unauthorized: the bearer token is missing or not accepted")
             length = int(self.headers.get("Content-Length") or 0)
             text = self.rfile.read(length).decode() if length else ""
             try:
@@ -331,9 +339,9 @@ class _Handler(BaseHTTPRequestHandler):
 class StandIn:
     """``with StandIn() as registry: registry.url`` - on 127.0.0.1, a free port, stopped on exit."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, token: str | None = None) -> None:
         self.state = State()
-        handler = type("Handler", (_Handler,), {"api": Api(self.state)})
+        handler = type("Handler", (_Handler,), {"api": Api(self.state), "token": token})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -347,3 +355,26 @@ class StandIn:
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m mlmeta.kubeflow_standin",
+                                     description="A Kubeflow Model Registry stand-in on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--token", help="the bearer token to require (default: none)")
+    args = parser.parse_args(argv)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with StandIn(args.port, token=args.token) as standin:
+        print(standin.url, flush=True)  # the first line says where it listens
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -55,6 +55,11 @@ class Wanted:
     rule: Any = None
 
 
+def version_label(version: str) -> str:
+    """How messages name a version: MLflow's numbers as v3, Kubeflow's names (v1, 2.0.1, ...) as they are."""
+    return f"v{version}" if version.isdigit() else version
+
+
 # what recognised a Production version -> how to say it ("alias `champion`")
 RECOGNISED_BY = {"alias": "alias", "stage": "stage", "property": "custom property", "label": "label",
                  "newest_live": "newest LIVE version", "version_property": "model's custom property"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlmeta import fqn
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.output import console
+from mlmeta.registry import version_label
 
 
 def diagnostic_line(d: Diagnostic) -> str:
@@ -133,7 +134,7 @@ def _headline(mode: str, result) -> str:
     if result.production:
         p = result.production
         registry = "Kubeflow Model Registry" if p.get("registry") == "kubeflow" else "MLflow"
-        production = f" <- {registry} {p['registered_model']} v{p['version']} ({p['recognised_by']} {p['marker']})"
+        production = f" <- {registry} {p['registered_model']} {version_label(p['version'])} ({p['recognised_by']} {p['marker']})"
     reason = f": {result.message}" if result.message else ""  # set only when there is something to explain
     return f"{result.model} [{status}]{version}{production}{reason}  ({result.spec})"
 

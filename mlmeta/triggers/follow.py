@@ -34,7 +34,7 @@ from mlmeta.config import Settings
 from mlmeta.errors import ConfigError
 from mlmeta.events import PromotionEvent
 from mlmeta.events.sinks import Emitter
-from mlmeta.registry import Promotion
+from mlmeta.registry import Promotion, version_label
 from mlmeta.triggers import promotions
 
 CHECKPOINT_VERSION = 1
@@ -180,7 +180,7 @@ class Follower:
             if self.stopping.is_set():
                 break
             self.forward(promotion)
-            report.promotions.append(f"{promotion.registered_model} v{promotion.version} (forwarded)")
+            report.promotions.append(f"{promotion.registered_model} {version_label(promotion.version)} (forwarded)")
             recorded["keys"][item.key] = _record(promotion, item, [])
             self.checkpoint.write(recorded)
 
@@ -189,10 +189,10 @@ class Follower:
         """Announce and record one promotion's outcome - unless a server failed it: not final yet."""
         if promotions.transient(event):
             report.transient.append(promotion.registered_model)
-            self.progress(f"{self.trigger}: {promotion.registered_model} v{promotion.version}: a server failed; "
+            self.progress(f"{self.trigger}: {promotion.registered_model} {version_label(promotion.version)}: a server failed; "
                           "tried again later")
             return  # neither recorded nor announced
-        report.promotions.append(f"{promotion.registered_model} v{promotion.version} "
+        report.promotions.append(f"{promotion.registered_model} {version_label(promotion.version)} "
                                  f"({promotion.recognised_by} {promotion.marker})")
         report.problems += self.emitter.emit([event])
         report.events += 1
@@ -256,6 +256,6 @@ def _since(announced: float | None, event: PromotionEvent) -> float | None:
 
 def describe(event: PromotionEvent, trigger: str) -> str:
     actions = ", ".join(f"{o.fqn or o.spec or ''} {o.action}".strip() for o in event.outcomes)
-    return (f"{trigger}: {event.registered_model} v{event.version} ({event.recognised_by} {event.marker}) -> "
+    return (f"{trigger}: {event.registered_model} {version_label(event.version)} ({event.recognised_by} {event.marker}) -> "
             f"{actions or 'nothing to publish'}")
 

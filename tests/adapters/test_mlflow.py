@@ -63,7 +63,7 @@ def test_prefetched_facts_read_the_same_datasets_with_no_request_of_their_own(ml
     direct = MlflowRegistry(mlflow_server.url).production_version(Wanted(name, "champion", None))
     batched = MlflowRegistry(mlflow_server.url)
     batched.prefetch([name])
-    promotion = batched.promotion(name, "champion", None)
+    promotion = batched.promotion(Wanted(name, "champion", None))
     batched.prefetch_facts([promotion])
     before = batched.requests
     facts = batched.facts(promotion)
