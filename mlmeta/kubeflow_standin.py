@@ -69,6 +69,15 @@ class State:
         self.version_artifacts: dict[str, list[str]] = {}
         self.new_experiment({"name": "Default"})  # MLflow's experiment "0" is looked up without being made
 
+    def copy(self) -> State:
+        """An independent copy (a test's own registry, starting from a shared trained one)."""
+        import copy
+
+        twin = State.__new__(State)
+        twin.__dict__.update({k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "lock"})
+        twin.lock = threading.Lock()
+        return twin
+
     def next_id(self, kind: str) -> str:
         self._ids[kind] += 1
         return str(self._ids[kind])
@@ -339,8 +348,8 @@ class _Handler(BaseHTTPRequestHandler):
 class StandIn:
     """``with StandIn() as registry: registry.url`` - on 127.0.0.1, a free port, stopped on exit."""
 
-    def __init__(self, port: int = 0, *, token: str | None = None) -> None:
-        self.state = State()
+    def __init__(self, port: int = 0, *, token: str | None = None, state: State | None = None) -> None:
+        self.state = state or State()
         handler = type("Handler", (_Handler,), {"api": Api(self.state), "token": token})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
