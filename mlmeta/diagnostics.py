@@ -74,7 +74,7 @@ CODES: dict[str, str] = {
     "R001": "source asset (table, topic, ...) not found in OpenMetadata",
     "R002": "column or field not found in its asset",
     "R003": "source asset is deleted",
-    "R004": "registered model not found in MLflow",
+    "R004": "registered model not found in the registry (MLflow or Kubeflow Model Registry)",
     "R005": "no version in Production (notice; an error with --require-production)",
     "R006": "feature not in the model's signature (warning)",
     "R007": "signature input not covered by a feature (warning)",
@@ -83,6 +83,7 @@ CODES: dict[str, str] = {
     "R010": "trained on a dataset whose asset no source of the spec names (warning)",
     "R011": "a source no logged training dataset covers (notice)",
     "R012": "a training dataset maps to no asset in the catalog (notice)",
+    "R013": "the Kubeflow Production rule cannot tell: two versions match, or the property is not a string",
     # publishing
     "P001": "the server refused the model, or kept failing",
     "P002": "the server accepted a write but does not hold it (read back after the write)",

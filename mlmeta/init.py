@@ -33,6 +33,9 @@ def model_name(registered_model: str) -> str:
     return registered_model.split(".")[-1].replace('"', "") or "model"
 
 
+_FROM = {"mlflow": "--from-mlflow", "kubeflow": "--from-registry"}  # the flag a team on each registry types
+
+
 def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: str | None,
                  alias: str | None = None, stage: str | None = None, datasets: list[MappedDataset] = ()) -> str:
     """``alias`` and ``stage``: what the user asked for (written as asked, whether or not a version
@@ -45,8 +48,7 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
     if schema_ref:
         lines.append(f"# yaml-language-server: $schema={schema_ref}")
     lines += [
-        f"# Written by `mlmeta init --from-{'registry' if facts.registry == 'kubeflow' else 'mlflow'} "
-        f"{facts.registered_model}` from version {facts.version} "
+        f"# Written by `mlmeta init {_FROM[facts.registry]} {facts.registered_model}` from version {facts.version} "
         f"({promotion}).",
         "# TODO: describe the model, and say where each feature's data comes from (its sources).",
         "mlmeta: 1",

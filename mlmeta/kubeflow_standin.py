@@ -234,6 +234,21 @@ class Api:
             return 200, _page(list(self.state.artifacts.values()), query)
         return 200, _found(self.state.artifacts, rest[0], "artifact")
 
+    def get_model_artifact(self, rest, query, body):
+        return self.get_artifact(rest, {**query, "artifactType": "model-artifact"}, body)
+
+    def get_artifact(self, rest, query, body):
+        """Find by name within a parent (a model version's artifacts) or by externalId."""
+        owned = self.state.version_artifacts.get(query.get("parentResourceId") or "", [])
+        candidates = [self.state.artifacts[a] for a in owned] if query.get("parentResourceId") else \
+            list(self.state.artifacts.values())
+        found = [a for a in candidates if (not query.get("name") or a.get("name") == query["name"])
+                 and (not query.get("externalId") or a.get("externalId") == query["externalId"])
+                 and (not query.get("artifactType") or a["artifactType"] == query["artifactType"])]
+        if len(found) != 1:
+            raise ApiError(404, f"no artifacts found for name={query.get('name', '')}: not found")
+        return 200, found[0]
+
     def patch_artifacts(self, rest, query, body):
         return 200, _patch(_found(self.state.artifacts, rest[0], "artifact"), body)
 

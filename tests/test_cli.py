@@ -86,11 +86,20 @@ def test_values_that_cannot_work_are_refused_before_anything_starts(cli, in_tmp,
 # flags of other programs mlmeta runs (git; pip, which fetches the sandbox's schemas), and Jetty's
 # --gzip mark on an ETag: not mlmeta's own
 OTHER_PROGRAMS = {"--diff-filter", "--name-only", "--no-renames", "--no-deps", "--only-binary", "--quiet",
-                  "--disable-pip-version-check", "--gzip"}
+                  "--disable-pip-version-check", "--gzip",
+                  "--token"}  # python -m mlmeta.kubeflow_standin
 
 
 def every_option() -> set[str]:
-    return {option for _, function in commands() for option, _ in options(function)} | {"--help", "--version"}
+    """Every option name, second names too (``--from-registry``/``--from-mlflow``)."""
+    names = {"--help", "--version"}
+    for _, function in commands():
+        for hint in typing.get_type_hints(function, include_extras=True).values():
+            info = typing.get_args(hint)[1] if typing.get_origin(hint) is typing.Annotated else None
+            if isinstance(info, typer.models.OptionInfo):
+                names |= {d for d in (info.default, *info.param_decls) if isinstance(d, str) and d.startswith("--")}
+        names |= {option for option, _ in options(function)}
+    return names
 
 
 def test_every_flag_a_message_or_a_hint_names_exists():

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,24 @@ def test_a_url_that_is_not_a_kubeflow_model_registry_is_a_configuration_error(cl
     assert result.exit_code == 2
     assert "not a Kubeflow Model Registry" in result.stderr and "MODEL_REGISTRY_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_registry_that_is_down_or_silent_fails_fast_with_the_true_cause(cli, project, sandbox):
+    from mlmeta.demo.peers import silent_listener
+    from mlmeta.demo.services import free_port
+    from tests.test_failing_fast import FAST
+
+    folder, env = project
+    started = time.monotonic()
+    refused = cli("publish", "--all", env={**env, **FAST, "MODEL_REGISTRY_URL": f"http://127.0.0.1:{free_port()}"})
+    assert refused.exit_code == 2 and time.monotonic() - started < 5
+    assert "Kubeflow Model Registry refused the connection" in refused.stderr and "MODEL_REGISTRY_URL" in refused.stderr
+    with silent_listener() as url:
+        started = time.monotonic()
+        silent = cli("publish", "--all", env={**env, **FAST, "MODEL_REGISTRY_URL": url})
+    assert silent.exit_code == 2 and 2.5 < time.monotonic() - started < 8
+    assert "did not answer for 3 s" in silent.stderr and "Traceback" not in silent.stderr
+    assert writes(sandbox) == {}
 
 
 def test_a_refused_token_is_a_configuration_error_in_the_servers_words_and_never_printed(cli, project, trained):

@@ -84,3 +84,39 @@ def test_lists_page_with_a_next_page_token_empty_on_the_last_page(registry):
         if not token:
             break
     assert seen == [f"m{i}" for i in range(5)]
+
+
+def test_the_official_client_reads_back_what_it_registered(registry):
+    """model-registry's own client parses every answer with its generated models (strict types)."""
+    from model_registry import ModelRegistry
+
+    client = ModelRegistry("http://127.0.0.1", registry.port, author="alice", is_secure=False)
+    client.register_model("churn", "s3://models/churn/1", version="v1", model_format_name="sklearn",
+                          model_format_version="1", metadata={"accuracy": 0.9, "epochs": 3, "stage": "staging"})
+    version = client.get_model_version("churn", "v1")
+    assert version.author == "alice" and version.custom_properties == {"accuracy": 0.9, "epochs": 3,
+                                                                        "stage": "staging"}
+    version.custom_properties = {**version.custom_properties, "stage": "production"}
+    client.update(version)
+    assert client.get_model_version("churn", "v1").custom_properties["stage"] == "production"
+    assert client.get_model_artifact("churn", "v1").uri == "s3://models/churn/1"
+    assert [v.name for v in client.get_model_versions("churn")] == ["v1"]
+    with pytest.raises(Exception, match="already exists"):
+        client.register_model("churn", "s3://x", version="v1", model_format_name="sklearn", model_format_version="1")
+
+
+def test_the_adapter_follows_next_page_tokens(registry, monkeypatch):
+    from mlmeta.adapters import kubeflow
+    from mlmeta.kubeflow_production import Rule
+    from mlmeta.registry import Wanted
+
+    base = registry.url + "/api/model_registry/v1"
+    model = requests.post(base + "/registered_models", json={"name": "churn"}, timeout=10).json()
+    for i in range(1, 6):
+        requests.post(base + "/model_versions", json={"name": f"v{i}", "registeredModelId": model["id"]},
+                      timeout=10).raise_for_status()
+    monkeypatch.setattr(kubeflow, "PAGE", 2)
+    adapter = kubeflow.KubeflowRegistry(registry.url)
+    promotion = adapter.promotion(Wanted("churn", rule=Rule(newest_live=True)))
+    assert promotion.version == "v5" and promotion.recognised_by == "newest_live"
+    assert adapter.requests == 1 + 1 + 3  # handshake, the model, three pages of versions
