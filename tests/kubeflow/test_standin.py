@@ -120,3 +120,31 @@ def test_the_adapter_follows_next_page_tokens(registry, monkeypatch):
     promotion = adapter.promotion(Wanted("churn", rule=Rule(newest_live=True)))
     assert promotion.version == "v5" and promotion.recognised_by == "newest_live"
     assert adapter.requests == 1 + 1 + 3  # handshake, the model, three pages of versions
+
+
+def test_the_servers_answers_for_bad_requests_and_the_deprecated_prefix(registry):
+    v1, old = registry.url + "/api/model_registry/v1", registry.url + "/api/model_registry/v1alpha3"
+    missing = requests.post(v1 + "/registered_models", json={"description": "no name"}, timeout=10)
+    assert missing.status_code == 422 and missing.json() == {"code": "Bad Request",
+                                                             "message": "required field 'name' is zero value."}
+    assert requests.get(v1 + "/registered_models/abc", timeout=10).status_code == 400
+    unknown = requests.get(v1 + "/registered_models/7", timeout=10)
+    assert unknown.status_code == 404 and unknown.json()["message"] == "no registered model found for id 7: not found"
+    assert requests.get(v1 + "/registered_models", params={"pageSize": "ten"}, timeout=10).status_code == 400
+    assert requests.get(v1 + "/registered_model", timeout=10).status_code == 400  # a find needs its parameters
+    listed = requests.get(old + "/registered_models", timeout=10)
+    assert listed.headers["Deprecation"] == "true" and "successor-version" in listed.headers["Link"]
+    assert "Deprecation" not in requests.get(v1 + "/registered_models", timeout=10).headers
+    model = requests.post(v1 + "/registered_models", json={"name": "m"}, timeout=10).json()
+    version = requests.post(v1 + "/model_versions", json={"name": "1", "registeredModelId": model["id"]},
+                            timeout=10).json()
+    assert int(version["id"]) == int(model["id"]) + 1  # one sequence for models, versions, experiments, runs
+    artifacts = f"{v1}/model_versions/{version['id']}/artifacts"
+    created = requests.post(artifacts, json={"artifactType": "model-artifact", "name": "m", "uri": "s3://b/k"},
+                            timeout=10)
+    assert created.status_code == 201 and created.json()["state"] == "UNKNOWN"
+    again = requests.post(artifacts, json={"artifactType": "model-artifact", "name": "m", "uri": "s3://b/k2"},
+                          timeout=10)
+    assert again.status_code == 409 and again.json()["message"].endswith(": conflict")
+    metric = requests.post(artifacts, json={"artifactType": "metric", "name": "auc", "value": 0.9}, timeout=10)
+    assert metric.status_code == 200  # an upsert that created a metric still answers 200, as the server does
