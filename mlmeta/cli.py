@@ -550,7 +550,8 @@ def watch(
     log_format: LogFormatOption = LogFormat.TEXT,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Poll MLflow; publish what reaches Production; emit one event per promotion."""
+    """Poll the registry (MLflow, or Kubeflow Model Registry); publish what reaches Production; emit one event per
+    promotion."""
 
     def body() -> int:
         from mlmeta.config import load_settings
@@ -560,6 +561,11 @@ def watch(
         _require("--jitter", jitter, 0 <= jitter < 1, "a share of the interval, from 0 up to (not including) 1")
         _require("--max-backoff", max_backoff, max_backoff >= interval, f"must be at least --interval ({interval:g})")
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        if all_models and settings.registry == "kubeflow":
+            from mlmeta.errors import UsageError
+
+            raise UsageError("--all-models: Kubeflow Model Registry has no default Production marker (each spec "
+                             "declares its own), so only the specs' models can be watched")
         emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + SPOOL_BESIDE), settings, "-")
         watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
                                                  max_backoff=max_backoff, once=once, all_models=all_models,
@@ -691,6 +697,9 @@ def webhook_serve(
                 raise ConfigError("GITHUB_TOKEN", "not set: a token allowed to create repository dispatches")
             secrets.register(github_token)
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        if settings.registry == "kubeflow":
+            raise UsageError(f"webhook serve receives MLflow's webhooks; Kubeflow Model Registry sends none "
+                             f"(registry = kubeflow, {settings.where('registry')}): follow it with mlmeta watch")
         say = _service_log(log_format, "mlmeta.webhook") if log_format is LogFormat.JSON else _progress(fmt)
         worker = delivery_queue = None
         if address is None:

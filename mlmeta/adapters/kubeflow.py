@@ -150,16 +150,28 @@ class KubeflowRegistry:
         with self._lock:
             self._models.update(listed)
             self._absent.update(wanted - set(listed))
-        for model in listed.values():
-            self._model_versions(model)
+        self._prefetch_versions(list(listed.values()))
 
     def all_registered_models(self) -> list[dict[str, Any]]:
         models = self._pages("/registered_models")
         with self._lock:
             self._models.update({m["name"]: m for m in models})
-        for model in models:
-            self._model_versions(model)
+        self._prefetch_versions(models)
         return models
+
+    def _prefetch_versions(self, models: list[dict[str, Any]]) -> None:
+        """The versions of these models: one model's own list, or for several one paged list of every
+        version (1,000 a page), so a run over many models costs a few requests, not one per model."""
+        if len(models) == 1:
+            self._model_versions(models[0])
+            return
+        if not models:
+            return
+        found: dict[str, list[dict[str, Any]]] = {str(m["id"]): [] for m in models}
+        for version in self._pages("/model_versions"):
+            found.get(str(version.get("registeredModelId")), []).append(version)
+        with self._lock:
+            self._versions.update(found)
 
     def known_models(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -257,3 +257,15 @@ def test_the_example_runs_end_to_end():
 
 def _line_of(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text))
+
+
+def test_doctor_checks_the_registry_and_what_cannot_follow_kubeflow_says_so(cli, project, kfmr):
+    folder, env = project
+    result = cli("doctor", "--format", "json", env=env)
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    registry = checks["Kubeflow Model Registry"]
+    assert registry["status"] == "ok" and kfmr.url in registry["detail"] and "API v1" in registry["detail"]
+    webhook = cli("webhook", "serve", env={**env, "MLMETA_WEBHOOK_SECRET": "s"})
+    assert webhook.exit_code == 2 and "Kubeflow Model Registry sends none" in webhook.stderr
+    everything = cli("watch", "--once", "--all-models", env=env)
+    assert everything.exit_code == 2 and "--all-models" in everything.stderr

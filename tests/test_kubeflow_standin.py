@@ -105,23 +105,6 @@ def test_the_official_client_reads_back_what_it_registered(registry):
         client.register_model("churn", "s3://x", version="v1", model_format_name="sklearn", model_format_version="1")
 
 
-def test_the_adapter_follows_next_page_tokens(registry, monkeypatch):
-    from mlmeta.adapters import kubeflow
-    from mlmeta.kubeflow_production import Rule
-    from mlmeta.registry import Wanted
-
-    base = registry.url + "/api/model_registry/v1"
-    model = requests.post(base + "/registered_models", json={"name": "churn"}, timeout=10).json()
-    for i in range(1, 6):
-        requests.post(base + "/model_versions", json={"name": f"v{i}", "registeredModelId": model["id"]},
-                      timeout=10).raise_for_status()
-    monkeypatch.setattr(kubeflow, "PAGE", 2)
-    adapter = kubeflow.KubeflowRegistry(registry.url)
-    promotion = adapter.promotion(Wanted("churn", rule=Rule(newest_live=True)))
-    assert promotion.version == "v5" and promotion.recognised_by == "newest_live"
-    assert adapter.requests == 1 + 1 + 3  # handshake, the model, three pages of versions
-
-
 def test_the_servers_answers_for_bad_requests_and_the_deprecated_prefix(registry):
     v1, old = registry.url + "/api/model_registry/v1", registry.url + "/api/model_registry/v1alpha3"
     missing = requests.post(v1 + "/registered_models", json={"description": "no name"}, timeout=10)
