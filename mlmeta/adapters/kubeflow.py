@@ -60,6 +60,7 @@ class KubeflowRegistry:
         self._absent: set[str] = set()
         self._versions: dict[str, list[dict[str, Any]]] = {}  # registered model id -> its versions
         self._runs: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # run id -> (run, artifacts)
+        self._logged_models: dict[str, dict[str, Any] | None] = {}  # artifact id -> the logged model (None: gone)
         self.api = self._handshake()
 
     @classmethod
@@ -330,12 +331,18 @@ class KubeflowRegistry:
         artifact_id = unquote(uri[len("models:/"):]).strip("/")
         if not artifact_id.isdigit():
             return None
+        with self._lock:
+            if artifact_id in self._logged_models:
+                return self._logged_models[artifact_id]
         try:
-            return self._get(f"/artifacts/{artifact_id}")
+            logged = self._get(f"/artifacts/{artifact_id}")
         except RegistryError as error:
-            if error.error_code == "not found":
-                return None
-            raise
+            if error.error_code != "not found":
+                raise
+            logged = None
+        with self._lock:
+            self._logged_models[artifact_id] = logged
+        return logged
 
     def _run_id(self, artifact: dict[str, Any] | None) -> str | None:
         """The experiment run that trained the version: recorded on its logged model by the plugin,
