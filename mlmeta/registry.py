@@ -103,6 +103,8 @@ class ProductionVersion:
     registry: str = "mlflow"  # "mlflow" or "kubeflow"
     author: str | None = None  # who registered the version (Kubeflow: the version's author)
     model_format: str | None = None  # Kubeflow: the model artifact's format name and version, e.g. "sklearn 1"
+    version_description: str | None = None  # Kubeflow: the version's own description
+    properties: dict[str, str] = field(default_factory=dict)  # Kubeflow: the version's custom properties, as text
 
     @property
     def training_datasets(self) -> tuple[LoggedDataset, ...]:

@@ -113,6 +113,11 @@ def test_the_plugin_trained_model_is_published_with_its_metrics_and_parameters_a
         "n_estimators": "50", "learning_rate": "0.1", "max_depth": "3"}
     assert "- **Metrics:** `mae` " in entity["description"] and "`rmse`" in entity["description"]
     assert "custom property `stage=production` in Kubeflow Model Registry" in entity["description"]
+    # the version's own facts: who registered it, its description, format and custom properties
+    assert "by `alice`" in entity["description"] and "- **Version:** Gradient boosting, 50 trees" in entity[
+        "description"]
+    assert "- **Format:** sklearn 1." in entity["description"]
+    assert "- **Properties:** `stage` production" in entity["description"]
     assert entity["sourceUrl"] == f"{kfmr.url}{API}/model_versions/{version_id(kfmr, 'v1')}"
     # its signature was read (the logged model's MLmodel): no feature is reported missing from it
     assert not [d for d in model["diagnostics"] if d["code"] in ("R006", "R007")]

@@ -315,6 +315,8 @@ class KubeflowRegistry:
             datasets=tuple(_dataset(a) for a in run_artifacts if a.get("artifactType") == "dataset-artifact"
                            and a.get("name")),
             registry="kubeflow", author=version.get("author") or None, model_format=model_format,
+            version_description=version.get("description") or None,
+            properties=_properties(version.get("customProperties")),
         )
 
     def _model_artifact(self, version: dict[str, Any]) -> dict[str, Any] | None:

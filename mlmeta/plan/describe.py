@@ -55,8 +55,10 @@ def _generated(facts: ProductionVersion | None, spec_path: str, spec_commit: str
         version = f"[{facts.version}]({facts.version_url})" if facts.version_url else facts.version
         promotion = facts.promotion.describe() + (" in Kubeflow Model Registry" if facts.registry == "kubeflow" else "")
         registered = f", registered {_when(facts.created_at)}" if facts.created_at else ""
+        by = f" by `{facts.author}`" if facts.author else ""
         lines.append(f"- **In production:** version {version} of registered model `{facts.registered_model}` "
-                     f"({promotion}){registered}")
+                     f"({promotion}){registered}{by}")
+        lines += _version_details(facts)
         if facts.run_id:
             name = facts.run_name or facts.run_id
             run = f"[{name}]({facts.run_url})" if facts.run_url else name
@@ -68,6 +70,19 @@ def _generated(facts: ProductionVersion | None, spec_path: str, spec_commit: str
     commit = f" at commit `{spec_commit[:12]}`" if spec_commit else ""
     lines.append(f"- **Documented in:** `{spec_path}`{commit}")
     return "\n".join(lines)
+
+
+def _version_details(facts: ProductionVersion) -> list[str]:
+    """What a Kubeflow version says of itself (MLflow's versions carry none of it here)."""
+    lines = []
+    if facts.version_description:
+        lines.append(f"- **Version:** {facts.version_description.strip()}")
+    if facts.model_format:
+        lines.append(f"- **Format:** {facts.model_format}")
+    if facts.properties:
+        lines.append("- **Properties:** " + " · ".join(f"`{k}` {v}" if v else f"`{k}`"
+                                                        for k, v in sorted(facts.properties.items())))
+    return lines
 
 
 def _when(ms: int) -> str:

@@ -31,6 +31,9 @@ def check(data: dict[str, Any], spec_dir: Path) -> list[Finding]:
     findings += _check_description(data, spec_dir)
     findings += _check_mlflow(_mapping(data.get("mlflow")))
     findings += _check_kubeflow(_mapping(_mapping(data.get("kubeflow")).get("production")))
+    if data.get("registry") == "kubeflow" and not _mapping(data.get("kubeflow")).get("production"):
+        findings.append(Finding(("registry",), "S002", "Kubeflow Model Registry has no aliases or stages: say in "
+                                                       "kubeflow.production what marks the Production version"))
     findings += _check_features(_items(data.get("features")))
     findings += _check_sources(_items(data.get("label_sources")), ("label_sources",))
     findings += _check_outputs(_items(data.get("outputs")), _items(data.get("features")))
@@ -91,7 +94,7 @@ def _check_kubeflow(rule: dict[str, Any]) -> list[Finding]:
     if ways != ["property"] and rule.get("value") is not None:
         return [Finding(loc + ("value",), "S007", "'value' only goes with 'property'", at_key=True)]
     if ways == ["state"] and rule.get("newest") is not True:
-        return [Finding(loc + ("state",), "S007", "state: LIVE says nothing alone: add newest: true "
+        return [Finding(loc + ("state",), "S007", "LIVE says nothing alone: add newest: true "
                                                   "(the newest LIVE version is in Production)")]
     if ways != ["state"] and rule.get("newest") is not None:
         return [Finding(loc + ("newest",), "S007", "'newest' only goes with state: LIVE", at_key=True)]
