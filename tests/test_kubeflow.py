@@ -274,3 +274,14 @@ def test_doctor_checks_the_registry_and_what_cannot_follow_kubeflow_says_so(cli,
     assert webhook.exit_code == 2 and "Kubeflow Model Registry sends none" in webhook.stderr
     everything = cli("watch", "--once", "--all-models", env=env)
     assert everything.exit_code == 2 and "--all-models" in everything.stderr
+
+
+def test_a_watcher_waiting_out_an_outage_probes_the_kubeflow_registry(project, kfmr, sandbox):
+    from mlmeta.config import load_settings
+    from mlmeta.demo.services import free_port
+    from mlmeta.triggers.outage import probe
+
+    folder, env = project
+    assert probe(load_settings(environ=env)) is None
+    down = probe(load_settings(environ={**env, "MODEL_REGISTRY_URL": f"http://127.0.0.1:{free_port()}"}))
+    assert down.startswith("Kubeflow Model Registry: ")

@@ -20,6 +20,7 @@ under ``v1alpha3``, the only prefix the MLflow plugin speaks, so any server it l
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -66,8 +67,7 @@ class KubeflowRegistry:
     @classmethod
     def from_settings(cls, settings: Any) -> KubeflowRegistry:
         return cls(settings.require_kubeflow_url(), token=settings.kubeflow_token, limits=settings.limits(),
-                   setting=settings.where("kubeflow_url"), ui_url=settings.kubeflow_ui_url,
-                   verify=settings.tls_verify())
+                   setting=settings.where("kubeflow_url"), ui_url=settings.kubeflow_ui_url, verify=ca_bundle())
 
     @property
     def requests(self) -> int:
@@ -380,6 +380,11 @@ class KubeflowRegistry:
         if self.ui_url:
             return f"{self.ui_url}/registeredModels/{version.get('registeredModelId')}/versions/{version.get('id')}"
         return f"{self.public_uri}{self.api}/model_versions/{version.get('id')}"
+
+
+def ca_bundle() -> bool | str:
+    """TLS verification as the registry's MLflow plugin does it: MODELREGISTRY_CA_CERT_PATH, else the system CAs."""
+    return os.environ.get("MODELREGISTRY_CA_CERT_PATH") or True
 
 
 def _is_list(data: Any) -> bool:
