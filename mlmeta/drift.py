@@ -54,6 +54,8 @@ _FIELD_LOC = {"description": ("description",), "displayName": ("display_name",),
               "target": ("target",), "server": ("server",), "mlFeatures": ("features",),
               "mlHyperParameters": ("hyperparameters",), "mlStore": ("ml_store",), "owners": ("owners",),
               "tags": ("tags",), "dashboard": ("dashboard",), "domains": ("domain",)}
+
+
 @dataclass
 class DriftReport:
     checked: int = 0

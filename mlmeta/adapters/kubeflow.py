@@ -62,6 +62,7 @@ class KubeflowRegistry:
         self._versions: dict[str, list[dict[str, Any]]] = {}  # registered model id -> its versions
         self._runs: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # run id -> (run, artifacts)
         self._logged_models: dict[str, dict[str, Any] | None] = {}  # artifact id -> the logged model (None: gone)
+        self._model_artifacts: dict[str, dict[str, Any] | None] = {}  # version id -> its model artifact
         self.api = self._handshake()
 
     @classmethod
@@ -110,8 +111,9 @@ class KubeflowRegistry:
         if answer.ok and isinstance(data, dict):
             return data
         if _is_error(data):
-            raise RegistryError(f"Kubeflow Model Registry: {data['message']}",
-                                error_code="not found" if answer.status == 404 else str(data["code"]))
+            found_nothing = answer.status == 404
+            raise RegistryError(f"Kubeflow Model Registry: {data['message']}", code="R004" if found_nothing else "P001",
+                                error_code="not found" if found_nothing else str(data["code"]))
         raise self._not_kubeflow("GET", full, answer)
 
     def _not_kubeflow(self, method: str, path: str, answer: Answer) -> ConfigError:
@@ -190,9 +192,10 @@ class KubeflowRegistry:
                 if error.error_code != "not found":
                     raise
             else:
-                with self._lock:
-                    self._models[name] = model
-                return model
+                if model.get("name") == name:  # the server matches names with SQL LIKE: _ and % are wildcards
+                    with self._lock:
+                        self._models[name] = model
+                    return model
         raise RegistryError(f"registered model {name!r} not found in Kubeflow Model Registry at {self.public_uri}")
 
     def registered_model_exists(self, name: str) -> bool:
@@ -204,9 +207,9 @@ class KubeflowRegistry:
             raise
         return True
 
-    def _model_versions(self, model: dict[str, Any], *, fresh: bool = False) -> list[dict[str, Any]]:
+    def _model_versions(self, model: dict[str, Any]) -> list[dict[str, Any]]:
         with self._lock:
-            known = None if fresh else self._versions.get(model["id"])
+            known = self._versions.get(model["id"])
         if known is not None:
             return known
         versions = self._pages(f"/registered_models/{quote(str(model['id']))}/versions")
@@ -321,8 +324,14 @@ class KubeflowRegistry:
 
     def _model_artifact(self, version: dict[str, Any]) -> dict[str, Any] | None:
         """The version's model artifact (what ``register_model`` attached), or None."""
+        with self._lock:
+            if version["id"] in self._model_artifacts:
+                return self._model_artifacts[version["id"]]
         items = self._pages(f"/model_versions/{quote(str(version['id']))}/artifacts")
-        return next((a for a in items if a.get("artifactType") == "model-artifact"), None)
+        artifact = next((a for a in items if a.get("artifactType") == "model-artifact"), None)
+        with self._lock:
+            self._model_artifacts[version["id"]] = artifact
+        return artifact
 
     def _logged_model(self, artifact: dict[str, Any] | None) -> dict[str, Any] | None:
         """The MLflow logged model a ``models:/<artifact id>`` URI names (the plugin stores logged

@@ -152,7 +152,7 @@ class Follower:
             listed = registry.known_models()
         models = {m["name"]: m for m in listed}
         extra = list(models) if self.all_models else []
-        keys = promotions.watched(specs, settings, extra)
+        keys = promotions.watched(specs, settings, extra, report.problems)
         report.models = len(models)
         now = promotions.current(registry, keys, models, report.problems)
         recorded = self.checkpoint.read()
@@ -189,8 +189,8 @@ class Follower:
         """Announce and record one promotion's outcome - unless a server failed it: not final yet."""
         if promotions.transient(event):
             report.transient.append(promotion.registered_model)
-            self.progress(f"{self.trigger}: {promotion.registered_model} {version_label(promotion.version)}: a server failed; "
-                          "tried again later")
+            self.progress(f"{self.trigger}: {promotion.registered_model} {version_label(promotion.version)}: "
+                          "a server failed; tried again later")
             return  # neither recorded nor announced
         report.promotions.append(f"{promotion.registered_model} {version_label(promotion.version)} "
                                  f"({promotion.recognised_by} {promotion.marker})")
@@ -256,6 +256,7 @@ def _since(announced: float | None, event: PromotionEvent) -> float | None:
 
 def describe(event: PromotionEvent, trigger: str) -> str:
     actions = ", ".join(f"{o.fqn or o.spec or ''} {o.action}".strip() for o in event.outcomes)
-    return (f"{trigger}: {event.registered_model} {version_label(event.version)} ({event.recognised_by} {event.marker}) -> "
+    return (f"{trigger}: {event.registered_model} {version_label(event.version)} "
+            f"({event.recognised_by} {event.marker}) -> "
             f"{actions or 'nothing to publish'}")
 

@@ -53,15 +53,18 @@ class Watched:
         return digest.hexdigest()[:16]
 
 
-def watched(specs: list[LoadedSpec], settings: Settings, extra_models: list[str] = ()) -> dict[str, Watched]:
+def watched(specs: list[LoadedSpec], settings: Settings, extra_models: list[str] = (),
+            problems: list[str] | None = None) -> dict[str, Watched]:
     """Watch keys for the valid specs (and, for ``--all-models``, every other registered model
     under the default definition of Production)."""
     keys: dict[str, Watched] = {}
     for loaded in specs:
         try:
             wanted = wanted_of(loaded.spec, settings)
-        except RegistryError:
-            continue  # a spec that cannot say what Production is: its publish says why
+        except RegistryError as error:  # a spec that cannot say what Production is, here: not watched
+            if problems is not None:
+                problems.append(f"{loaded.display_path} is not watched: {error}")
+            continue
         item = Watched(wanted.registered_model, wanted.alias, wanted.stage, rule=wanted.rule)
         keys.setdefault(item.key, item).specs.append(loaded)
     documented = {w.registered_model for w in keys.values()}
