@@ -275,7 +275,8 @@ def _emit_report_events(report, settings, emitter) -> int:
     from mlmeta.triggers.promotions import events_of_report
 
     try:
-        events = events_of_report(report, open_registry(settings)) if report.results else []
+        registry = report.registry or open_registry(settings)  # the one the run read (the specs may name it)
+        events = events_of_report(report, registry) if report.results else []
         problems = emitter.emit(events)
     finally:
         emitter.close()
@@ -1059,6 +1060,9 @@ def card(
             render_validation(report, fmt)
             return report.exit_code
         [loaded] = report.specs()
+        from mlmeta.registries import settings_for
+
+        settings = settings_for([loaded], settings)
         facts, why = None, None
         if not settings.registry_address:
             why = (f"{'MODEL_REGISTRY_URL' if settings.registry == 'kubeflow' else 'MLFLOW_TRACKING_URI'} is not set, "

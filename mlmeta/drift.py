@@ -42,7 +42,7 @@ from mlmeta.errors import ExitCode
 from mlmeta.plan import lineage
 from mlmeta.plan import training as training_data
 from mlmeta.plan.desired import fingerprint, is_mlmetas, model_fqn, training_settings
-from mlmeta.registries import open_registry, registry_loc, wanted_of
+from mlmeta.registries import open_registry, registry_loc, settings_for, wanted_of
 from mlmeta.registry import RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -88,6 +88,7 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     validation = validate_files(files, default_service=settings.service, service_required=True,
                                 policy=settings.card_policy)
     specs, warnings = validation.specs_of(registered_model)
+    settings = settings_for(specs, settings)
     report = DriftReport(invalid=[f for f in validation.files if not f.valid], warnings=validation.warnings + warnings)
     if not specs:
         return report

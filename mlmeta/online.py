@@ -16,7 +16,7 @@ from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ServerError
 from mlmeta.output import console
 from mlmeta.plan import signature, training
-from mlmeta.registries import open_registry, registry_label, registry_loc, wanted_of
+from mlmeta.registries import open_registry, registry_label, registry_loc, settings_for, wanted_of
 from mlmeta.registry import RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -29,6 +29,7 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
         return
     from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
+    settings = settings_for([f.spec for f in valid], settings)
     catalog = OpenMetadataCatalog(settings)
     report.openmetadata = catalog.release.as_dict()
     registry = None

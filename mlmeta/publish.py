@@ -30,7 +30,7 @@ from mlmeta.plan.desired import (FEATURE_SOURCE, MARK, Desired, WantedEdge, buil
                                  training_settings)
 from mlmeta.plan.training import TrainingData
 from mlmeta.plan.diff import Change, ModelDiff, diff
-from mlmeta.registries import open_registry, registry_loc, wanted_of
+from mlmeta.registries import open_registry, registry_loc, settings_for, wanted_of
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
 from mlmeta.resolve import resolve
 from mlmeta.spec.load import LoadedSpec
@@ -105,6 +105,7 @@ class Report:
     setup: list[provenance.SetupStep] = field(default_factory=list)  # with --create-properties
     openmetadata: dict[str, Any] | None = None  # the server's release and its behaviours
     warnings: list[str] = field(default_factory=list)  # about the run, not one spec (no file to point at)
+    registry: Any = None  # the registry adapter the run read (its events' versions come from it)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -160,6 +161,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
     validation = validate_files(files, default_service=settings.service, strict=options.strict,
                                 service_required=True, policy=settings.card_policy)
     specs, warnings = validation.specs_of(options.registered_model)
+    settings = settings_for(specs, settings)
     warnings = validation.warnings + warnings
     mode = "plan" if options.dry_run else "publish"
     report = Report(mode, [])
@@ -175,6 +177,7 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
         report.setup = setup
+        report.registry = registry
         report.openmetadata = catalog.release.as_dict()
         if options.prune:
             report.results += prune(ctx, specs, invalid)

@@ -3,16 +3,29 @@
 A project keeps its models in one registry: MLflow (the default) or Kubeflow Model Registry
 (``registry = "kubeflow"``, or ``MLMETA_REGISTRY=kubeflow``). A spec may say which registry it
 means (``registry: kubeflow``); one that names another registry than its project's fails at that
-line rather than being read from the wrong place.
+line rather than being read from the wrong place; a project file that names no registry, with
+specs that all say ``registry: kubeflow``, reads Kubeflow Model Registry.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mlmeta.config import Settings
 from mlmeta.registry import RegistryError, Wanted
+from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import ModelSpec
+
+
+def settings_for(specs: list[LoadedSpec], settings: Settings) -> Settings:
+    """The project's registry; when the project file does not name one and every spec of the run
+    says ``registry: kubeflow``, Kubeflow Model Registry (a repository of Kubeflow models only needs
+    no project setting)."""
+    if "registry" in settings.sources or not specs or any(s.spec.registry != "kubeflow" for s in specs):
+        return settings
+    return replace(settings, registry="kubeflow", sources={**settings.sources, "registry": "registry: kubeflow in "
+                                                                                           "every spec"})
 
 
 def open_registry(settings: Settings) -> Any:

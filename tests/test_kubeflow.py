@@ -241,12 +241,22 @@ def test_drift_follows_the_marker_and_init_starts_a_spec_from_a_kubeflow_model(c
 
 def test_a_spec_for_another_registry_than_the_projects_fails_at_its_registry_line(cli, project, mlflow_server):
     folder, env = project
-    (folder / "mlmeta.toml").write_text((folder / "mlmeta.toml").read_text().replace('registry = "kubeflow"\n', ""))
+    project_file = folder / "mlmeta.toml"
+    project_file.write_text(project_file.read_text().replace('registry = "kubeflow"', 'registry = "mlflow"'))
     code, report = run(cli, {**env, "MLFLOW_TRACKING_URI": mlflow_server.url}, "plan", "--all")
     assert code == 1
     [diagnostic] = report["models"][0]["diagnostics"]
     assert diagnostic["code"] == "S007" and "one project reads one registry" in diagnostic["message"]
     assert diagnostic["line"] == _line_of(folder / "model_specs" / "delivery_time_kf.yaml", "registry: kubeflow")
+
+
+def test_specs_that_all_say_kubeflow_need_no_project_setting(cli, project):
+    folder, env = project
+    project_file = folder / "mlmeta.toml"
+    project_file.write_text(project_file.read_text().replace('registry = "kubeflow"\n', ""))
+    code, report = run(cli, env, "publish", "--all", "--create-service")
+    assert code == 0 and report["models"][0]["status"] == "created", report
+    assert report["models"][0]["production"]["registry"] == "kubeflow"
 
 
 def test_the_example_runs_end_to_end():

@@ -120,6 +120,7 @@ class Follower:
         self.progress = progress
         self.stopping = stopping or threading.Event()
         self.forward = forward  # instead of publishing here: hand each promotion on (a repository dispatch)
+        self.registry_settings = settings  # with the registry the specs name (registries.settings_for), per pass
         self._one_at_a_time = threading.Lock()
 
     def follow(self, names: Collection[str] | None = None, *,
@@ -133,12 +134,13 @@ class Follower:
             return report
 
     def _pass(self, report: PassReport, names: Collection[str] | None, announced: dict[str, float]) -> None:
-        from mlmeta.registries import open_registry
+        from mlmeta.registries import open_registry, settings_for
         from mlmeta.validate import validate_files
 
-        settings = self.settings
-        validation = validate_files(promotions.spec_files(settings, self.paths), default_service=settings.service,
-                                    service_required=True, policy=settings.card_policy)
+        validation = validate_files(promotions.spec_files(self.settings, self.paths),
+                                    default_service=self.settings.service, service_required=True,
+                                    policy=self.settings.card_policy)
+        settings = self.registry_settings = settings_for(validation.specs(), self.settings)
         for file in validation.files:
             if not file.valid:
                 report.problems.append(f"{file.path} is invalid and not watched: "

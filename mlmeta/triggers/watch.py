@@ -69,7 +69,7 @@ class Watcher:
     def run(self) -> int:
         """Pass after pass until stopped (or one pass with ``once``); the exit code."""
         while not self.stopping.is_set():
-            if self.outage.down and not self.outage.may_retry(self.settings):
+            if self.outage.down and not self.outage.may_retry(self.follower.registry_settings):
                 self.stopping.wait(self._interval())
                 continue
             try:
