@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-from bench_publish import MLMETA, SPEC, run_command  # noqa: E402
+from bench_publish import SPEC, publish, run_command, table  # noqa: E402  (its 'mlflow': the registry's requests)
 
 KUBEFLOW = """
 registry: kubeflow
@@ -87,14 +87,6 @@ def make_project(folder: Path, names: list[str]) -> Path:
     return folder
 
 
-def publish(project: Path, env: dict[str, str], sandbox) -> dict:
-    sandbox.stats(reset=True)
-    seconds, peak, out = run_command([*MLMETA, "publish", "--all", "--format", "json"], project, env)
-    summary = json.loads(out)["summary"]
-    return {"s": seconds, "mb": peak, "om": sandbox.stats()["total"], "kfmr": summary["mlflow_requests"],
-            "summary": summary}
-
-
 def measure(size: int, names: list[str], work: Path, registry, latency: float, runs: int) -> dict:
     from mlmeta.demo.services import SandboxProcess
 
@@ -105,11 +97,11 @@ def measure(size: int, names: list[str], work: Path, registry, latency: float, r
                "MODEL_REGISTRY_URL": registry.url}
         first = publish(project, env, sandbox)
         assert first["summary"]["created"] == size, first["summary"]
-        row.update(first_s=first["s"], first_mb=first["mb"], first_kfmr=first["kfmr"])
+        row.update(first_s=first["s"], first_mb=first["mb"], first_kfmr=first["mlflow"])
         again = [publish(project, env, sandbox) for _ in range(runs)]
         assert all(a["summary"]["unchanged"] == size for a in again), [a["summary"] for a in again]
         row.update(again_s=statistics.median(a["s"] for a in again), again_mb=max(a["mb"] for a in again),
-                   again_kfmr=again[0]["kfmr"], again_om=again[0]["om"])
+                   again_kfmr=again[0]["mlflow"], again_om=again[0]["om"])
     baseline = [run_command([sys.executable, "-c", BASELINE, "http://127.0.0.1", str(registry.port),
                              ",".join(names[:size])], work, dict(os.environ))[0] for _ in range(runs)]
     row["baseline_s"] = statistics.median(baseline)
@@ -119,15 +111,6 @@ def measure(size: int, names: list[str], work: Path, registry, latency: float, r
 COLUMNS = [("specs", "specs", "{:d}"), ("first publish", "first_s", "{:.2f} s"), ("KF MR req", "first_kfmr", "{:d}"),
            ("unchanged", "again_s", "{:.2f} s"), ("MB", "again_mb", "{:.0f}"), ("KF MR req", "again_kfmr", "{:d}"),
            ("OM req", "again_om", "{:d}"), ("client: find Production only", "baseline_s", "{:.2f} s")]
-
-
-def table(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(title for title, _, _ in COLUMNS) + " |",
-             "| " + " | ".join("---:" for _ in COLUMNS) + " |"]
-    for row in rows:
-        lines.append("| " + " | ".join(fmt.format(row[key]) if key in row else "-" for _, key, fmt in COLUMNS)
-                     + " |")
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -150,7 +133,7 @@ def main() -> None:
         rows = [measure(size, names, work, registry, options.latency_ms, options.runs) for size in sizes]
     machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, sandbox latency {options.latency_ms:g} ms"
     print(f"mlmeta publish on Kubeflow Model Registry, whole processes ({machine}):\n")
-    print(table(rows))
+    print(table(rows, COLUMNS))
     if options.json:
         options.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n", encoding="utf-8")
 

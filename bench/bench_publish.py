@@ -187,11 +187,11 @@ COLUMNS = [("specs", "specs", "{:d}"), ("first publish", "first_s", "{:.2f} s"),
            ("demo req/model", "baseline_om_per_model", "{:.2f}"), ("validate --online", "validate_online_s", "{:.2f} s")]
 
 
-def table(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(title for title, _, _ in COLUMNS) + " |",
-             "| " + " | ".join("---:" for _ in COLUMNS) + " |"]
+def table(rows: list[dict], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
+    lines = ["| " + " | ".join(title for title, _, _ in columns) + " |",
+             "| " + " | ".join("---:" for _ in columns) + " |"]
     for row in rows:
-        lines.append("| " + " | ".join(fmt.format(row[key]) if key in row else "-" for _, key, fmt in COLUMNS)
+        lines.append("| " + " | ".join(fmt.format(row[key]) if key in row else "-" for _, key, fmt in columns)
                      + " |")
     return "\n".join(lines)
 

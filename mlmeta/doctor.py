@@ -148,49 +148,32 @@ def _properties(catalog: Any, checks: list[Check]) -> None:
         checks.append(Check("provenance properties", OK, f"all {len(provenance.PROPERTIES)} defined on mlmodel"))
 
 
-def _kubeflow(settings: Any, checks: list[Check]) -> None:
-    if not settings.kubeflow_url:
-        checks.append(Check("Kubeflow Model Registry", FAIL, "MODEL_REGISTRY_URL is not set (registry = kubeflow)",
-                            "export MODEL_REGISTRY_URL=https://your-model-registry:8443 or set kubeflow_url"))
-        return
-    from mlmeta.adapters.kubeflow import KubeflowRegistry
-    from mlmeta.registry import RegistryError
-
-    try:
-        registry = KubeflowRegistry.from_settings(settings)
-    except MlmetaError as error:
-        checks.append(Check("Kubeflow Model Registry", FAIL, str(error), error.hint or "check MODEL_REGISTRY_URL"))
-        return
-    except RegistryError as error:
-        checks.append(Check("Kubeflow Model Registry", FAIL, str(error), "check MODEL_REGISTRY_URL and that the "
-                                                                         "server is up"))
-        return
-    token = "with a token" if settings.kubeflow_token else "without a token"
-    checks.append(Check("Kubeflow Model Registry", OK, f"{registry.public_uri} answers: API "
-                                                       f"{registry.server_version()}, {token}"))
-
-
 def _mlflow(settings: Any, checks: list[Check]) -> None:
-    if settings.registry == "kubeflow":
-        _kubeflow(settings, checks)
-        return
-    if not settings.mlflow_tracking_uri:
-        checks.append(Check("MLflow", FAIL, "MLFLOW_TRACKING_URI is not set",
-                            "export MLFLOW_TRACKING_URI=http://your-mlflow:5000 or set mlflow_tracking_uri"))
-        return
-    from mlmeta.adapters.mlflow import MlflowRegistry
+    """The project's registry: MLflow, or Kubeflow Model Registry."""
+    from mlmeta.registries import open_registry, registry_label
     from mlmeta.registry import RegistryError
 
+    name = registry_label(settings)
+    kubeflow = settings.registry == "kubeflow"
+    setting, example = (("MODEL_REGISTRY_URL", "https://your-model-registry:8443 or set kubeflow_url") if kubeflow
+                        else ("MLFLOW_TRACKING_URI", "http://your-mlflow:5000 or set mlflow_tracking_uri"))
+    if not settings.registry_address:
+        checks.append(Check(name, FAIL, f"{setting} is not set", f"export {setting}={example}"))
+        return
     try:
-        registry = MlflowRegistry.from_settings(settings)
+        registry = open_registry(settings)
         version = registry.server_version()
     except MlmetaError as error:
-        checks.append(Check("MLflow", FAIL, str(error), error.hint or "check MLFLOW_TRACKING_URI"))
+        checks.append(Check(name, FAIL, str(error), error.hint or f"check {setting}"))
         return
     except RegistryError as error:
-        checks.append(Check("MLflow", FAIL, str(error), "check MLFLOW_TRACKING_URI and that the server is up"))
+        checks.append(Check(name, FAIL, str(error), f"check {setting} and that the server is up"))
         return
-    checks.append(Check("MLflow", OK, f"{registry.public_uri} answers: MLflow {version or '(version not said)'}"))
+    if kubeflow:
+        token = "with a token" if settings.kubeflow_token else "without a token"
+        checks.append(Check(name, OK, f"{registry.public_uri} answers: API {version}, {token}"))
+    else:
+        checks.append(Check(name, OK, f"{registry.public_uri} answers: MLflow {version or '(version not said)'}"))
 
 
 def _specs(settings: Any, checks: list[Check]) -> None:

@@ -207,14 +207,19 @@ class Api:
         with self.state.lock:
             return handler(parts[1:], query, body)
 
+    def _create(self, table: dict[str, dict], schema: str, what: str, body: dict, siblings: Any = None,
+                **defaults: Any) -> tuple[int, dict]:
+        """A new context (model, version, experiment, run): checked, its name unique among its siblings."""
+        _check(schema, body)
+        _unique(table.values() if siblings is None else siblings, body.get("name"), what)
+        item = self.state.stamp(body, "context", state="LIVE", **defaults)
+        table[item["id"]] = item
+        return 201, item
+
     # --- experiments --------------------------------------------------------------------------
 
     def post_experiments(self, rest, query, body):
-        _check("ExperimentCreate", body)
-        _unique(self.state.experiments.values(), body.get("name"), "experiment")
-        experiment = self.state.stamp(body, "context", state="LIVE")
-        self.state.experiments[experiment["id"]] = experiment
-        return 201, experiment
+        return self._create(self.state.experiments, "ExperimentCreate", "experiment", body)
 
     def get_experiments(self, rest, query, body):
         if not rest:
@@ -237,14 +242,12 @@ class Api:
         if rest:
             return self._upsert_artifact(_found(self.state.runs, rest[0], "experiment run"),
                                          self.state.run_artifacts[rest[0]], body)
-        _check("ExperimentRunCreate", body)
         _found(self.state.experiments, str(body.get("experimentId")), "experiment")
-        _unique([r for r in self.state.runs.values() if r["experimentId"] == body["experimentId"]],
-                body.get("name"), "experiment run")
-        run = self.state.stamp(body, "context", state="LIVE", status="RUNNING")
-        self.state.runs[run["id"]] = run
+        status, run = self._create(self.state.runs, "ExperimentRunCreate", "experiment run", body, status="RUNNING",
+                                   siblings=[r for r in self.state.runs.values()
+                                             if r["experimentId"] == body.get("experimentId")])
         self.state.run_artifacts[run["id"]] = []
-        return 201, run
+        return status, run
 
     def get_experiment_runs(self, rest, query, body):
         if not rest:
@@ -329,11 +332,7 @@ class Api:
     def post_registered_models(self, rest, query, body):
         if rest:  # POST /registered_models/{id}/versions: the path names the model
             return self.post_model_versions([], query, {**body, "registeredModelId": rest[0]})
-        _check("RegisteredModelCreate", body)
-        _unique(self.state.models.values(), body.get("name"), "registered model")
-        model = self.state.stamp(body, "context", state="LIVE")
-        self.state.models[model["id"]] = model
-        return 201, model
+        return self._create(self.state.models, "RegisteredModelCreate", "registered model", body)
 
     def get_registered_models(self, rest, query, body):
         if not rest:
@@ -359,13 +358,9 @@ class Api:
         if rest:  # POST /model_versions/{id}/artifacts
             version = _found(self.state.versions, rest[0], "model version")
             return self._upsert_artifact(version, self.state.version_artifacts.setdefault(version["id"], []), body)
-        _check("ModelVersionCreate", body)
         model = _found(self.state.models, str(body.get("registeredModelId")), "registered model")
-        _unique([v for v in self.state.versions.values() if v["registeredModelId"] == model["id"]],
-                body.get("name"), "model version")
-        version = self.state.stamp(body, "context", state="LIVE")
-        self.state.versions[version["id"]] = version
-        return 201, version
+        return self._create(self.state.versions, "ModelVersionCreate", "model version", body,
+                            siblings=[v for v in self.state.versions.values() if v["registeredModelId"] == model["id"]])
 
     def get_model_versions(self, rest, query, body):
         if not rest:
