@@ -42,9 +42,10 @@ def open_registry(settings: Settings) -> Any:
 def wanted_of(spec: ModelSpec, settings: Settings) -> Wanted:
     """What says which version of the spec's model is in Production, in the project's registry."""
     if spec.registry and spec.registry != settings.registry:
+        where = settings.sources.get("registry", "the default")
         raise RegistryError(f"this spec's model is in {spec.registry}, but the project's registry is "
-                            f"{settings.registry} ({settings.where('registry')}); one project reads one registry",
-                            code="S007", loc=("registry",))
+                            f"{settings.registry} ({where}); one project reads one registry", code="S007",
+                            loc=("registry",))
     if settings.registry == "kubeflow":
         from mlmeta.kubeflow_production import Rule
 
