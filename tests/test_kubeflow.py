@@ -99,19 +99,24 @@ PRODUCTION = {"metadataType": "MetadataStringValue", "string_value": "production
 def test_the_plugin_trained_model_is_published_with_its_metrics_and_parameters_and_a_rerun_writes_nothing(
         cli, project, sandbox, kfmr):
     folder, env = project
-    code, first = run(cli, env, "publish", "--all", "--create-service")
+    code, first = run(cli, env, "publish", "--all", "--create-service", "--create-properties")
     assert code == 0, first
     [model] = first["models"]
     assert model["status"] == "created" and model["production"] == {
         "registered_model": "delivery_time_kf", "version": "v1", "recognised_by": "property",
         "marker": "stage=production", "registry": "kubeflow"}
     entity = requests.get(f"{sandbox.api_url}/v1/mlmodels/name/kubeflow_models.delivery_time_kf",
-                          params={"fields": "mlHyperParameters,mlFeatures,sourceUrl"},
+                          params={"fields": "mlHyperParameters,mlFeatures,sourceUrl,extension"},
                           headers={"Authorization": f"Bearer {sandbox.token('admin')}"}, timeout=10).json()
     # the run's parameters, as the plugin stored them, are the hyperparameters' values
     assert {p["name"]: p["value"] for p in entity["mlHyperParameters"]} == {
         "n_estimators": "50", "learning_rate": "0.1", "max_depth": "3"}
     assert "- **Metrics:** `mae` " in entity["description"] and "`rmse`" in entity["description"]
+    # and as typed provenance: the run the plugin stored, its metrics (no MLflow alias or stage: KF MR has none)
+    extension = entity["extension"]
+    assert extension["mlflowRegisteredModel"] == "delivery_time_kf" and extension["mlflowRunId"].isdigit()
+    assert {row["metric"] for row in extension["mlflowMetrics"]["rows"]} == {"mae", "r2", "rmse"}
+    assert "mlflowAlias" not in extension and "mlflowStage" not in extension
     assert "custom property `stage=production` in Kubeflow Model Registry" in entity["description"]
     # the version's own facts: who registered it, its description, format and custom properties
     assert "by `alice`" in entity["description"] and "- **Version:** Gradient boosting, 50 trees" in entity[
