@@ -68,8 +68,7 @@ class Checkpoint:
     @contextmanager
     def locked(self, wait: float | None) -> Iterator[bool]:
         """Hold the checkpoint's lock; yields False when another process kept it past ``wait``."""
-        state.prepare(self.path)
-        with self.lock_path.open("a+") as handle:
+        with state.open_private(self.lock_path) as handle:
             deadline = None if wait is None else time.monotonic() + wait
             while True:
                 try:

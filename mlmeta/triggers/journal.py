@@ -101,8 +101,8 @@ class Journal:
         damaged = None
         if good < len(data):
             damaged = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
-            damaged.write_bytes(data[good:])
-            with self.path.open("r+b") as handle:
+            state.replace_file(damaged, data[good:], mode=state.PRIVATE_FILE)
+            with state.open_private(self.path) as handle:
                 handle.truncate(good)
                 os.fsync(handle.fileno())
         self._handle = self._append()
@@ -143,7 +143,7 @@ class Journal:
             self._compact_if_due()
 
     def _append(self) -> Any:
-        return self.path.open("ab", buffering=0)  # unbuffered: a failed write leaves nothing behind to flush
+        return state.open_private(self.path, append=True)  # unbuffered: a failed write leaves nothing to flush
 
     def _write(self, data: bytes) -> None:
         """Append and fsync; a write that fails (a disk full) is cut back off, so no torn record is

@@ -236,21 +236,17 @@ class Receiver:
     def _take_state_dir(self) -> None:
         """One receiver per state directory: a second one would act on the same journal."""
         lock = self.options.state_dir / "webhook.lock"
-        state.prepare(lock)
-        handle = lock.open("a+")
+        handle = state.open_private(lock)
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
+            holder = handle.read().decode(errors="replace").strip() or "?"
             handle.close()
             raise UsageError(f"--state-dir: another mlmeta webhook serve (pid {holder}) works on "
                              f"{self.options.state_dir}",
                              hint="give each receiver its own --state-dir") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n".encode())
         self._lock_handle = handle
 
     def stop(self) -> None:
