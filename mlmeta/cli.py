@@ -152,9 +152,11 @@ def _schema_ref(given: Optional[str], output: Optional[Path], settings) -> Optio
 
 
 def _refuse_overwrite(output: Optional[Path], command: str) -> None:
+    import os
+
     from mlmeta.errors import UsageError
 
-    if output is not None and output.exists():
+    if output is not None and os.path.lexists(output):  # a dangling symlink too: never written through
         raise UsageError(f"{output} exists; mlmeta {command} never overwrites a spec",
                          hint="choose another --output, or move the file away first")
 
@@ -960,7 +962,7 @@ def init(
                             schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage,
                             datasets=datasets)
         _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or "")},
-                 "add the feature sources and descriptions, then run mlmeta validate")
+                 "add the feature sources and descriptions, then run mlmeta validate", overwrite=False)
         return 0
 
     _exit(run("init", fmt, body, verbose=verbose))
@@ -1010,7 +1012,8 @@ def doctor(
     _exit(run("doctor", fmt, body, verbose=verbose))
 
 
-def _deliver(text: str, output: Path | None, fmt: Format, document: dict, next_step: str | None = None) -> None:
+def _deliver(text: str, output: Path | None, fmt: Format, document: dict, next_step: str | None = None,
+             *, overwrite: bool = True) -> None:
     """A generated file: written to ``output`` (the path said on stderr), and on stdout as text, or as
     the JSON ``document`` with ``--format json``."""
     import json
@@ -1018,13 +1021,31 @@ def _deliver(text: str, output: Path | None, fmt: Format, document: dict, next_s
     from mlmeta.output import console
 
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        _write_output(output, text, overwrite=overwrite)
         console.err(f"wrote {output}" + (f": {next_step}" if next_step else ""))
     if fmt is Format.JSON:
         console.out(json.dumps({"version": 1, **document}, indent=2, ensure_ascii=False))
     elif output is None:
         console.out(text, end="")
+
+
+def _write_output(output: Path, text: str, *, overwrite: bool) -> None:
+    """A file a command was asked to write: all or nothing, never through a symlink, and - for a
+    spec (``overwrite=False``) - never over anything already there, even one made since the check."""
+    from mlmeta import state
+    from mlmeta.errors import UsageError
+
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if overwrite:
+            state.replace_file(output, text.encode("utf-8"))
+        else:
+            state.create_file(output, text.encode("utf-8"))
+    except FileExistsError:
+        raise UsageError(f"{output} exists; mlmeta never overwrites a spec",
+                         hint="choose another --output, or move the file away first") from None
+    except OSError as error:
+        raise UsageError(f"--output: cannot write {output}: {error.strerror or error}") from None
 
 
 @app.command()
@@ -1149,7 +1170,7 @@ def schema(
 
         text = json_schema_text()
         if output:
-            output.write_text(text, encoding="utf-8")
+            _write_output(output, text, overwrite=True)
         else:
             console.out(text, end="")
         return 0
@@ -1186,8 +1207,7 @@ def convert(
             return 0
         text = to_v1_yaml(loaded, _schema_ref(schema_ref, output, load_settings()))
         if output:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
+            _write_output(output, text, overwrite=False)
             console.err(f"wrote {output}")
         else:
             console.out(text, end="")

@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "F002": "file is empty",
     "F003": "file is not UTF-8",
     "F004": "file larger than 1 MiB",
+    "F005": "a path that leaves the repository, a symlink loop, or not a regular file (nothing is read)",
     "Y001": "YAML syntax error",
     "Y002": "duplicate key",
     "Y003": "YAML alias expansion (> 100,000 values) or nesting (> 64) over the limit",

@@ -6,23 +6,43 @@ import os
 from pathlib import Path
 
 from mlmeta.errors import UsageError
+from mlmeta.spec.files import spec_file_problem
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 def find_spec_files(paths: list[Path]) -> list[Path]:
-    """Files as given, folders searched recursively for *.yaml / *.yml; sorted, no duplicates."""
+    """Files as given, folders searched recursively for *.yaml / *.yml; sorted, no duplicates.
+
+    A symlinked folder inside the repository is searched like any other. A symlink that loops or
+    leaves the repository is listed, not followed, so that loading it reports it by name (F005)
+    instead of the run skipping it silently."""
     found: dict[Path, None] = {}
     for path in paths:
         if path.is_dir():
-            for candidate in sorted(path.rglob("*")):
-                if candidate.suffix in SPEC_SUFFIXES and candidate.is_file() and not _hidden(candidate, path):
-                    found[candidate] = None
-        elif path.exists():
+            _search(path, found, {os.path.realpath(path)})
+        elif path.exists() or path.is_symlink():
             found[path] = None
         else:
             raise UsageError(f"path not found: {path}")
     return list(found)
+
+
+def _search(folder: Path, found: dict[Path, None], searched: set[str]) -> None:
+    for candidate in sorted(folder.rglob("*")):  # rglob does not descend into symlinked folders
+        if _hidden(candidate, folder):
+            continue
+        if not candidate.is_symlink():
+            if candidate.suffix in SPEC_SUFFIXES and candidate.is_file():
+                found[candidate] = None
+        elif spec_file_problem(candidate):
+            if candidate.suffix in SPEC_SUFFIXES or not candidate.is_file():
+                found[candidate] = None  # reported when loaded
+        elif candidate.is_dir() and os.path.realpath(candidate) not in searched:
+            searched.add(os.path.realpath(candidate))
+            _search(candidate, found, searched)
+        elif candidate.suffix in SPEC_SUFFIXES and candidate.is_file():
+            found[candidate] = None
 
 
 def _hidden(candidate: Path, root: Path) -> bool:

@@ -14,12 +14,15 @@ shows no change for those texts.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlmeta import state
 from mlmeta.config import Settings
+from mlmeta.discovery import display_path
 from mlmeta.plan.describe import CARD_TITLES, GENERATED_MARKER
 from mlmeta.plan.desired import is_mlmetas, model_fqn
 from mlmeta.spec.load import LoadedSpec
@@ -123,15 +126,16 @@ def _apply(loaded: LoadedSpec, changes: list[TextChange], dry_run: bool) -> Spec
     result = SpecPull(loaded, changes)
     spec_changes = list(changes)
     if loaded.spec.description_file is not None and any(c.what == "description" for c in changes):
-        target = loaded.path.parent / loaded.spec.description_file
+        target = loaded.description_path  # resolved and confined to the repository when the spec was loaded
         change = next(c for c in changes if c.what == "description")
         result.diffs.append(_write(target, target.read_text(encoding="utf-8"), change.after + "\n", dry_run))
         spec_changes = [c for c in changes if c.what != "description"]
     if spec_changes:
         conversion = loaded.locator.conversion  # a demo-format file: its keys are named differently
         located = [(conversion.origin(_loc(c.what)) if conversion else _loc(c.what), c.after) for c in spec_changes]
-        text = loaded.path.read_text(encoding="utf-8")
-        result.diffs.append(_write(loaded.path, text, edited(text, located), dry_run))
+        real = Path(os.path.realpath(loaded.path))  # a symlinked spec is edited where it really is
+        text = real.read_text(encoding="utf-8")
+        result.diffs.append(_write(real, text, edited(text, located), dry_run))
     return result
 
 
@@ -259,7 +263,8 @@ def _mapping_indent(text: str) -> int:
 
 def _write(path: Path, before: str, after: str, dry_run: bool) -> str:
     diff = "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+                                        fromfile=f"a/{display_path(path)}", tofile=f"b/{display_path(path)}"))
     if not dry_run and after != before:
-        path.write_text(after, encoding="utf-8")
+        # replaced, not written through: a symlink swapped in since loading is replaced, not followed
+        state.replace_file(path, after.encode("utf-8"))
     return diff

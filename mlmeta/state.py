@@ -74,6 +74,25 @@ def replace_file(path: Path, data: bytes, *, mode: int | None = None, durable: b
         _fsync_folder(folder)
 
 
+def create_file(path: Path, data: bytes) -> None:
+    """Write a new file at ``path``, all at once, never over anything already there - a file, a
+    folder or a symlink, dangling or not (``FileExistsError``): an exclusive temporary file,
+    hard-linked into place (``link`` neither follows nor replaces what stands at the target)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fchmod(stream.fileno(), 0o666 & ~umask)
+            os.fsync(stream.fileno())
+        os.link(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    _fsync_folder(path.parent)
+
+
 def open_private(path: Path, *, append: bool = False) -> BinaryIO:
     """Open a private state file for appending (``append``) or for reading and locking, creating
     it 0600; a symlink in its place is refused (``OSError`` ELOOP), not followed."""

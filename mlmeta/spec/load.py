@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mlmeta.diagnostics import Diagnostic, Severity
-from mlmeta.spec import demo, rules
+from mlmeta.spec import demo, files, rules
 from mlmeta.spec.model import ModelSpec
 from mlmeta.spec.yamlload import Document, YamlProblem, parse_yaml, read_text
 
@@ -64,6 +64,7 @@ class LoadedSpec:
     description: str | None  # inline, or the text of description_file
     locator: Locator
     warnings: list[Diagnostic] = field(default_factory=list)
+    description_path: Path | None = None  # the real file description_file names, inside the repository
 
     @property
     def display_path(self) -> str:
@@ -82,6 +83,9 @@ class LoadResult:
 
 def load_spec(path: Path, display_path: str | None = None) -> LoadResult:
     shown = display_path or str(path)
+    refused = files.spec_file_problem(path)
+    if refused:
+        return LoadResult(None, [Diagnostic(shown, 1, 1, "F005", refused)])
     try:
         document = parse_yaml(read_text(path))
     except YamlProblem as problem:
@@ -116,10 +120,16 @@ def _validate(path: Path, shown: str, document: Document) -> LoadResult:
         return LoadResult(None, _sorted(diagnostics))
     if any(d.is_error for d in diagnostics):
         return LoadResult(None, _sorted(diagnostics))
-    description = spec.description
+    description, description_path = spec.description, None
     if spec.description_file is not None:
-        description = (path.parent / spec.description_file).read_text(encoding="utf-8", errors="replace")
-    loaded = LoadedSpec(path, DEMO if conversion else V1, spec, description, locator, _sorted(diagnostics))
+        try:  # the rules confined it; it is read only now, bounded, and checked again as it is opened
+            confined = files.confine(path.parent, spec.description_file)
+            description, description_path = files.read_text(confined), confined.path
+        except (OSError, files.OutsideRepository) as problem:
+            return LoadResult(None, _sorted([*diagnostics, locator.diagnostic(
+                ("description_file",), "F005", f"cannot be read: {problem}")]))
+    loaded = LoadedSpec(path, DEMO if conversion else V1, spec, description, locator, _sorted(diagnostics),
+                        description_path)
     locator.forget_positions(path)
     return LoadResult(loaded, loaded.warnings)
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from mlmeta import fqn
 from mlmeta.catalog import FIELD_KINDS
 from mlmeta.diagnostics import Severity
+from mlmeta.spec import files
 from mlmeta.spec.model import ASSET_KEYS, DataRef
 
 
@@ -66,8 +67,14 @@ def _check_description(data: dict[str, Any], spec_dir: Path) -> list[Finding]:
         return [Finding(("description_file",), "S007", "set either 'description' or 'description_file', not both",
                         at_key=True)]
     target = _text(data.get("description_file"))
-    if target and target.strip() and not (spec_dir / target).is_file():
+    if not (target and target.strip()):
+        return []
+    try:
+        files.confine(spec_dir, target)
+    except FileNotFoundError:
         return [Finding(("description_file",), "S009", f"file {target!r} not found next to the spec")]
+    except files.OutsideRepository as problem:
+        return [Finding(("description_file",), "F005", str(problem))]
     return []
 
 

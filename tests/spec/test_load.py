@@ -23,6 +23,7 @@ def test_a_minimal_spec_loads_with_defaults(tmp_path):
 
 
 def test_description_file_is_read_relative_to_the_spec(tmp_path):
+    write(tmp_path / "mlmeta.toml", "")  # the project's folder: files anywhere under it may be named
     write(tmp_path / "docs" / "churn.md", "# Churn\nPredicts who leaves.\n")
     spec = write(tmp_path / "specs" / "churn.yaml", GOOD_SPEC + "description_file: ../docs/churn.md\n")
     loaded = load_spec(spec).spec
