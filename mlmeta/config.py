@@ -283,6 +283,9 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
     token = _read_token(values.pop("token_file", None), sources.get("token_file"), env.get("OPENMETADATA_JWT_TOKEN"))
     kubeflow_token = _read_token(values.pop("kubeflow_token_file", None), sources.get("kubeflow_token_file"),
                                  env.get("MODEL_REGISTRY_TOKEN"))  # the variable the KF MR MLflow plugin reads
+    for url in (values.get("openmetadata_host"), values.get("mlflow_tracking_uri"), values.get("mlflow_registry_uri"),
+                values.get("kubeflow_url"), *values.get("event_sinks", ())):
+        secrets.register_url(url if isinstance(url, str) else None)  # credentials in a URL are secrets too
     settings = replace(Settings(), **values, token=token, kubeflow_token=kubeflow_token, sources=sources)
     _check(settings)
     return settings

@@ -192,7 +192,10 @@ class KubeflowRegistry:
                 if error.error_code != "not found":
                     raise
             else:
-                if model.get("name") == name:  # the server matches names with SQL LIKE: _ and % are wildcards
+                if model.get("name") != name:  # the server matches names with SQL LIKE: _ and % are wildcards,
+                    # so another model may answer first: only the whole list tells whether this one exists
+                    model = next((m for m in self._pages("/registered_models") if m.get("name") == name), {})
+                if model.get("name") == name:
                     with self._lock:
                         self._models[name] = model
                     return model

@@ -41,6 +41,18 @@ BATCH = 100  # names in one IN (...) filter
 PAGE = 1000
 
 
+# What may stand between the single quotes of a filter value, read alike by every MLflow server's
+# parser (sqlparse's tokens, then ``ast.literal_eval`` of an IN list): no quote of either kind, no
+# backslash (an escape in one reader, a character in the other), nothing unprintable.
+_PLAIN = re.compile(r"[^'\"\\\x00-\x1f\x7f-\x9f]+")
+
+
+def filter_literal(value: str) -> str | None:
+    """``value`` quoted for MLflow's search filter grammar, or None when no quoting is read alike by
+    every server (the caller then reads that item alone, by a route that takes it as a parameter)."""
+    return f"'{value}'" if _PLAIN.fullmatch(value) and value.isprintable() else None
+
+
 def _client_options() -> tuple[dict[str, str], tuple[str, str] | None, bool | str]:
     """Headers, basic auth and TLS verification from MLflow's own environment variables."""
     headers: dict[str, str] = {"Accept": "application/json"}
@@ -50,7 +62,7 @@ def _client_options() -> tuple[dict[str, str], tuple[str, str] | None, bool | st
         secrets.register(token)
         headers["Authorization"] = f"Bearer {token}"
     elif os.environ.get("MLFLOW_TRACKING_USERNAME") and os.environ.get("MLFLOW_TRACKING_PASSWORD"):
-        secrets.register(os.environ["MLFLOW_TRACKING_PASSWORD"])
+        secrets.register_basic_auth(os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"])
         auth = (os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"])
     verify: bool | str = True
     if os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
@@ -154,17 +166,33 @@ class MlflowRegistry:
 
     def prefetch(self, names: list[str]) -> None:
         """Read the aliases and stages of many registered models in a few calls (batches of 100),
-        so that finding each spec's Production version costs no request of its own."""
-        wanted = sorted({n for n in names if "'" not in n})
+        so that finding each spec's Production version costs no request of its own. A name that
+        cannot be quoted safely in a filter is left out: ``registered_model`` reads it alone."""
+        wanted = sorted({n for n in names if filter_literal(n)})
         for start in range(0, len(wanted), BATCH):
             batch = wanted[start:start + BATCH]
-            quoted = ", ".join(f"'{name}'" for name in batch)
-            found = self._pages(self._registry, "GET", "/registered-models/search", "registered_models",
-                                {"filter": f"name IN ({quoted})"})
+            found = self._search_in(self._registry, "GET", "/registered-models/search", "registered_models", "name",
+                                    batch, {})
+            if found is None:
+                continue  # the server would not take the filter: each model is read alone when asked for
             with self._lock:
                 for model in found:
                     self._known[model["name"]] = model
                 self._absent.update(set(batch) - {m["name"] for m in found})
+
+    def _search_in(self, client: HttpClient, method: str, path: str, key: str, field: str, values: list[str],
+                   query: dict[str, Any]) -> list[dict] | None:
+        """A paged search for ``field IN (values)``; None when the server refuses the filter as
+        invalid (a name its parser reads differently): the caller reads the items one by one."""
+        quoted = ", ".join(filter_literal(value) or "" for value in values)
+        try:
+            return self._pages(client, method, path, key, {**query, "filter": f"{field} IN ({quoted})"})
+        except RegistryError as error:
+            if error.error_code != "INVALID_PARAMETER_VALUE":
+                raise
+            log.warning("MLflow refused a search for %d %s(s); reading them one by one: %s", len(values), field,
+                        error)
+            return None
 
     def known_models(self) -> list[dict[str, Any]]:
         """The registered models read by ``prefetch`` (those that exist)."""
@@ -188,12 +216,12 @@ class MlflowRegistry:
         with self._lock:
             known = dict(self._known)
         names = sorted({p.registered_model for p in promotions
-                        if "'" not in p.registered_model and p.registered_model in known})
+                        if filter_literal(p.registered_model) and p.registered_model in known})
         wanted = {(p.registered_model, p.version) for p in promotions}
         for start in range(0, len(names), BATCH):
-            quoted = ", ".join(f"'{n}'" for n in names[start:start + BATCH])
-            for version in self._pages(self._registry, "GET", "/model-versions/search", "model_versions",
-                                       {"filter": f"name IN ({quoted})"}):
+            found = self._search_in(self._registry, "GET", "/model-versions/search", "model_versions", "name",
+                                    names[start:start + BATCH], {})
+            for version in found or []:
                 key = (version["name"], str(version["version"]))
                 if key in wanted:
                     aliases = known[key[0]].get("aliases") or []
@@ -207,8 +235,8 @@ class MlflowRegistry:
         if not promotions:
             return
         self.prefetch_versions(promotions)
-        model_ids = sorted({_logged_model_id(v) for v in self._versions.values()} - {None})
-        run_ids = {v["run_id"] for v in self._versions.values() if v.get("run_id")}
+        model_ids = sorted({i for i in map(_logged_model_id, self._versions.values()) if i and filter_literal(i)})
+        run_ids = {v["run_id"] for v in self._versions.values() if v.get("run_id") and filter_literal(v["run_id"])}
         if not run_ids and not model_ids:
             return
         experiments = [e["experiment_id"] for e in self._pages(self._tracking, "POST", "/experiments/search",
@@ -216,18 +244,16 @@ class MlflowRegistry:
         # MLflow 3 versions point at a logged model (models:/m-...): its location is the download URI,
         # and the run that logged it holds its training datasets
         for start in range(0, len(model_ids), BATCH):
-            quoted = ", ".join(f"'{m}'" for m in model_ids[start:start + BATCH])
-            for model in self._pages(self._tracking, "POST", "/logged-models/search", "models",
-                                     {"experiment_ids": experiments, "filter": f"model_id IN ({quoted})"}):
+            for model in self._search_in(self._tracking, "POST", "/logged-models/search", "models", "model_id",
+                                         model_ids[start:start + BATCH], {"experiment_ids": experiments}) or []:
                 self._remember_logged_model(model)
         run_ids |= {m["info"]["source_run_id"] for m in self._logged_models.values()
-                    if (m.get("info") or {}).get("source_run_id")}
+                    if filter_literal((m.get("info") or {}).get("source_run_id") or "")}
         wanted = sorted(run_ids)
         for start in range(0, len(wanted), BATCH):
-            quoted = ", ".join(f"'{r}'" for r in wanted[start:start + BATCH])
-            for run in self._pages(self._tracking, "POST", "/runs/search", "runs",
-                                   {"experiment_ids": experiments, "filter": f"attributes.run_id IN ({quoted})",
-                                    "run_view_type": "ALL"}):
+            for run in self._search_in(self._tracking, "POST", "/runs/search", "runs", "attributes.run_id",
+                                       wanted[start:start + BATCH],
+                                       {"experiment_ids": experiments, "run_view_type": "ALL"}) or []:
                 self._runs[run["info"]["run_id"]] = run
 
     def _remember_logged_model(self, model: dict[str, Any]) -> None:
@@ -278,11 +304,11 @@ class MlflowRegistry:
 
     def latest(self, name: str) -> Promotion | None:
         """The highest version of a registered model, promoted or not (for ``mlmeta init``)."""
-        self.registered_model(name)
-        if "'" in name:
-            return None
-        versions = self._pages(self._registry, "GET", "/model-versions/search", "model_versions",
-                               {"filter": f"name = '{name}'"})
+        model = self.registered_model(name)
+        versions = self._search_in(self._registry, "GET", "/model-versions/search", "model_versions", "name",
+                                   [name], {}) if filter_literal(name) else None
+        if versions is None:  # a name no filter can hold: the newest of the latest version per stage
+            versions = model.get("latest_versions") or []
         if not versions:
             return None
         newest = max(versions, key=lambda v: int(v["version"]))

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from mlmeta import secrets
+
 SPEC_VERSION = "1.0"
 EVENT_TYPE = "io.mlmeta.model.promoted"
 
@@ -86,9 +88,11 @@ class PromotionEvent:
             "catalog": [{"action": o.action, "fqn": o.fqn, "entityVersion": o.entity_version, "spec": o.spec,
                          "message": o.message} for o in self.outcomes],
         }
-        return {"specversion": SPEC_VERSION, "id": self.id, "source": self.source, "type": EVENT_TYPE,
-                "time": self.time, "subject": f"{self.registered_model}/{self.version}",
-                "datacontenttype": "application/json", "data": data}
+        # what the registry and the servers said goes to whoever reads the sink: no secret in it
+        return secrets.redact_data({"specversion": SPEC_VERSION, "id": self.id, "source": self.source,
+                                    "type": EVENT_TYPE, "time": self.time,
+                                    "subject": f"{self.registered_model}/{self.version}",
+                                    "datacontenttype": "application/json", "data": data})
 
     def json(self) -> str:
         return json.dumps(self.envelope(), sort_keys=True, separators=(",", ":"))

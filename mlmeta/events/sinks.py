@@ -17,15 +17,16 @@ outlive the job; ``watch`` and ``webhook serve`` keep going and retry.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from mlmeta import state
+from mlmeta import secrets, state
 from mlmeta.errors import ConfigError
 from mlmeta.events import PromotionEvent
 from mlmeta.http import HttpClient, HttpFailure, Limits
@@ -76,13 +77,15 @@ class HttpSink:
     """One POST per event, ``Content-Type: application/cloudevents+json``; any 2xx is delivery."""
 
     def __init__(self, url: str, limits: Limits) -> None:
-        self.name = url
+        self.name = sink_name(url)
         parts = urlsplit(url)
         self._path = parts.path or "/"
         if parts.query:
             self._path += f"?{parts.query}"
-        self._client = HttpClient(f"{parts.scheme}://{parts.netloc}", server="the event endpoint",
-                                  setting=f"--sink {url}", limits=limits)
+        auth = (unquote(parts.username or ""), unquote(parts.password)) if parts.password else None
+        netloc = parts.netloc.rpartition("@")[2]
+        self._client = HttpClient(f"{parts.scheme}://{netloc}", server="the event endpoint",
+                                  setting=f"--sink {self.name}", limits=limits, auth=auth)
 
     def send(self, envelope: dict[str, Any], key: str) -> None:
         try:
@@ -107,7 +110,7 @@ class KafkaSink:
         except ImportError:
             raise ConfigError("--sink kafka://...", "the Kafka sink needs confluent-kafka",
                               hint="pip install 'mlmeta[kafka]'") from None
-        self.name = f"kafka://{bootstrap}/{topic}"
+        self.name = sink_name(f"kafka://{bootstrap}/{topic}")
         self.topic = topic
         self.timeout = timeout
         # librdkafka logs connection errors on its own: through logging, shown with -v only
@@ -135,6 +138,15 @@ class KafkaSink:
         self._producer.flush(1)
 
 
+def sink_name(url: str) -> str:
+    """How a sink is named wherever it is shown or kept (messages, ``/metrics`` labels, the spool):
+    its URL's label - no credentials, path or query - and, when the label leaves something out, a
+    digest of the whole URL, so that two sinks on one host stay apart and a spooled event finds its
+    sink again after a restart."""
+    shown = secrets.label(url)
+    return shown if shown == url else f"{shown}#{hashlib.sha256(url.encode('utf-8')).hexdigest()[:8]}"
+
+
 def kafka_record(envelope: dict[str, Any], key: str) -> dict[str, Any]:
     """An event as a Kafka message (CloudEvents structured mode): what a consumer of either Kafka
     path reads - this sink, or a queue worker's transaction (``triggers.queue_worker``)."""
@@ -156,7 +168,7 @@ def parse_sink(text: str, limits: Limits) -> Sink:
         return HttpSink(spec, limits)
     if parts.scheme == "kafka" and parts.netloc and parts.path.strip("/"):
         return KafkaSink(parts.netloc, parts.path.strip("/"), limits.timeout)
-    raise ConfigError(f"--sink {text}", "not a sink mlmeta knows",
+    raise ConfigError(f"--sink {secrets.label(text) if '://' in text else text}", "not a sink mlmeta knows",
                       hint="use -, jsonl:FILE, http(s)://host/path or kafka://host:port/topic")
 
 
