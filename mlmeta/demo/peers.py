@@ -3,13 +3,16 @@ and a server that goes down and comes back (``SwitchableProxy``).
 
 ``silent_listener()`` accepts TCP connections and never says a word (a hung server, a firewall
 that lets the handshake through); ``web_server()`` answers every request the same way (a web
-site, a proxy's error page, the wrong port). Both bind 127.0.0.1 on a free port and yield the
-base URL; they stop, with every connection they hold, when the ``with`` block ends.
+site, a proxy's error page, the wrong port); ``echoing_server()`` answers with the request it
+got, credentials included (a server reflecting what it was sent). Each binds 127.0.0.1 on a free
+port and yields the base URL; they stop, with every connection they hold, when the ``with`` block
+ends.
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -56,6 +59,40 @@ def web_server(status: int = 404, body: bytes = b"<html><body>Not Found</body></
             self.wfile.write(body)
 
         do_GET = do_POST = do_PUT = do_PATCH = _answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def echoing_server(status: int = 401, content_type: str = "application/json") -> Iterator[str]:
+    """A server that is not what it claims, answering every request with ``status`` and the
+    request itself - its line and every header, credentials included - as its error message (JSON)
+    or page (HTML): what the secret-redaction tests throw at every command."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = self.rfile.read(min(length, 65536)).decode(errors="replace") if length > 0 else ""
+            echoed = f"{self.requestline} {dict(self.headers)} {sent}"
+            body = (json.dumps({"code": status, "message": echoed, "error_code": "INTERNAL_ERROR"})
+                    if "json" in content_type else f"<html><body>{echoed}</body></html>").encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
         def log_message(self, *args) -> None:
             pass
