@@ -35,10 +35,13 @@ class Confined:
     root: Path
 
 
-@functools.lru_cache(maxsize=256)
 def repository_root(folder: Path) -> Path:
     """The folder a spec in ``folder`` may name files under (see the module's docstring)."""
-    real = Path(os.path.realpath(folder))
+    return _root_of(Path(os.path.realpath(folder)))
+
+
+@functools.lru_cache(maxsize=256)  # keyed by the real folder: a relative one means another folder elsewhere
+def _root_of(real: Path) -> Path:
     for candidate in (real, *real.parents):
         if (candidate / ".git").exists():
             return candidate
