@@ -235,7 +235,7 @@ class ModelSpec(_Strict):
     display_name: Text | None = None
     service: Name | None = Field(None, description="OpenMetadata ML model service (default from configuration).")
     description: Text | None = Field(None, description="Markdown.")
-    description_file: Text | None = Field(None, description="Markdown file, relative to the spec.")
+    description_file: Text | None = Field(None, description="Markdown file, relative to the spec, inside its repository.")
     mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
     registry: Literal["mlflow", "kubeflow"] | None = Field(
         None, description="The model registry the model lives in (default from configuration: mlflow).")
