@@ -210,7 +210,8 @@ class HttpClient:
             self._outage.since, self._outage.answered = None, True
 
     def _pause(self, attempt: int, retry_after: str | None, what: str) -> None:
-        wait = min(MAX_BACKOFF, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        # retry jitter, not a secret (B311)
+        wait = min(MAX_BACKOFF, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # nosec B311
         if retry_after:
             try:
                 wait = min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)

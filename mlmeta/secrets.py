@@ -30,10 +30,11 @@ _secrets: set[str] = set()
 _ordered: list[str] = []  # longest first, so a secret containing another is masked whole
 
 _URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/@'\"<>]+@")
-_SECRET_WORDS = (r"token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|access[_-]?key|signature|sig|credential|auth|"
-                 r"session|code")
-_SECRET_KEY = re.compile(rf"(?i)[\w.-]*(?:{_SECRET_WORDS})[\w.-]*")
-_QUERY_SECRET = re.compile(rf"(?i)([?&;][\w.-]*(?:{_SECRET_WORDS})[\w.-]*=)[^&#\s'\"<>]+")
+# words that mark a query parameter carrying a credential
+_CREDENTIAL_WORDS = (r"token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|access[_-]?key|signature|sig|credential|"
+                     r"auth|session|code")
+_SECRET_KEY = re.compile(rf"(?i)[\w.-]*(?:{_CREDENTIAL_WORDS})[\w.-]*")
+_QUERY_SECRET = re.compile(rf"(?i)([?&;][\w.-]*(?:{_CREDENTIAL_WORDS})[\w.-]*=)[^&#\s'\"<>]+")
 _AUTHORIZATION = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token)\s+)?)"
                             r"[^\s\"',;]+")
 _CREDENTIAL = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{16,}|(\bbasic\s+)[A-Za-z0-9+/]{12,}={0,2}")

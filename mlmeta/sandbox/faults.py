@@ -64,7 +64,8 @@ class Faults:
         settings.check()
         with self._lock:
             self.settings = settings
-            self._random = random.Random(settings.seed)
+            # seeded, repeatable faults (B311)
+            self._random = random.Random(settings.seed)  # nosec B311
             self._struck = 0
 
     def update(self, changes: dict[str, Any]) -> FaultSettings:

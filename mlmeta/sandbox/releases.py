@@ -24,7 +24,8 @@ import importlib
 import os
 import re
 import shutil
-import subprocess
+# pip, run with a fixed argv to fetch a release's wheel (B404)
+import subprocess  # nosec B404
 import sys
 import tempfile
 import threading
@@ -123,7 +124,8 @@ def _download(wheel_version: str, folder: Path) -> Path:
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
                "--disable-pip-version-check", "-d", str(folder), f"{DISTRIBUTION}=={wheel_version}"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        # argv built from constants and a checked version: pip downloads one pinned wheel (B603)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)  # nosec B603
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ReleaseUnavailable(f"could not run pip to fetch {DISTRIBUTION}=={wheel_version}: {error}") from None
     wheels = sorted(folder.glob("*.whl"))

@@ -63,8 +63,10 @@ class Outage:
     def failed(self, cause: str) -> None:
         self.failed_passes += 1
         now = time.monotonic()
+        # spreads retries, guards nothing (B311)
+        jitter = random.uniform(0.8, 1.0)  # nosec B311
         wait = 0.0 if self.failed_passes == 1 else min(
-            self.ceiling, self.retry_every * 2 ** (self.failed_passes - 1)) * random.uniform(0.8, 1.0)
+            self.ceiling, self.retry_every * 2 ** (self.failed_passes - 1)) * jitter
         self._next_pass = now + wait
         if self.since is None:
             self.since = now
