@@ -14,7 +14,9 @@ trying their specs run against it.
         sandbox.stats()                    # requests by route
 
 Private routes, outside ``/api`` and never counted: ``GET|DELETE /_sandbox/stats``,
-``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``.
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``. They answer an admin only, with a token
+this sandbox signed (``sandbox.token("admin")``, ``admin.jwt``); the quickstart's public admin
+token, which the ``/api`` routes accept, does not open them.
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ class Sandbox:
             return None
         action = (request.method, request.path)
         try:
+            self.app.authenticate_operator(request)
             if action == ("GET", "/_sandbox/stats"):
                 return Response(200, self.stats())
             if action == ("DELETE", "/_sandbox/stats"):
@@ -176,6 +179,8 @@ class Sandbox:
             if action == ("POST", "/_sandbox/reset"):
                 self.reset()
                 return Response(200, {"reset": True})
-        except (TypeError, ValueError, ApiError) as error:
+        except ApiError as error:
+            return Response(error.status, {"code": error.status, "message": error.message})
+        except (TypeError, ValueError) as error:
             return Response(400, {"code": 400, "message": str(error)})
         return Response(404, {"code": 404, "message": "unknown sandbox control route"})

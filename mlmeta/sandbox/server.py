@@ -167,10 +167,7 @@ class SandboxApp:
         return jwt.encode(claims, self.state.secret, algorithm="HS256")
 
     def authenticate(self, request: Request) -> dict[str, Any]:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            raise ApiError(401, "Not Authorized! Token not present")
-        token = header[7:].strip()
+        token = _bearer_token(request)
         if token in QUICKSTART:  # the quickstart's public tokens, recognised by value (see tokens.py)
             name, is_bot = QUICKSTART[token]
             claims = {"sub": name, "isBot": is_bot}
@@ -185,6 +182,18 @@ class SandboxApp:
             except NotFound:
                 raise ApiError(401, "Not Authorized! User not found") from None
         return {**user, "isBot": bool(claims.get("isBot"))}
+
+    def authenticate_operator(self, request: Request) -> dict[str, Any]:
+        """Who may use the sandbox's own control routes (``/_sandbox/``): an admin, with a token this
+        sandbox signed. The quickstart's admin token is refused there: it is public, so it would
+        let anyone who reaches the port reset the catalog or inject faults."""
+        if _bearer_token(request) in QUICKSTART:
+            raise ApiError(403, "the quickstart's public tokens do not open /_sandbox/ routes: use the admin "
+                                "token the sandbox wrote (tokens.json, admin.jwt)")
+        user = self.authenticate(request)
+        if not user.get("isAdmin"):
+            raise ApiError(403, f"/_sandbox/ routes are for an admin; {user['name']} is not one")
+        return user
 
     # --- dispatch ----------------------------------------------------------------------------
 
@@ -209,6 +218,13 @@ class SandboxApp:
 # --- helpers ------------------------------------------------------------------------------------
 
 READ_ONLY_ROLES = {"DataConsumer"}  # the server's default role: view, no create/edit/delete
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise ApiError(401, "Not Authorized! Token not present")
+    return header[7:].strip()
 
 
 def _authorize(request: Request) -> None:
