@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -33,12 +33,12 @@ from mlmeta import fqn
 from mlmeta.releases import Capabilities, capabilities
 from mlmeta.sandbox import lineage, releases, semantics, types
 from mlmeta.sandbox.faults import Counters, Fault, Faults
+from mlmeta.sandbox.http_input import MAX_BODY, BodyRefused, GuardedHandler, parse_json
 from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.store import COLLECTIONS, TYPE_OF_COLLECTION, NotFound, State, now_ms
 from mlmeta.sandbox.tokens import QUICKSTART
 
 log = logging.getLogger("mlmeta.sandbox")
-MAX_BODY = 10 * 1024 * 1024
 CHANGE_HEADER = "X-OpenMetadata-Change"
 PUBLIC_PATHS = ("/api/v1/system/version",)
 GZIP_MIN_BYTES = 256  # Dropwizard's gzip.minimumEntitySize
@@ -59,7 +59,9 @@ class Request:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body or b"null")
+            return parse_json(self.body or b"null")
+        except BodyRefused as error:
+            raise ApiError(400, f"Unable to process JSON: {error.message}") from None
         except ValueError as error:
             raise ApiError(400, f"Unable to process JSON: {error}") from None
 
@@ -758,8 +760,8 @@ def delete_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
 # --- HTTP plumbing ------------------------------------------------------------------------------
 
 
-def make_handler(app: SandboxApp, control: Callable[[Request], Response | None]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def make_handler(app: SandboxApp, control: Callable[[Request], Response | None]) -> type[GuardedHandler]:
+    class Handler(GuardedHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the real server behind Jetty
         disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
         server_version = "mlmeta-sandbox"
@@ -767,14 +769,20 @@ def make_handler(app: SandboxApp, control: Callable[[Request], Response | None])
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("%s %s", self.address_string(), fmt % args)
 
+        def version_string(self) -> str:
+            return self.server_version  # what answers, without the Python version underneath
+
         def _handle(self) -> None:
             split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(Response(413, {"code": 413, "message": "Request entity too large"}))
+            try:
+                body = self.read_body(MAX_BODY)
+            except BodyRefused as refused:
+                self._send(Response(refused.status, {"code": refused.status, "message": refused.message}))
+                return
+            if body is None:  # the client hung up mid-body
                 return
             request = Request(self.command, split.path, parse_qs(split.query),
-                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length) if length else b"")
+                              {k.lower(): v for k, v in self.headers.items()}, body)
             private = control(request)
             if private is not None:
                 self._send(private)
@@ -839,6 +847,8 @@ def make_handler(app: SandboxApp, control: Callable[[Request], Response | None])
             self.send_header("Content-Length", str(len(payload)))
             for key, value in headers.items():
                 self.send_header(key, value)
+            if self.close_connection:  # a refused body: whatever the client still sends cannot be framed
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(payload)
 
