@@ -33,8 +33,9 @@ from typing import Any
 # Kubeflow registry's bodies (models, versions, artifacts) are kilobytes. Beyond that, a body is
 # a mistake or an attack, and holding it in memory is what the bound prevents.
 MAX_BODY = 16 * 1024 * 1024
-# Bodies that OpenMetadata's SDK and mlmeta send nest under 10 levels; 100 keeps every recursive
-# step after parsing (``copy.deepcopy`` takes two frames a level) far below Python's limit of 1,000.
+# The deepest body a client sends, a CreateMlModel whose features name their source columns, nests
+# 6 levels; 100 keeps every recursive step after parsing (``copy.deepcopy`` takes two frames a
+# level) far below Python's limit of 1,000.
 MAX_DEPTH = 100
 _DIGITS = re.compile(r"[0-9]+")
 _LONGEST_LENGTH = 18  # digits past this (leading zeros aside) are above any bound, and int() may refuse them
