@@ -510,12 +510,7 @@ def list_models(app: SandboxApp, request: Request, params: dict) -> Response:
 def _page(request: Request, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A page of ``items`` (sorted by name) and its ``paging``: ``limit`` (default 10) at a time,
     after the opaque ``after`` cursor, with ``paging.after`` set while more remain."""
-    try:
-        limit = int(request.param("limit", "10"))
-    except ValueError:
-        raise ApiError(400, "query param limit must be a number") from None
-    if not 0 <= limit <= 1_000_000:
-        raise ApiError(400, "query param limit must be between 0 and 1000000")
+    limit = _limit(request)
     after = _cursor_name(request.param("after"))
     paging: dict[str, Any] = {"total": len(items)}
     if after is not None:
@@ -524,6 +519,17 @@ def _page(request: Request, items: list[dict[str, Any]]) -> tuple[list[dict[str,
     if len(items) > limit and page:
         paging["after"] = base64.b64encode(page[-1]["name"].encode()).decode()
     return page, paging
+
+
+def _limit(request: Request) -> int:
+    """The ``limit`` parameter of a list (default 10), a 400 when it is not a number in range."""
+    try:
+        limit = int(request.param("limit", "10"))
+    except ValueError:
+        raise ApiError(400, "query param limit must be a number") from None
+    if not 0 <= limit <= 1_000_000:
+        raise ApiError(400, "query param limit must be between 0 and 1000000")
+    return limit
 
 
 def _cursor_name(cursor: str | None) -> str | None:
@@ -676,7 +682,7 @@ def _type_fields(request: Request) -> set[str]:
 @route("GET", "/v1/metadata/types")
 def list_types(app: SandboxApp, request: Request, params: dict) -> Response:
     category = (request.param("category") or "").lower() or None
-    limit = int(request.param("limit", "10"))
+    limit = _limit(request)
     fields = _type_fields(request)
     with app.state.lock:
         found = sorted((t for t in app.state.entities["type"].values() if category in (None, t["category"])),

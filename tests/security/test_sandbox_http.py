@@ -208,3 +208,11 @@ def test_a_client_hanging_up_before_the_answer_leaves_no_traceback(standin):
 def test_the_sandbox_announces_itself_and_no_python_version(sandbox):
     answer = requests.get(sandbox.api_url + "/v1/system/version", timeout=ANSWER_WITHIN)
     assert answer.headers["Server"] == "mlmeta-sandbox"
+
+
+@pytest.mark.parametrize("path", ["/v1/metadata/types?limit=abc", "/v1/mlmodels?limit=abc",
+                                  "/v1/lineage/table/name/demo_pg.postgres.public.users?upstreamDepth=x"])
+def test_a_query_parameter_that_is_not_a_number_is_a_400_not_a_sandbox_error(sandbox, path):
+    answer = requests.get(sandbox.api_url + path, headers={"Authorization": f"Bearer {sandbox.token()}"},
+                          timeout=ANSWER_WITHIN)
+    assert answer.status_code == 400 and "must be a number" in answer.json()["message"]
