@@ -1297,10 +1297,15 @@ def sandbox(
 
             raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         server.warm_up()  # load the release's schemas (seconds) before saying we are ready
+        from mlmeta.errors import UsageError
         from mlmeta.sandbox.tokens import default_token_file, keep_out_of_git
 
         tokens = token_file or default_token_file()
-        bot_token = server.write_tokens(tokens)["mlmeta-bot"]
+        try:
+            bot_token = server.write_tokens(tokens)["mlmeta-bot"]
+        except OSError as error:  # the user's folder to fix (exit 2), not a bug
+            server.server.server_close()
+            raise UsageError(f"--token-file: cannot write {tokens}: {error.strerror or error}") from None
         ignored = keep_out_of_git(tokens)
         info = {"url": server.url, "api_url": server.api_url, "token_file": str(tokens),
                 "bot_token_file": str(bot_token)}
@@ -1312,8 +1317,14 @@ def sandbox(
                         + (f" (listed in {ignored}, so git ignores them)" if ignored else ""))
             console.out("point mlmeta at it:")
             console.out(f"  export OPENMETADATA_HOST={server.url} OPENMETADATA_JWT_TOKEN_FILE={bot_token}")
-        if ready_file:
-            ready_file.write_text(json.dumps(info), encoding="utf-8")
+        if ready_file:  # replaced whole, never through a symlink: a reader sees no half-written file
+            from mlmeta.state import replace_file
+
+            try:
+                replace_file(ready_file, json.dumps(info).encode("utf-8"), durable=False)
+            except OSError as error:
+                server.server.server_close()
+                raise UsageError(f"--ready-file: cannot write {ready_file}: {error.strerror or error}") from None
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
             server.serve_forever()

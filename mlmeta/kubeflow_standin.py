@@ -60,13 +60,16 @@ import copy
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from mlmeta.sandbox import http_input
+
 V1 = "/api/model_registry/v1"
 V1ALPHA3 = "/api/model_registry/v1alpha3"
-STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict", 422: "Bad Request"}
+STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict",
+               413: "Request Entity Too Large", 422: "Bad Request", 501: "Not Implemented"}
 CREATED_ON_UPSERT = ("model-artifact", "doc-artifact")  # the kinds whose creation by upsert answers 201
 
 
@@ -395,7 +398,7 @@ class Api:
         return found[0]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(http_input.GuardedHandler):
     api: Api
     token: str | None = None
 
@@ -410,12 +413,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, f"{parts.path}: not found")
             if self.token and self.headers.get("Authorization") != f"Bearer {self.token}":
                 raise ApiError(401, "Unauthorized: the bearer token is missing or not accepted")
-            length = int(self.headers.get("Content-Length") or 0)
-            text = self.rfile.read(length).decode() if length else ""
-            try:
-                body = json.loads(text) if text else {}
-            except ValueError:
-                raise ApiError(400, "the body is not JSON: bad request") from None
+            body = self._json_body()
+            if body is None:  # the client hung up mid-body: no one to answer
+                return
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             status, answer = self.api.handle(self.command, parts.path[len(prefix):], query, body)
         except ApiError as error:
@@ -429,6 +429,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Link", f'<{V1}/>; rel="successor-version"')
         self.end_headers()
         self.wfile.write(data)
+
+    def _json_body(self) -> Any:
+        """The body as JSON ({} when there is none), its length checked before it is read
+        (``http_input``); None when the client hung up before sending it all."""
+        try:
+            data = self.read_body()
+            if data is None:
+                return None
+            return http_input.parse_json(data) if data else {}
+        except http_input.BodyRefused as refused:
+            raise ApiError(refused.status, refused.message) from None
+        except ValueError:
+            raise ApiError(400, "the body is not JSON: bad request") from None
 
     do_GET = do_POST = do_PATCH = _serve
 

@@ -140,12 +140,14 @@ class SandboxProcess(_Process):
         return self.api_url.rsplit("/api", 1)[0]
 
     def stats(self, reset: bool = False) -> dict:
-        """The request counters (``reset``: read them, then start again from zero)."""
-        with urllib.request.urlopen(f"{self.url}/_sandbox/stats", timeout=10) as answer:
+        """The request counters (``reset``: read them, then start again from zero); the sandbox's
+        control routes take the admin token it wrote."""
+        headers = {"Authorization": f"Bearer {self.token('admin')}"}
+        stats = f"{self.url}/_sandbox/stats"
+        with urllib.request.urlopen(urllib.request.Request(stats, headers=headers), timeout=10) as answer:
             counters = json.load(answer)
         if reset:
-            urllib.request.urlopen(urllib.request.Request(f"{self.url}/_sandbox/stats", method="DELETE"),
-                                   timeout=10).close()
+            urllib.request.urlopen(urllib.request.Request(stats, method="DELETE", headers=headers), timeout=10).close()
         return counters
 
 

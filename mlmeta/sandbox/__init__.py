@@ -14,23 +14,25 @@ trying their specs run against it.
         sandbox.stats()                    # requests by route
 
 Private routes, outside ``/api`` and never counted: ``GET|DELETE /_sandbox/stats``,
-``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``.
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``. They answer an admin only, with a token
+this sandbox signed (``sandbox.token("admin")``, ``admin.jwt``); the quickstart's public admin
+token, which the ``/api`` routes accept, does not open them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mlmeta import state as state_files
 from mlmeta.sandbox import releases
 from mlmeta.sandbox.faults import Faults, FaultSettings
 from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.server import Request, Response, SandboxApp, Server, serve, start_thread
-from mlmeta.sandbox.store import State, load_catalog
+from mlmeta.sandbox.store import State, load_catalog, read_state_file
 
 __all__ = ["Sandbox", "FaultSettings", "sdk_client"]
 
@@ -57,13 +59,14 @@ class Sandbox:
                  progress: Callable[[str], None] | None = None) -> None:
         self.catalog = load_catalog(catalog)
         self.state_file = state_file
+        saved = read_state_file(state_file) if state_file is not None else None
         server_version = server_version or releases.DEFAULT_VERSION
         self.app = SandboxApp(State(), Faults(faults), state_file=state_file, server_version=server_version,
                               quirks=quirks, schemas=releases.schemas(server_version, log=progress))
         state = self.app.state
         self.server: Server = serve(self.app, host, port, self._control)  # binds: the base URL is known now
-        if state_file is not None and state_file.exists():
-            state.restore(json.loads(state_file.read_text(encoding="utf-8")))
+        if saved is not None:
+            state.restore(saved)
         else:
             state.seed(self.catalog)
         if secret:
@@ -122,18 +125,17 @@ class Sandbox:
 
     def write_tokens(self, path: Path, users: tuple[str, ...] = ("mlmeta-bot", "admin")) -> dict[str, Path]:
         """Write ``{user: token}`` to ``path``, and each user's token alone to ``USER.jwt`` beside it
-        (what OPENMETADATA_JWT_TOKEN_FILE takes) - files only their owner can read. Returns those."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tokens = {u: self.token(u) for u in users}
-        written = {}
-        for target, text in [(path, json.dumps(tokens, indent=2) + "\n")] + [
-                (path.parent / f"{user}.jwt", token + "\n") for user, token in tokens.items()]:
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.chmod(target, 0o600)
-        for user in users:
-            written[user] = path.parent / f"{user}.jwt"
+        (what OPENMETADATA_JWT_TOKEN_FILE takes). Returns ``{user: USER.jwt}``. The files are private
+        (0600, a folder created for them 0700) and replaced atomically, never written through a
+        symlink planted in their place (``mlmeta.state``)."""
+        tokens = {user: self.token(user) for user in users}
+        written = {user: path.parent / f"{user}.jwt" for user in users}
+        state_files.prepare(path)
+        state_files.replace_file(path, (json.dumps(tokens, indent=2) + "\n").encode(), mode=state_files.PRIVATE_FILE,
+                                 durable=False)
+        for user, target in written.items():
+            state_files.replace_file(target, (tokens[user] + "\n").encode(), mode=state_files.PRIVATE_FILE,
+                                     durable=False)
         return written
 
     def stats(self) -> dict[str, Any]:
@@ -164,6 +166,7 @@ class Sandbox:
             return None
         action = (request.method, request.path)
         try:
+            self.app.authenticate_operator(request)
             if action == ("GET", "/_sandbox/stats"):
                 return Response(200, self.stats())
             if action == ("DELETE", "/_sandbox/stats"):
@@ -176,6 +179,8 @@ class Sandbox:
             if action == ("POST", "/_sandbox/reset"):
                 self.reset()
                 return Response(200, {"reset": True})
-        except (TypeError, ValueError, ApiError) as error:
+        except ApiError as error:
+            return Response(error.status, {"code": error.status, "message": error.message})
+        except (TypeError, ValueError) as error:
             return Response(400, {"code": 400, "message": str(error)})
         return Response(404, {"code": 404, "message": "unknown sandbox control route"})

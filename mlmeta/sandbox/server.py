@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -33,12 +33,12 @@ from mlmeta import fqn
 from mlmeta.releases import Capabilities, capabilities
 from mlmeta.sandbox import lineage, releases, semantics, types
 from mlmeta.sandbox.faults import Counters, Fault, Faults
+from mlmeta.sandbox.http_input import MAX_BODY, BodyRefused, GuardedHandler, parse_json
 from mlmeta.sandbox.semantics import ApiError
 from mlmeta.sandbox.store import COLLECTIONS, TYPE_OF_COLLECTION, NotFound, State, now_ms
 from mlmeta.sandbox.tokens import QUICKSTART
 
 log = logging.getLogger("mlmeta.sandbox")
-MAX_BODY = 10 * 1024 * 1024
 CHANGE_HEADER = "X-OpenMetadata-Change"
 PUBLIC_PATHS = ("/api/v1/system/version",)
 GZIP_MIN_BYTES = 256  # Dropwizard's gzip.minimumEntitySize
@@ -59,7 +59,9 @@ class Request:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body or b"null")
+            return parse_json(self.body or b"null")
+        except BodyRefused as error:
+            raise ApiError(400, f"Unable to process JSON: {error.message}") from None
         except ValueError as error:
             raise ApiError(400, f"Unable to process JSON: {error}") from None
 
@@ -167,10 +169,7 @@ class SandboxApp:
         return jwt.encode(claims, self.state.secret, algorithm="HS256")
 
     def authenticate(self, request: Request) -> dict[str, Any]:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            raise ApiError(401, "Not Authorized! Token not present")
-        token = header[7:].strip()
+        token = _bearer_token(request)
         if token in QUICKSTART:  # the quickstart's public tokens, recognised by value (see tokens.py)
             name, is_bot = QUICKSTART[token]
             claims = {"sub": name, "isBot": is_bot}
@@ -185,6 +184,18 @@ class SandboxApp:
             except NotFound:
                 raise ApiError(401, "Not Authorized! User not found") from None
         return {**user, "isBot": bool(claims.get("isBot"))}
+
+    def authenticate_operator(self, request: Request) -> dict[str, Any]:
+        """Who may use the sandbox's own control routes (``/_sandbox/``): an admin, with a token this
+        sandbox signed. The quickstart's admin token is refused there: it is public, so it would
+        let anyone who reaches the port reset the catalog or inject faults."""
+        if _bearer_token(request) in QUICKSTART:
+            raise ApiError(403, "the quickstart's public tokens do not open /_sandbox/ routes: use the admin "
+                                "token the sandbox wrote (tokens.json, admin.jwt)")
+        user = self.authenticate(request)
+        if not user.get("isAdmin"):
+            raise ApiError(403, f"/_sandbox/ routes are for an admin; {user['name']} is not one")
+        return user
 
     # --- dispatch ----------------------------------------------------------------------------
 
@@ -209,6 +220,13 @@ class SandboxApp:
 # --- helpers ------------------------------------------------------------------------------------
 
 READ_ONLY_ROLES = {"DataConsumer"}  # the server's default role: view, no create/edit/delete
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise ApiError(401, "Not Authorized! Token not present")
+    return header[7:].strip()
 
 
 def _authorize(request: Request) -> None:
@@ -492,12 +510,7 @@ def list_models(app: SandboxApp, request: Request, params: dict) -> Response:
 def _page(request: Request, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A page of ``items`` (sorted by name) and its ``paging``: ``limit`` (default 10) at a time,
     after the opaque ``after`` cursor, with ``paging.after`` set while more remain."""
-    try:
-        limit = int(request.param("limit", "10"))
-    except ValueError:
-        raise ApiError(400, "query param limit must be a number") from None
-    if not 0 <= limit <= 1_000_000:
-        raise ApiError(400, "query param limit must be between 0 and 1000000")
+    limit = _limit(request)
     after = _cursor_name(request.param("after"))
     paging: dict[str, Any] = {"total": len(items)}
     if after is not None:
@@ -506,6 +519,17 @@ def _page(request: Request, items: list[dict[str, Any]]) -> tuple[list[dict[str,
     if len(items) > limit and page:
         paging["after"] = base64.b64encode(page[-1]["name"].encode()).decode()
     return page, paging
+
+
+def _limit(request: Request) -> int:
+    """The ``limit`` parameter of a list (default 10), a 400 when it is not a number in range."""
+    try:
+        limit = int(request.param("limit", "10"))
+    except ValueError:
+        raise ApiError(400, "query param limit must be a number") from None
+    if not 0 <= limit <= 1_000_000:
+        raise ApiError(400, "query param limit must be between 0 and 1000000")
+    return limit
 
 
 def _cursor_name(cursor: str | None) -> str | None:
@@ -658,7 +682,7 @@ def _type_fields(request: Request) -> set[str]:
 @route("GET", "/v1/metadata/types")
 def list_types(app: SandboxApp, request: Request, params: dict) -> Response:
     category = (request.param("category") or "").lower() or None
-    limit = int(request.param("limit", "10"))
+    limit = _limit(request)
     fields = _type_fields(request)
     with app.state.lock:
         found = sorted((t for t in app.state.entities["type"].values() if category in (None, t["category"])),
@@ -742,8 +766,8 @@ def delete_lineage(app: SandboxApp, request: Request, params: dict) -> Response:
 # --- HTTP plumbing ------------------------------------------------------------------------------
 
 
-def make_handler(app: SandboxApp, control: Callable[[Request], Response | None]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def make_handler(app: SandboxApp, control: Callable[[Request], Response | None]) -> type[GuardedHandler]:
+    class Handler(GuardedHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the real server behind Jetty
         disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
         server_version = "mlmeta-sandbox"
@@ -751,14 +775,20 @@ def make_handler(app: SandboxApp, control: Callable[[Request], Response | None])
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("%s %s", self.address_string(), fmt % args)
 
+        def version_string(self) -> str:
+            return self.server_version  # what answers, without the Python version underneath
+
         def _handle(self) -> None:
             split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(Response(413, {"code": 413, "message": "Request entity too large"}))
+            try:
+                body = self.read_body(MAX_BODY)
+            except BodyRefused as refused:
+                self._send(Response(refused.status, {"code": refused.status, "message": refused.message}))
+                return
+            if body is None:  # the client hung up mid-body
                 return
             request = Request(self.command, split.path, parse_qs(split.query),
-                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length) if length else b"")
+                              {k.lower(): v for k, v in self.headers.items()}, body)
             private = control(request)
             if private is not None:
                 self._send(private)
@@ -823,6 +853,8 @@ def make_handler(app: SandboxApp, control: Callable[[Request], Response | None])
             self.send_header("Content-Length", str(len(payload)))
             for key, value in headers.items():
                 self.send_header(key, value)
+            if self.close_connection:  # a refused body: whatever the client still sends cannot be framed
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(payload)
 

@@ -2,15 +2,18 @@
 
 Plain JSON-able dicts shaped like the server's entities, guarded by one lock (the HTTP server
 is threaded), optionally persisted to a file after every write so a restart keeps what was
-published. Seeding from a catalog file lives here too.
+published - a private file (0600), since it holds the secret that signs the sandbox's tokens.
+Seeding from a catalog file lives here too.
 """
 
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 import secrets
+import stat
 import threading
 import time
 import uuid
@@ -20,6 +23,8 @@ from typing import Any
 import yaml
 
 from mlmeta import fqn
+from mlmeta import state as state_files
+from mlmeta.errors import ConfigError
 from mlmeta.releases import Capabilities, capabilities
 from mlmeta.sandbox.releases import DEFAULT_VERSION
 
@@ -141,9 +146,12 @@ class State:
         self.secret = data.get("secret", self.secret)
 
     def save(self, path: Path) -> None:
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(self.snapshot()), encoding="utf-8")
-        os.replace(temporary, path)
+        """Replace the state file, private to its user: it holds the secret that signs every token.
+        Atomic, never through a symlink; not fsync'd, since a stand-in's state is not worth a
+        disk flush on every write."""
+        state_files.prepare(path)
+        state_files.replace_file(path, json.dumps(self.snapshot()).encode("utf-8"), mode=state_files.PRIVATE_FILE,
+                                 durable=False)
 
     # --- seeding ----------------------------------------------------------------------------
 
@@ -288,6 +296,37 @@ class State:
                   "fullyQualifiedName": full_name, "version": 0.1, "updatedAt": now_ms(), "updatedBy": "admin",
                   "deleted": False, **fields}
         return self.put(kind, entity)
+
+
+def read_state_file(path: Path) -> dict[str, Any] | None:
+    """What ``State.save`` wrote, or None when there is no such file yet. A file an older mlmeta
+    left readable by others is tightened to 0600 (the signing secret in it forges admin tokens);
+    a symlink in its place is refused, not followed."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _unusable_state(path, error) from None
+    try:
+        with os.fdopen(descriptor, "rb") as handle:
+            if stat.S_IMODE(os.fstat(handle.fileno()).st_mode) & 0o077:
+                os.fchmod(handle.fileno(), state_files.PRIVATE_FILE)
+            data = json.loads(handle.read())
+    except (OSError, ValueError) as error:
+        raise _unusable_state(path, error) from None
+    if not isinstance(data, dict) or not isinstance(data.get("entities"), dict):
+        raise _unusable_state(path, "not a sandbox state file (no entities)")
+    return data
+
+
+def _unusable_state(path: Path, error: OSError | ValueError | str) -> ConfigError:
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        error = "a symbolic link; the sandbox keeps its state (which holds its signing secret) in a file of its own"
+    elif isinstance(error, OSError):
+        error = error.strerror or str(error)
+    return ConfigError("--state", f"cannot use {path}: {error}", hint="name another file, or remove this one to "
+                                                                      "start from the seed catalog")
 
 
 def load_catalog(path: Path | None) -> dict[str, Any]:

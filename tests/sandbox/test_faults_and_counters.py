@@ -12,6 +12,11 @@ from metadata.ingestion.ometa.client import APIError, RestTransportError
 USERS = "demo_pg.postgres.public.users"
 
 
+def admin(sandbox) -> dict[str, str]:
+    """The sandbox's control routes answer its admin (tests/security/test_sandbox_control.py)."""
+    return {"Authorization": f"Bearer {sandbox.token('admin')}"}
+
+
 def test_counters_count_by_method_and_route_and_reset(om, sandbox):
     client = om()
     client.get_by_name(Table, USERS)
@@ -20,7 +25,7 @@ def test_counters_count_by_method_and_route_and_reset(om, sandbox):
     assert stats["requests"]["GET /v1/tables/name/{key}"] == 2
     assert stats["requests"]["GET /v1/system/version"] == 1
     assert stats["total"] == 3
-    requests.delete(f"{sandbox.url}/_sandbox/stats", timeout=5)
+    requests.delete(f"{sandbox.url}/_sandbox/stats", headers=admin(sandbox), timeout=5)
     assert sandbox.stats()["total"] == 0
 
 
@@ -68,11 +73,12 @@ def test_faults_after_the_write_apply_it_but_lose_the_answer(om, sandbox):
 
 
 def test_faults_can_be_set_at_run_time_over_http_and_are_validated(sandbox):
-    answer = requests.put(f"{sandbox.url}/_sandbox/faults", json={"latency_ms": 5, "failure_rate": 0.25}, timeout=5)
+    faults = f"{sandbox.url}/_sandbox/faults"
+    answer = requests.put(faults, json={"latency_ms": 5, "failure_rate": 0.25}, headers=admin(sandbox), timeout=5)
     assert answer.status_code == 200 and answer.json()["failure_rate"] == 0.25
-    bad = requests.put(f"{sandbox.url}/_sandbox/faults", json={"statuses": [418]}, timeout=5)
+    bad = requests.put(faults, json={"statuses": [418]}, headers=admin(sandbox), timeout=5)
     assert bad.status_code == 400 and "statuses must be among" in bad.json()["message"]
-    assert requests.get(f"{sandbox.url}/_sandbox/faults", timeout=5).json()["latency_ms"] == 5
+    assert requests.get(faults, headers=admin(sandbox), timeout=5).json()["latency_ms"] == 5
 
 
 def test_a_failure_rate_fails_about_that_share_of_requests(sandbox):
