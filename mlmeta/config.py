@@ -221,13 +221,17 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
         elif key == "datasets":
             from mlmeta.datasets import rules_from
 
-            value = rules_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
+            value = rules_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key), path.name)
         elif key == "policy":
             from mlmeta.spec.policy import policy_from
 
             value = policy_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
         values[key] = value
         sources[key] = where
+    if "datasets" not in values:  # none yet: a hint still names the section as this file spells it
+        from mlmeta.datasets import DatasetRules
+
+        values["datasets"] = DatasetRules(spelled_in=path.name)
     return values, sources
 
 
