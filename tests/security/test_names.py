@@ -151,6 +151,16 @@ def test_right_to_left_prose_with_its_marks_and_joiners_is_no_finding(cli, in_tm
     assert validate(cli, write(in_tmp / "m.yaml", text)) == (0, [])
 
 
+def test_the_default_service_and_alias_a_project_file_gives_every_spec_are_names_too(cli, in_tmp):
+    path = write(in_tmp / "m.yaml", TEMPLATE.format(**{k: quoted(v) for k, v in PLAIN.items()}))
+    for setting in ('service = "ml_\\u200bmodels"', 'alias = "champ\\u202eion"'):
+        write(in_tmp / "mlmeta.toml", setting + "\n")
+        result = cli("validate", str(path))
+        assert result.exit_code == 2, setting
+        assert f"{setting.split()[0]} in {in_tmp / 'mlmeta.toml'}: character " in result.stderr
+        assert "U+200B ZERO WIDTH SPACE" in result.stderr or "U+202E RIGHT-TO-LEFT OVERRIDE" in result.stderr
+
+
 # --- the rule itself, over any name ------------------------------------------------------------------
 
 REFUSED = st.sampled_from(BIDI + INVISIBLE + CONTROL + ["\U000e0001", "\ufff9", "\u2064", "\U000e0100"])
