@@ -268,9 +268,8 @@ def _check_characters(data: dict[str, Any]) -> list[Finding]:
             message = names.problem(value)
             if message:
                 findings.append(Finding(loc, "S011", key + message, at_key=at_key))
-        elif names.in_text(value):
-            findings.append(Finding(loc, "S012", key + _text_problem(value, names.in_text(value)), Severity.WARNING,
-                                    at_key=at_key))
+        elif found := names.in_text(value):
+            findings.append(Finding(loc, "S012", key + _text_problem(value, found), Severity.WARNING, at_key=at_key))
     return findings
 
 
