@@ -42,6 +42,7 @@ _IGNORED_WHEN_SHOWN = (0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x
 IGNORED_WHEN_SHOWN = frozenset(_IGNORED_WHEN_SHOWN)
 _NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _TEXT_KEEPS = frozenset("\t\n\r")
+_KEPT_IN_TEXT = str.maketrans("\t\n\r", "   ")
 # Control characters have no Unicode name; these are their aliases (NameAliases.txt)
 _CONTROL_NAMES = {0x00: "NULL", 0x07: "BELL", 0x08: "BACKSPACE", 0x09: "CHARACTER TABULATION", 0x0A: "LINE FEED",
                   0x0B: "LINE TABULATION", 0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE",
@@ -75,11 +76,15 @@ class Unsafe(NamedTuple):
 
 def in_name(value: str) -> list[Unsafe]:
     """The characters a name may not hold (see the module's docstring)."""
+    if value.isascii() and value.isprintable():  # the common case, at C speed: nothing to look at
+        return []
     return [Unsafe(i, c) for i, c in enumerate(value) if _hidden_or_moving(c)]
 
 
 def in_text(value: str) -> list[Unsafe]:
     """The characters free text should not hold: what reorders or hides it, and stray controls."""
+    if value.isascii() and value.translate(_KEPT_IN_TEXT).isprintable():
+        return []
     return [Unsafe(i, c) for i, c in enumerate(value)
             if ord(c) in REORDERING or ord(c) in TAGS
             or (unicodedata.category(c) in ("Cc", "Cs") and c not in _TEXT_KEEPS)]

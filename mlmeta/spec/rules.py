@@ -237,11 +237,11 @@ def _check_unique(values: list[str], loc: tuple, what: str) -> list[Finding]:
 
 # --- names a person can trust (mlmeta.names) -----------------------------------------------------
 
-_ANY = object()  # in a path below: any list index or mapping key
+_ANY = "*"  # in a path below: any list index, or any key of a mapping whose keys the user names
 _REFERENCES = (*ASSET_KEYS, "column", "field")
 # Where a spec holds names: what the catalog shows as a name or an FQN, what a server matches, and
 # the paths and URLs a reviewer reads. Every other string is free text.
-NAME_PATHS = (
+NAME_PATHS = frozenset((
     ("name",), ("display_name",), ("service",), ("target",), ("server",), ("dashboard",), ("domain",),
     ("description_file",), ("mlflow", "registered_model"), ("mlflow", "alias"), ("kubeflow", "registered_model"),
     *(("kubeflow", "production", key) for key in ("property", "value", "label", "version_property")),
@@ -251,7 +251,7 @@ NAME_PATHS = (
     *((where, _ANY, key) for where in ("label_sources", "outputs") for key in _REFERENCES),
     ("outputs", _ANY, "features", _ANY), ("hyperparameters", _ANY), ("model_card", "license"),
     ("model_card", "task"), ("ml_store", "storage"), ("ml_store", "image_repository"),
-)
+))
 # mappings whose keys the user names, and what such a key is (a finding at a key is not prefixed by its path)
 _FREE_KEYS = {("hyperparameters",): "hyperparameter name", ("model_card", "custom_sections"): "section title"}
 
@@ -263,6 +263,8 @@ def _check_characters(data: dict[str, Any]) -> list[Finding]:
     rendered text, not an identifier to act on."""
     findings = []
     for loc, value, at_key in _strings(data, ()):
+        if not names.in_name(value):  # what free text may not hold, a name may not either: most strings stop here
+            continue
         key = f"{_FREE_KEYS[loc[:-1]]}: " if at_key else ""
         if _is_name(loc):
             message = names.problem(value)
@@ -288,8 +290,8 @@ def _strings(node: Any, loc: tuple) -> Any:
 
 
 def _is_name(loc: tuple) -> bool:
-    return any(len(loc) == len(path) and all(want is _ANY or want == part for want, part in zip(path, loc))
-               for path in NAME_PATHS)
+    shape = tuple(_ANY if isinstance(part, int) or loc[:i] in _FREE_KEYS else part for i, part in enumerate(loc))
+    return shape in NAME_PATHS
 
 
 def _text_problem(text: str, found: list[names.Unsafe]) -> str:
