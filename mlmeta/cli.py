@@ -935,7 +935,7 @@ def init(
 
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
-        from mlmeta.init import starter_spec
+        from mlmeta.init import next_step, starter_spec
         from mlmeta.registries import open_registry
         from mlmeta.registry import RegistryError, Wanted
         from mlmeta.spec.model import DEFAULT_STAGE, STAGES
@@ -962,7 +962,7 @@ def init(
                             schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage,
                             datasets=datasets)
         _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or "")},
-                 "add the feature sources and descriptions, then run mlmeta validate", overwrite=False)
+                 next_step(facts, datasets), overwrite=False)
         return 0
 
     _exit(run("init", fmt, body, verbose=verbose))

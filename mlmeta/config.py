@@ -221,13 +221,17 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
         elif key == "datasets":
             from mlmeta.datasets import rules_from
 
-            value = rules_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
+            value = rules_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key), path.name)
         elif key == "policy":
             from mlmeta.spec.policy import policy_from
 
             value = policy_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key))
         values[key] = value
         sources[key] = where
+    if "datasets" not in values:  # none yet: a hint still names the section as this file spells it
+        from mlmeta.datasets import DatasetRules
+
+        values["datasets"] = DatasetRules(spelled_in=path.name)
     return values, sources
 
 
@@ -327,6 +331,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError(settings.where("concurrency"), f"must be between 1 and 64, got {settings.concurrency}")
     if not settings.alias.strip():
         raise ConfigError(settings.where("alias"), "cannot be empty")
+    _check_names(settings)
     if settings.when_not_in_production not in NOT_IN_PRODUCTION_POLICIES:
         raise ConfigError(settings.where("when_not_in_production"),
                           f"must be one of {', '.join(NOT_IN_PRODUCTION_POLICIES)}, got {settings.when_not_in_production!r}")
@@ -339,3 +344,15 @@ def _check(settings: Settings) -> None:
         value = getattr(settings, key)
         if not low <= value <= high:
             raise ConfigError(settings.where(key), f"must be between {low:g} and {high:g} seconds, got {value:g}")
+
+
+def _check_names(settings: Settings) -> None:
+    """The names a project file (a pull request can change it) gives every spec: readable, as a
+    spec's own must be (mlmeta.names)."""
+    from mlmeta import names
+
+    for key in ("service", "alias", "not_in_production_tag"):
+        value = getattr(settings, key)
+        problem = names.problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ConfigError(settings.where(key), problem)

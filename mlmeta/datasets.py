@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlmeta import fqn
@@ -41,10 +41,21 @@ _URI_KEYS = ("uri", "url", "path")
 class DatasetRules:
     tables: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (name parts, FQN parts), "*" = ()
     storage: tuple[tuple[str, str], ...] = ()  # (URI prefix without a trailing slash, container FQN)
+    # the project file the rules go in ("mlmeta.toml", "pyproject.toml"; None: there is none yet),
+    # so that a hint names the section as that file spells it; not a rule, so never compared
+    spelled_in: str | None = field(default=None, compare=False)
 
     @property
     def empty(self) -> bool:
         return not (self.tables or self.storage)
+
+    def section(self, name: str) -> str:
+        """Where rules of kind ``name`` (tables, storage) go, as the project's own file spells it."""
+        if self.spelled_in == "pyproject.toml":
+            return f"[tool.mlmeta.datasets.{name}] in pyproject.toml"
+        if self.spelled_in is not None:
+            return f"[datasets.{name}] in {self.spelled_in}"
+        return f"[datasets.{name}] in mlmeta.toml ([tool.mlmeta.datasets.{name}] in pyproject.toml)"
 
     def as_dict(self) -> dict[str, Any]:
         """For the fingerprint: a rule that changes what a dataset maps to changes what publish draws."""
@@ -105,7 +116,7 @@ def _table(dataset: LoggedDataset, name: str, rules: DatasetRules) -> MappedData
     mapped = parts if rule is None else [*rule[1], *parts[len(rule[0]):]]
     if len(mapped) != TABLE_PARTS:
         how = (f"the rule {'.'.join(rule[0]) or ANY_TABLE!r} makes it {'.'.join(mapped)!r}, not" if rule else
-               f"it has {len(parts)} part(s) and no rule under [tool.mlmeta.datasets.tables] names its first ones, so "
+               f"it has {len(parts)} part(s) and no rule under {rules.section('tables')} names its first ones, so "
                "it is not")
         return MappedDataset(dataset, reason=f"table {name!r}: {how} service.database.schema.table")
     return MappedDataset(dataset, "table", fqn.join(*mapped))
@@ -120,7 +131,7 @@ def _location(dataset: LoggedDataset, location: str, rules: DatasetRules) -> Map
     holding = [(prefix, container) for prefix, container in rules.storage
                if uri == prefix or uri.startswith(prefix + "/")]
     if not holding:
-        return MappedDataset(dataset, reason=f"no rule under [tool.mlmeta.datasets.storage] covers {uri}")
+        return MappedDataset(dataset, reason=f"no rule under {rules.section('storage')} covers {uri}")
     return MappedDataset(dataset, "container", max(holding, key=lambda rule: len(rule[0]))[1])
 
 
@@ -151,14 +162,17 @@ def _json(text: str) -> Any:
 # --- the project file --------------------------------------------------------------------------
 
 
-def rules_from(table: dict[str, Any], setting: Callable[[str], str] = str) -> DatasetRules:
+def rules_from(table: dict[str, Any], setting: Callable[[str], str] = str,
+               spelled_in: str | None = None) -> DatasetRules:
     """``[tool.mlmeta.datasets]`` as rules; a key that does not parse is a ConfigError naming it.
-    ``setting`` turns a key's dotted path into the name a message shows (with the file it is in)."""
+    ``setting`` turns a key's dotted path into the name a message shows (with the file it is in);
+    ``spelled_in``: the project file's name (see ``DatasetRules.section``)."""
     for key in table:
         if key not in ("tables", "storage"):
             raise ConfigError(setting(f"datasets.{key}"), "unknown key; [datasets] has 'tables' and 'storage'")
     return DatasetRules(tables=tuple(_table_rules(table.get("tables", {}), "datasets.tables", setting)),
-                        storage=tuple(_storage_rules(table.get("storage", {}), "datasets.storage", setting)))
+                        storage=tuple(_storage_rules(table.get("storage", {}), "datasets.storage", setting)),
+                        spelled_in=spelled_in)
 
 
 def _key(where: str, key: str) -> str:

@@ -71,6 +71,10 @@ CODES: dict[str, str] = {
     "S008": "unsupported spec format version",
     "S009": "`description_file` not found",
     "S010": "a model-card section the policy requires for one of the spec's tags is missing",
+    "S011": "a name (model, feature, FQN, column, owner, tag, service, registered model, alias ...) holds a "
+            "bidirectional control, an invisible or a control character, named by its code point",
+    "S012": "free text (a description, a model-card section) holds a bidirectional embedding, override or "
+            "isolate, a tag character or a control character other than tab and line breaks (warning)",
     # online references (OpenMetadata, MLflow)
     "R001": "source asset (table, topic, ...) not found in OpenMetadata",
     "R002": "column or field not found in its asset",

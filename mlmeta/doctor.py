@@ -3,11 +3,13 @@
 The configuration found and where each value came from; both servers reached, with their
 versions; the token's user and whether its roles let it write; the ML model service; the
 provenance properties; git and the spec folders. A check that cannot run because an earlier one
-failed says so instead of failing again. Nothing is written anywhere.
+failed says so instead of failing again; a server failing a check after the retries is that
+check's problem, and the others still run. Nothing is written anywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,8 +52,8 @@ def run(settings: Any) -> Report:
         checks += [Check(name, SKIP, "OpenMetadata was not reached") for name in
                    ("token's user", "ML model service", "provenance properties")]
     elif _token_user(catalog, checks):
-        _service(catalog, settings, checks)
-        _properties(catalog, checks)
+        _unless_failing("ML model service", checks, lambda: _service(catalog, settings, checks))
+        _unless_failing("provenance properties", checks, lambda: _properties(catalog, checks))
     else:
         checks += [Check(name, SKIP, "the token cannot read the catalog") for name in
                    ("ML model service", "provenance properties")]
@@ -120,6 +122,19 @@ def _token_user(catalog: Any, checks: list[Check]) -> bool:
     checks.append(Check("token's user", OK, f"{catalog.user} ({kind}, roles: {', '.join(roles) or 'the default'}): "
                                             "may read, create and edit ML models and lineage"))
     return True
+
+
+def _unless_failing(name: str, checks: list[Check], check: Callable[[], None]) -> None:
+    """Run a check that asks the catalog; a server failing it after the retries is that check's problem
+    (the others still run), never a crash."""
+    from mlmeta.catalog import CatalogError
+
+    try:
+        check()
+    except CatalogError as error:
+        checks.append(Check(name, FAIL, f"OpenMetadata could not answer: {error.message}",
+                            "the server is failing (its logs say why); rerun when it is healthy, -v shows every "
+                            "retry"))
 
 
 def _service(catalog: Any, settings: Any, checks: list[Check]) -> None:

@@ -50,7 +50,7 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
     lines += [
         f"# Written by `mlmeta init {_FROM[facts.registry]} {facts.registered_model}` from version {facts.version} "
         f"({promotion}).",
-        "# TODO: describe the model, and say where each feature's data comes from (its sources).",
+        f"# TODO: {_header_todo(facts, datasets)}",
         "mlmeta: 1",
         f"name: {scalar(name)}",
     ]
@@ -68,6 +68,44 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
     lines += _features(facts, [d for d in datasets if d.mapped])
     lines += _hyperparameters(facts)
     return "\n".join(lines) + "\n"
+
+
+def next_step(facts: ProductionVersion, datasets: list[MappedDataset] = ()) -> str:
+    """What is left to do with the starter spec, as it stands: the sources it proposed are to be
+    checked, only the missing ones added."""
+    proposed, features = _proposed(facts, datasets)
+    if not features:
+        todo = "list the features with their sources and descriptions"
+    elif proposed == features:
+        todo = "check the feature sources proposed from the training datasets, add the descriptions"
+    elif proposed:
+        todo = (f"check the sources proposed for {proposed} of the {features} features, add the other features' "
+                "sources and the descriptions")
+    else:
+        todo = "add the feature sources and descriptions"
+    return f"{todo}, then run mlmeta validate"
+
+
+def _header_todo(facts: ProductionVersion, datasets: list[MappedDataset]) -> str:
+    proposed, features = _proposed(facts, datasets)
+    if proposed and proposed == features:
+        return "describe the model, and check the feature sources proposed from its training datasets."
+    if proposed:
+        return ("describe the model, check the feature sources proposed from its training datasets, and say where "
+                "the other features' data comes from.")
+    return "describe the model, and say where each feature's data comes from (its sources)."
+
+
+def _proposed(facts: ProductionVersion, datasets: list[MappedDataset]) -> tuple[int, int]:
+    """(features given sources from the training datasets, features in the signature)."""
+    mapped = [d for d in datasets if d.mapped]
+    columns = [c.name for c in facts.signature or ()]
+    return sum(1 for name in columns if _holding(name, mapped)), len(columns)
+
+
+def _holding(feature: str, datasets: list[MappedDataset]) -> list[MappedDataset]:
+    """The training datasets whose logged schema has a column of the feature's name."""
+    return [d for d in datasets if feature in d.dataset.columns]
 
 
 def _kubeflow(facts: ProductionVersion) -> list[str]:
@@ -115,7 +153,7 @@ def _features(facts: ProductionVersion, datasets: list[MappedDataset]) -> list[s
 
 def _sources(feature: str, datasets: list[MappedDataset]) -> list[str]:
     """The training datasets whose logged schema has a column of the feature's name, as sources."""
-    holding = [d for d in datasets if feature in d.dataset.columns]
+    holding = _holding(feature, datasets)
     if not holding:
         assets = sorted({d.fqn for d in datasets})
         hint = (f"one of the training datasets' assets ({', '.join(assets)})?" if assets

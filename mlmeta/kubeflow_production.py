@@ -76,7 +76,8 @@ def _string(properties: dict[str, Any], name: str, owner: str) -> str | None:
     if value is None:
         return None
     if value.get("metadataType") != "MetadataStringValue":
-        raise RuleError(f"{owner}'s custom property {name} is a {value.get('metadataType')}, not a string")
+        # "of {owner}", not "{owner}'s": the owner ends with a quoted name ('v1''s read as a doubled quote)
+        raise RuleError(f"the custom property {name} of {owner} is a {value.get('metadataType')}, not a string")
     return value.get("string_value")
 
 

@@ -48,12 +48,13 @@ def test_a_four_part_name_is_a_table_fqn_without_any_rule():
 @pytest.mark.parametrize(("source_type", "source", "reason"), [
     ("spark", "{not json", "not a JSON object"),
     ("spark", "[1, 2]", "not a JSON object"),
-    ("http", {"url": "https://example.com/holidays.csv"}, "no rule under [tool.mlmeta.datasets.storage] covers"),
+    ("http", {"url": "https://example.com/holidays.csv"}, "no rule under [datasets.storage] in mlmeta.toml "
+                                                          "([tool.mlmeta.datasets.storage] in pyproject.toml) covers"),
     ("local", {"uri": "data.csv"}, "relative path"),
     ("hugging_face", {"path": "imdb"}, "Hugging Face"),
     ("code", {}, "logged from code"),
     ("spark", {"sql": "select * from t"}, "SQL query"),
-    ("spark", {"table_name": "public.users"}, "no rule under [tool.mlmeta.datasets.tables]"),
+    ("spark", {"table_name": "public.users"}, "no rule under [datasets.tables] in mlmeta.toml"),
     ("spark", {"table_name": "a..b"}, "malformed"),
     ("s3", {"bucket": "x"}, "no table name or URI"),
     ("", "", "records no source"),
@@ -92,3 +93,19 @@ def test_the_project_file_gives_the_mode_and_the_rules(tmp_path):
     settings = load_settings(cwd=tmp_path, environ={})
     assert settings.training_data == "lineage"
     assert map_dataset(logged("spark", {"table_name": "public.t"}), settings.datasets).fqn == "pg.db.public.t"
+
+
+@pytest.mark.parametrize(("file", "text", "section"), [
+    ("mlmeta.toml", '[datasets.storage]\n"s3://other" = "s3.other"\n', "[datasets.storage] in mlmeta.toml"),
+    ("mlmeta.toml", 'service = "ml"\n', "[datasets.storage] in mlmeta.toml"),
+    ("pyproject.toml", '[tool.mlmeta.datasets.storage]\n"s3://other" = "s3.other"\n',
+     "[tool.mlmeta.datasets.storage] in pyproject.toml"),
+    ("pyproject.toml", '[tool.mlmeta]\nservice = "ml"\n', "[tool.mlmeta.datasets.storage] in pyproject.toml"),
+])
+def test_a_hint_names_the_section_as_the_projects_own_file_spells_it(tmp_path, file, text, section):
+    """R012's reason said [tool.mlmeta.datasets.storage] to a project whose mlmeta.toml spells it [datasets.storage]."""
+    (tmp_path / file).write_text(text, encoding="utf-8")
+    rules = load_settings(cwd=tmp_path, environ={}).datasets
+    mapped = map_dataset(logged("s3", {"uri": "s3://ml-training/x.csv"}), rules)
+    assert mapped.reason == f"no rule under {section} covers s3://ml-training/x.csv"
+    assert rules == DatasetRules(rules.tables, rules.storage)  # the spelling is no rule: fingerprints stay

@@ -70,3 +70,14 @@ def test_missing_properties_spec_folders_and_mlflow_are_reported(cli, env, in_tm
     assert checks["spec folders"]["status"] == "problem" and checks["git"]["status"] == "warning"
     assert checks["provenance properties"]["status"] == "warning" and "mlmeta setup" in checks[
         "provenance properties"]["fix"]
+
+
+def test_a_catalog_failing_one_check_makes_that_check_a_problem_and_the_others_still_run(cli, env, project, sandbox):
+    # 429 with Retry-After: 0 - kept failing like a 500, without the waits between the retries
+    sandbox.set_faults(failure_rate=1.0, statuses=[429], retry_after=0, path_pattern="mlmodelServices")
+    code, checks = doctor(cli, env)
+    assert code == 1
+    service = checks["ML model service"]
+    assert service["status"] == "problem" and "OpenMetadata could not answer" in service["detail"]
+    assert "rerun when it is healthy" in service["fix"]
+    assert checks["provenance properties"]["status"] == "ok" and checks["MLflow"]["status"] == "ok"

@@ -6,7 +6,9 @@ import uuid
 
 import yaml
 
-from mlmeta.init import model_name, scalar
+from mlmeta.datasets import MappedDataset
+from mlmeta.init import model_name, next_step, scalar, starter_spec
+from mlmeta.registry import LoggedDataset, ProductionVersion, SignatureInput
 
 
 def test_init_writes_a_spec_from_the_production_version_that_validates(cli, mlflow_server, registry, in_tmp):
@@ -64,3 +66,27 @@ def test_names_and_scalars():
     assert model_name("main.ml.churn") == "churn"
     assert scalar("plain_name") == "plain_name"
     assert scalar("yes") == '"yes"' and scalar("a: b") == '"a: b"' and scalar("12") == '"12"'
+
+
+def _facts(*columns: str) -> ProductionVersion:
+    return ProductionVersion("churn", "1", "alias", "champion", None,
+                             signature=tuple(SignatureInput(c, "double") for c in columns))
+
+
+def _dataset(*columns: str) -> MappedDataset:
+    logged = LoggedDataset("users", "abc", "spark", '{"table_name": "svc.db.public.users"}', "training", columns)
+    return MappedDataset(logged, "table", "svc.db.public.users")
+
+
+def test_the_next_step_says_what_is_left_once_sources_were_proposed():
+    """init ended with "add the feature sources" even after it had proposed every one of them."""
+    every, some = [_dataset("tenure", "orders")], [_dataset("tenure")]
+    assert next_step(_facts("tenure", "orders"), every) == (
+        "check the feature sources proposed from the training datasets, add the descriptions, then run mlmeta validate")
+    assert next_step(_facts("tenure", "orders"), some) == (
+        "check the sources proposed for 1 of the 2 features, add the other features' sources and the descriptions, "
+        "then run mlmeta validate")
+    assert next_step(_facts("tenure", "orders")) == "add the feature sources and descriptions, then run mlmeta validate"
+    assert next_step(_facts()) == "list the features with their sources and descriptions, then run mlmeta validate"
+    header = starter_spec(_facts("tenure", "orders"), service="s", schema_ref=None, datasets=every).splitlines()[1]
+    assert header == "# TODO: describe the model, and check the feature sources proposed from its training datasets."

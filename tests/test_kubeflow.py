@@ -300,3 +300,31 @@ def test_a_watcher_waiting_out_an_outage_probes_the_kubeflow_registry(project, k
     assert probe(load_settings(environ=env)) is None
     down = probe(load_settings(environ={**env, "MODEL_REGISTRY_URL": f"http://127.0.0.1:{free_port()}"}))
     assert down.startswith("Kubeflow Model Registry: ")
+
+
+def test_the_plugin_sends_the_token_only_to_an_https_registry_as_the_docs_say(monkeypatch):
+    """docs/kubeflow.md's claim, checked against the installed model-registry-mlflow plugin."""
+    from model_registry_mlflow.api_client import ModelRegistryAPIClient
+    from model_registry_mlflow.utils import parse_tracking_uri
+
+    monkeypatch.setenv("MODEL_REGISTRY_TOKEN", "kf-token")
+    monkeypatch.delenv("MODEL_REGISTRY_SECURE", raising=False)
+    secure = {uri: parse_tracking_uri(uri)[2] for uri in ("modelregistry://h:8080", "modelregistry+http://h:8080",
+                                                          "modelregistry+https://h:8443")}
+    assert secure == {"modelregistry://h:8080": False, "modelregistry+http://h:8080": False,
+                      "modelregistry+https://h:8443": True}
+    monkeypatch.setenv("MODEL_REGISTRY_SECURE", "true")
+    assert parse_tracking_uri("modelregistry://h:8080")[2] is True
+    plain = ModelRegistryAPIClient("http://h:8080/api/model_registry/v1alpha3")._get_request_headers()
+    assert "Authorization" not in plain
+    tls = ModelRegistryAPIClient("https://h:8443/api/model_registry/v1alpha3")._get_request_headers()
+    assert tls["Authorization"] == "Bearer kf-token"
+    monkeypatch.delenv("MODEL_REGISTRY_TOKEN")
+    if not os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount/token"):  # no pod token to fall back on
+        from mlflow.exceptions import MlflowException
+
+        with pytest.raises(MlflowException, match="Error getting authentication headers"):
+            ModelRegistryAPIClient("https://h:8443/api/model_registry/v1alpha3")._get_request_headers()
+    doc = (REPO / "docs" / "kubeflow.md").read_text(encoding="utf-8")
+    assert "**The plugin sends the token only to an `https://` registry.**" in doc
+    assert "`ModelRegistryAPIClient._get_request_headers`" in doc and "`parse_tracking_uri`" in doc

@@ -37,7 +37,10 @@ def test_two_versions_matching_name_both():
 
 def test_a_property_of_another_type_is_named():
     versions = [version("7", "v6", 600, stage=0.5)]
-    with pytest.raises(RuleError, match="version 'v6''s custom property stage is a MetadataDoubleValue, not a string"):
+    with pytest.raises(RuleError) as raised:
         production_of(MODEL, versions, Rule(property="stage", value="production"))
-    with pytest.raises(RuleError, match="owner_count is a MetadataIntValue"):
+    # R013's message once read "version 'v6''s custom property": a quote doubled by the possessive
+    assert str(raised.value) == "the custom property stage of version 'v6' is a MetadataDoubleValue, not a string"
+    with pytest.raises(RuleError, match="the custom property owner_count of registered model 'churn' is a "
+                                        "MetadataIntValue"):
         production_of(MODEL, VERSIONS, Rule(version_property="owner_count"))

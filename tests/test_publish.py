@@ -501,6 +501,19 @@ def test_a_soft_deleted_source_fails_the_spec_until_it_drops_the_source(cli, env
     assert "demo_pg.postgres.public.users" not in upstream(sandbox, model)
 
 
+def test_the_registry_address_spelled_with_a_trailing_slash_or_capitals_is_the_same_registry(
+        cli, env, sandbox, registry, model):
+    """Switching between spellings of one MLflow URL used to rewrite every model, blaming the spec."""
+    registry.alias(model, registry.register(model))
+    publish(cli, env, "--all")
+    stamp = entity(sandbox, model)["sourceHash"]
+    sandbox.reset_stats()
+    for uri in (env["MLFLOW_TRACKING_URI"] + "/", env["MLFLOW_TRACKING_URI"].replace("http://", "HTTP://") + "//"):
+        code, out = publish(cli, {**env, "MLFLOW_TRACKING_URI": uri}, "--all")
+        assert code == 0 and out["models"][0]["status"] == "unchanged" and out["models"][0]["message"] is None, uri
+    assert writes(sandbox) == {} and entity(sandbox, model)["sourceHash"] == stamp
+
+
 def test_a_change_that_only_moves_the_fingerprint_keeps_the_version_and_then_costs_nothing(
         cli, env, sandbox, registry, model, in_tmp):
     registry.alias(model, registry.register(model))

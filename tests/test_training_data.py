@@ -248,6 +248,7 @@ def test_init_proposes_sources_from_the_logged_datasets(cli, env, registry, proj
     registry.alias(name, "1")
     result = cli("init", "--from-mlflow", name, "-o", "model_specs/new.yaml", env=env)
     assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("wrote model_specs/new.yaml: check the ")  # not "add the feature sources"
     text = (project / "model_specs" / "new.yaml").read_text()
     assert "    sources:  # from the training dataset sessions@" in text
     assert "      - container: s3.ml-training.bot_detector\n        column: country" in text

@@ -96,7 +96,12 @@ class OpenMetadataCatalog:
 
     def _handshake(self) -> Capabilities:
         """Is this an OpenMetadata server mlmeta supports, and which release? (one unauthenticated GET)"""
-        answer = self._send("GET", "/v1/system/version")
+        try:
+            answer = self._send("GET", "/v1/system/version")
+        except CatalogError as error:  # 5xx or 429 after every retry: the server's state, not a bug of mlmeta
+            raise ServerError(f"OpenMetadata at {self._api_url} {error.message.removeprefix('OpenMetadata ')}",
+                              hint="the server is failing (its logs say why); rerun when it is healthy, "
+                                   "-v shows every retry") from None
         body = answer.json()
         if not answer.ok or not isinstance(body, dict) or "version" not in body:
             what = "an HTML page" if answer.looks_like_html() else f"HTTP {answer.status}"

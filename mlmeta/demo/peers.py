@@ -3,10 +3,11 @@ and a server that goes down and comes back (``SwitchableProxy``).
 
 ``silent_listener()`` accepts TCP connections and never says a word (a hung server, a firewall
 that lets the handshake through); ``web_server()`` answers every request the same way (a web
-site, a proxy's error page, the wrong port); ``echoing_server()`` answers with the request it
-got, credentials included (a server reflecting what it was sent). Each binds 127.0.0.1 on a free
-port and yields the base URL; they stop, with every connection they hold, when the ``with`` block
-ends.
+site, a proxy's error page, the wrong port, a server failing: ``Retry-After: 0`` among its
+``headers`` keeps a client's retries from waiting); ``echoing_server()`` answers with the request
+it got, credentials included (a server reflecting what it was sent). Each binds 127.0.0.1 on a
+free port and yields the base URL; they stop, with every connection they hold, when the ``with``
+block ends.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ def silent_listener() -> Iterator[str]:
 
 @contextmanager
 def web_server(status: int = 404, body: bytes = b"<html><body>Not Found</body></html>",
-               content_type: str = "text/html") -> Iterator[str]:
+               content_type: str = "text/html", headers: dict[str, str] | None = None) -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

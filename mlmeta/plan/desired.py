@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from mlmeta import fqn
 from mlmeta import provenance as properties
@@ -167,7 +168,7 @@ def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | Non
     (stored as sourceHash, at most 32 characters: the mark makes the entity recognisably mlmeta's).
 
     The spec (its path and its description file too), which version is in Production and how,
-    the spec's commit, the registry's address, this mlmeta's rendering version, which provenance
+    the spec's commit, the registry's address (``registry_identity``), this mlmeta's rendering version, which provenance
     properties the server defines (so that ``mlmeta setup`` run later fills them in) and the project's
     training-data settings (they decide which edges are drawn). A model version's facts
     (run, parameters, signature) are treated as immutable, so while the fingerprint matches and
@@ -176,13 +177,30 @@ def fingerprint(loaded: LoadedSpec, promotion: Promotion, spec_commit: str | Non
     """
     payload = {"spec": loaded.spec.model_dump(mode="json"), "description": loaded.description,
                "path": loaded.display_path,
-               "production": asdict(promotion), "commit": spec_commit, "registry": registry_uri,
+               "production": asdict(promotion), "commit": spec_commit, "registry": registry_identity(registry_uri),
                "rendering": RENDERING_VERSION}
     if provenance:  # absent rather than empty: a catalog without the properties keeps its stamps
         payload["provenance"] = sorted(provenance)
     if training:  # the same: projects that leave the training-data settings alone keep their stamps
         payload["training"] = training
     return MARK + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32 - len(MARK)]
+
+
+def registry_identity(uri: str | None) -> str | None:
+    """The registry's address as the fingerprint counts it: one server however its URL is spelled.
+    A trailing slash, the case of the scheme and host, and credentials (a rotated password is the
+    same registry) change nothing - a switch between spellings would otherwise rewrite every model
+    as "the spec's text changed". The same URL spelled plainly gives what it always gave."""
+    if not uri:
+        return uri
+    parts = urlsplit(uri.strip())
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:  # not a number: kept as written
+        port = ":" + parts.netloc.rsplit(":", 1)[-1]
+    return urlunsplit((parts.scheme.lower(), host + port, parts.path.rstrip("/"), parts.query, ""))
 
 
 def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Rules a valid spec must follow beyond its shape: unique names, well-formed sources, files that
-exist. Each rule reports a Finding at a path inside the spec; the loader turns paths into lines
-and columns. Pure and offline: no server is asked anything here.
+exist, names a person can trust (no bidirectional control, invisible or control character: S011;
+such characters in free text are a warning, S012). Each rule reports a Finding at a path inside
+the spec; the loader turns paths into lines and columns. Pure and offline: no server is asked
+anything here.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mlmeta import fqn
+from mlmeta import fqn, names
 from mlmeta.catalog import FIELD_KINDS
 from mlmeta.diagnostics import Severity
 from mlmeta.spec import files
@@ -47,6 +49,7 @@ def check(data: dict[str, Any], spec_dir: Path) -> list[Finding]:
         if isinstance(name, str) and not name.strip():
             findings.append(Finding(("hyperparameters", name), "S004", "hyperparameter names cannot be empty",
                                     at_key=True))
+    findings += _check_characters(data)
     return findings
 
 
@@ -237,3 +240,72 @@ def _check_unique(values: list[str], loc: tuple, what: str) -> list[Finding]:
         else:
             seen[value] = i
     return findings
+
+
+# --- names a person can trust (mlmeta.names) -----------------------------------------------------
+
+_ANY = "*"  # in a path below: any list index, or any key of a mapping whose keys the user names
+_REFERENCES = (*ASSET_KEYS, "column", "field")
+# Where a spec holds names: what the catalog shows as a name or an FQN, what a server matches, and
+# the paths and URLs a reviewer reads. Every other string is free text.
+NAME_PATHS = frozenset((
+    ("name",), ("display_name",), ("service",), ("target",), ("server",), ("dashboard",), ("domain",),
+    ("description_file",), ("mlflow", "registered_model"), ("mlflow", "alias"), ("kubeflow", "registered_model"),
+    *(("kubeflow", "production", key) for key in ("property", "value", "label", "version_property")),
+    ("owners", "users", _ANY), ("owners", "teams", _ANY), ("tags", _ANY), ("glossary_terms", _ANY),
+    ("features", _ANY, "name"), ("features", _ANY, "tags", _ANY),
+    *(("features", _ANY, "sources", _ANY, key) for key in _REFERENCES),
+    *((where, _ANY, key) for where in ("label_sources", "outputs") for key in _REFERENCES),
+    ("outputs", _ANY, "features", _ANY), ("hyperparameters", _ANY), ("model_card", "license"),
+    ("model_card", "task"), ("ml_store", "storage"), ("ml_store", "image_repository"),
+))
+# mappings whose keys the user names, and what such a key is (a finding at a key is not prefixed by its path)
+_FREE_KEYS = {("hyperparameters",): "hyperparameter name", ("model_card", "custom_sections"): "section title"}
+
+
+def _check_characters(data: dict[str, Any]) -> list[Finding]:
+    """S011 for a name holding a character that makes it read differently from what it is; S012
+    (a warning) for free text holding one that reorders or hides text. A warning only: prose in
+    right-to-left scripts may mean an embedding, and the reader of a description is shown the
+    rendered text, not an identifier to act on."""
+    findings = []
+    for loc, value, at_key in _strings(data, ()):
+        if not names.in_name(value):  # what free text may not hold, a name may not either: most strings stop here
+            continue
+        key = f"{_FREE_KEYS[loc[:-1]]}: " if at_key else ""
+        if _is_name(loc):
+            message = names.problem(value)
+            if message:
+                findings.append(Finding(loc, "S011", key + message, at_key=at_key))
+        elif found := names.in_text(value):
+            findings.append(Finding(loc, "S012", key + _text_problem(value, found), Severity.WARNING, at_key=at_key))
+    return findings
+
+
+def _strings(node: Any, loc: tuple) -> Any:
+    """(path, string, whether it is a mapping key) for every string value, and every key the user names."""
+    if isinstance(node, str):
+        yield loc, node, False
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if loc in _FREE_KEYS and isinstance(key, str):
+                yield loc + (key,), key, True
+            yield from _strings(value, loc + (key,))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _strings(item, loc + (i,))
+
+
+def _is_name(loc: tuple) -> bool:
+    shape = tuple(_ANY if isinstance(part, int) or loc[:i] in _FREE_KEYS else part for i, part in enumerate(loc))
+    return shape in NAME_PATHS
+
+
+def _text_problem(text: str, found: list[names.Unsafe]) -> str:
+    first = found[0]
+    line = text.count("\n", 0, first.index) + 1
+    column = first.index - (text.rfind("\n", 0, first.index) + 1) + 1
+    where = f"character {column}" + (f" of the text's line {line}" if "\n" in text else "")
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return (f"{where} is {first.describe()}, {first.kind}{more}: what a reader sees may differ from what the text "
+            "says; remove it unless it is meant")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlmeta import names
 from mlmeta.config import Settings
 from mlmeta.events import CatalogOutcome, PromotionEvent
 from mlmeta.registries import wanted_of
@@ -56,7 +57,8 @@ class Watched:
 def watched(specs: list[LoadedSpec], settings: Settings, extra_models: list[str] = (),
             problems: list[str] | None = None) -> dict[str, Watched]:
     """Watch keys for the valid specs (and, for ``--all-models``, every other registered model
-    under the default definition of Production)."""
+    under the default definition of Production, but one whose name holds a bidirectional control,
+    an invisible or a control character: a problem of its own, see ``mlmeta.names``)."""
     keys: dict[str, Watched] = {}
     for loaded in specs:
         try:
@@ -69,9 +71,15 @@ def watched(specs: list[LoadedSpec], settings: Settings, extra_models: list[str]
         keys.setdefault(item.key, item).specs.append(loaded)
     documented = {w.registered_model for w in keys.values()}
     for name in extra_models if settings.registry == "mlflow" else ():  # KF MR has no default Production
-        if name not in documented:
-            item = Watched(name, settings.alias, DEFAULT_STAGE)
-            keys.setdefault(item.key, item)
+        if name in documented:
+            continue
+        untrusted = names.problem(name, "a registered model name", "rename it in the registry")
+        if untrusted:  # any registry user can name a model: never announced as-is, and the rest go on
+            if problems is not None:
+                problems.append(f"a registered model is not watched: {untrusted}")
+            continue
+        item = Watched(name, settings.alias, DEFAULT_STAGE)
+        keys.setdefault(item.key, item)
     return keys
 
 

@@ -12,15 +12,21 @@ harmless - and emits the same event id again.
 A server that is down stops the pass; the watcher then probes both servers every interval
 (``outage``) and passes again as soon as they answer - so a catalog down for 30 s gets its
 promotion within one interval of coming back - and says once that they are down and once that
-they are back. A configuration error stops the watcher. SIGTERM and SIGINT stop it cleanly between
-promotions.
+they are back. A registry that keeps failing (5xx after the retries) counts as down too. A
+configuration error stops the watcher, and so does a checkpoint it cannot keep: a folder that is a
+file, that it may not write, a checkpoint that is a folder, a lock file that is a symlink - each
+said at start, in one line naming the path and the fix (exit 2). SIGTERM and SIGINT stop it
+cleanly between promotions.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import random
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlmeta import state
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
 from mlmeta.events.sinks import Emitter
+from mlmeta.registry import RegistryError
 from mlmeta.triggers.follow import Checkpoint, Follower, PassReport
 from mlmeta.triggers.outage import Outage
 
@@ -68,12 +76,13 @@ class Watcher:
 
     def run(self) -> int:
         """Pass after pass until stopped (or one pass with ``once``); the exit code."""
+        usable_checkpoint(self.checkpoint)
         while not self.stopping.is_set():
             if self.outage.down and not self.outage.may_retry(self.follower.registry_settings):
                 self.stopping.wait(self._interval())
                 continue
             try:
-                report = self.run_pass()
+                report = self._pass_or_server_error()
             except ConfigError:
                 raise  # a wrong setting does not fix itself
             except ServerError as error:
@@ -106,6 +115,21 @@ class Watcher:
 
     # --- one pass ------------------------------------------------------------------------------
 
+    def _pass_or_server_error(self) -> PassReport:
+        """A pass; a registry that kept failing is a server down (ServerError), and a file of the
+        checkpoint's folder that cannot be written a ConfigError naming it - neither is a bug."""
+        try:
+            return self.run_pass()
+        except RegistryError as error:
+            if not error.transient:
+                raise
+            raise ServerError(str(error), hint="the registry is failing (its logs say why); rerun when it is "
+                                               "healthy, -v shows every retry") from None
+        except OSError as error:
+            if error.filename is None or _folder(error.filename) != _folder(self.checkpoint.path):
+                raise
+            raise _unusable(self.checkpoint, error) from None
+
     def run_pass(self) -> PassReport:
         with self.checkpoint.locked(wait=None if self.options.once else self.options.interval) as mine:
             if not mine:
@@ -117,3 +141,52 @@ class Watcher:
             self.progress(f"watch: {line}")
         log.debug("pass done in %.2f s: %d promotion(s)", time.monotonic() - started, len(report.promotions))
         return report
+
+
+# --- the checkpoint's folder ----------------------------------------------------------------------
+
+
+def usable_checkpoint(checkpoint: Checkpoint) -> None:
+    """The checkpoint can be kept: its folder exists or can be made, mlmeta may write in it, and
+    neither the checkpoint nor its lock is something else (a folder, a symlink). Said at start,
+    with the path and the fix, rather than as a crash at the first write."""
+    if checkpoint.path.is_dir():
+        raise ConfigError(f"--checkpoint {checkpoint.path}", "is a folder, not a file",
+                          hint=f"name a file, e.g. --checkpoint {checkpoint.path / 'watch-checkpoint.json'}")
+    try:
+        state.open_private(checkpoint.lock_path).close()  # creates the folder and the lock, as a pass would
+        # and a temporary file beside them, as replacing the checkpoint will (the lock may be an old one)
+        with tempfile.NamedTemporaryFile(dir=checkpoint.path.parent, prefix=f".{checkpoint.path.name}.",
+                                         suffix=".tmp"):
+            pass
+    except OSError as error:
+        raise _unusable(checkpoint, error) from None
+
+
+def _folder(path: Any) -> str:
+    return os.path.dirname(os.path.abspath(path))  # no symlink is resolved: a loop cannot stop it
+
+
+def _unusable(checkpoint: Checkpoint, error: OSError) -> ConfigError:
+    """The ConfigError for a checkpoint whose folder or files cannot be used: what, where, and the fix."""
+    folder, where = checkpoint.path.parent, f"--checkpoint {checkpoint.path}"
+    other = "or choose another place with --checkpoint"
+    blocking = _in_the_way(folder)
+    if blocking is not None:
+        return ConfigError(where, f"its folder {folder} cannot be made: {blocking}", hint=f"move it away, {other}")
+    if error.errno == errno.ELOOP:
+        return ConfigError(where, f"{error.filename} is a symlink, and mlmeta never writes through one",
+                           hint=f"remove the symlink, {other}")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ConfigError(where, f"mlmeta may not write in {folder} ({error.strerror})",
+                           hint=f"let this user write there, {other}")
+    return ConfigError(where, f"cannot be written in {folder}: {error.strerror} ({error.filename})",
+                       hint=f"check that folder, {other}")
+
+
+def _in_the_way(folder: Path) -> str | None:
+    """What stands where the checkpoint's folder (or one above it) should be: a file, or a symlink to no folder."""
+    for path in reversed((folder, *folder.parents)):
+        if os.path.lexists(path) and not path.is_dir():
+            return f"{path} is {'a symlink to no folder' if path.is_symlink() else 'a file'}"
+    return None
