@@ -200,11 +200,23 @@ def _entry(mapping: Any, name: str) -> tuple[Any, Any]:
     raise KeyError(name)
 
 
+# What a block or plain scalar cannot hold as written: a character YAML does not allow in a file
+# (control characters, surrogates), or one YAML 1.1 reads as a line break besides \n (\r, NEL, the
+# Unicode line and paragraph separators) - it would end a block early, and what follows could
+# become a key of the spec.
+_UNWRITTEN = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _splice(text: str, node: Any, value: str, indent: int, in_flow: bool) -> tuple[int, int, str]:
     """(start, end, replacement) that puts ``value`` where ``node`` is written. A block scalar stays
     one; a multi-line text becomes one (a literal block, indented ``indent``); a trailing comment
     stays on the value's line, at its column when there is room."""
     start = node.start_mark.index
+    if _UNWRITTEN.search(value):  # only a double-quoted scalar holds it as it is, escaped
+        if node.style in ("|", ">"):
+            start, end, _ = _block_splice(text, node, value, indent)
+            return start, end, _flow_scalar(value, '"', in_flow) + ("\n" if text[end - 1:end] == "\n" else "")
+        return start, node.end_mark.index, _flow_scalar(value, '"', in_flow)
     if node.style in ("|", ">"):
         return _block_splice(text, node, value, indent)
     end = node.end_mark.index
