@@ -1,17 +1,22 @@
-"""``/metrics`` of ``webhook serve``, in the Prometheus text format, through prometheus-client.
+"""``/metrics`` of ``webhook serve`` and ``webhook work``, in the Prometheus text format, through
+prometheus-client.
 
 Each receiver keeps its own registry (tests start several in one process); what changes between
-scrapes by itself - the journal's and the spool's depth - is read at scrape time.
+scrapes by itself - the journal's and the spool's depth, the models set aside - is read at scrape
+time. A sink's label is its address without credentials: no userinfo, no query, no fragment (an
+HTTP sink's URL may carry a token in either), and any registered secret masked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from mlmeta import secrets
 from mlmeta.events.sinks import Emitter
 from mlmeta.triggers.follow import PassReport
 
@@ -22,7 +27,8 @@ LATENCY_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600)
 
 
 class Metrics:
-    def __init__(self, journal_depth: Callable[[], int], queued_models: Callable[[], int], emitter: Emitter) -> None:
+    def __init__(self, journal_depth: Callable[[], int], queued_models: Callable[[], int], emitter: Emitter,
+                 set_aside: Callable[[], int] = lambda: 0) -> None:
         self.registry = CollectorRegistry()
         self.received = Counter("mlmeta_promotions_received", "Deliveries accepted (journaled, answered 202).",
                                 registry=self.registry)
@@ -32,6 +38,10 @@ class Metrics:
                               registry=self.registry)
         self.retried = Counter("mlmeta_promotions_retried", "Attempts that a server's failure made to try again.",
                                registry=self.registry)
+        self.dead_lettered = Counter("mlmeta_deliveries_dead_lettered", "Deliveries set aside: their model failed on "
+                                                                        "its own for a reason no retry fixes "
+                                                                        "(a dead-letter record each).",
+                                     registry=self.registry)
         self.latency = Histogram("mlmeta_promotion_latency_seconds", "Seconds from the registry's promotion to the "
                                                                      "catalog write.",
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
@@ -39,6 +49,8 @@ class Metrics:
               registry=self.registry).set_function(journal_depth)
         Gauge("mlmeta_queue_depth", "Registered models waiting to be acted on.",
               registry=self.registry).set_function(queued_models)
+        Gauge("mlmeta_models_set_aside", "Registered models set aside now (/health says degraded, and why).",
+              registry=self.registry).set_function(set_aside)
         self.registry.register(_SinkCollector(emitter))
 
     def count(self, report: PassReport) -> None:
@@ -64,7 +76,21 @@ class _SinkCollector:
         delivered = CounterMetricFamily("mlmeta_events_delivered", "Events delivered, per sink.", labels=["sink"])
         spooled = GaugeMetricFamily("mlmeta_events_spooled", "Events waiting in the spool, per sink.", labels=["sink"])
         for sink in self.emitter.sinks:
-            delivered.add_metric([sink.name], self.emitter.delivered_to.get(sink.name, 0))
-            spooled.add_metric([sink.name], self.emitter.spooled_for.get(sink.name, 0))
+            label = sink_label(sink.name)
+            delivered.add_metric([label], self.emitter.delivered_to.get(sink.name, 0))
+            spooled.add_metric([label], self.emitter.spooled_for.get(sink.name, 0))
         return [delivered, spooled]
+
+
+def sink_label(name: str) -> str:
+    """A sink's name as /metrics shows it: ``scheme://host:port/path``, credentials left out."""
+    try:
+        parts = urlsplit(name)
+        if parts.scheme and parts.netloc:
+            host = parts.hostname or ""
+            host = f"[{host}]" if ":" in host else host
+            name = f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    except ValueError:  # a port that is not a number: not a URL mlmeta would have taken
+        name = name.split("?")[0].rsplit("@", 1)[-1]
+    return secrets.redact(name)
 
