@@ -76,7 +76,7 @@ SinkOption = Annotated[Optional[list[str]], typer.Option(
                                    "kafka://host:port/topic (default for watch and webhook: stdout).",
     show_default=False)]
 PUBLISH_SPOOL = ".mlmeta/events-spool.jsonl"
-WEBHOOK_SPOOL = "webhook-spool.jsonl"  # in the receiver's --state-dir
+WEBHOOK_SPOOL = "webhook-spool.jsonl"  # in the receiver's --state-dir (mlmeta.triggers.service uses the same)
 WATCH_CHECKPOINT = ".mlmeta/watch-checkpoint.json"
 SPOOL_BESIDE = "-spool.jsonl"  # watch's spool: the checkpoint's name with this instead of .json
 
@@ -627,7 +627,8 @@ def webhook_serve(
     queue_size: Annotated[int, typer.Option("--queue-size", help="Deliveries waiting in the journal at most; then "
                                                                  "503, and MLflow retries.")] = 10_000,
     state_dir: Annotated[Path, typer.Option("--state-dir", metavar="DIR",
-                                            help="The journal of accepted deliveries, the checkpoint and the lock.")]
+                                            help="The journal of accepted deliveries, the checkpoint, the delivery ids "
+                                                 "kept against replays, the dead letters and the lock.")]
     = Path(".mlmeta"),
     reconcile_interval: ReconcileIntervalOption = 3600.0,
     retry_interval: RetryIntervalOption = 5.0,
@@ -665,168 +666,20 @@ def webhook_serve(
     """Serve an endpoint for MLflow webhooks (>= 3.3) until stopped (SIGTERM, Ctrl-C)."""
 
     def body() -> int:
-        import json
-        import os
-        import signal
-        import threading
+        from mlmeta.triggers import service
 
-        from mlmeta import secrets
-        from mlmeta.config import load_settings
-        from mlmeta.errors import ConfigError, UsageError
-        from mlmeta.events.sinks import Emitter
-        from mlmeta.triggers.webhook import ALWAYS, OPTIONAL, Receiver, WebhookOptions
-
-        _require_port(port)
-        _require("--path", path, path.startswith("/") and not set("?# ") & set(path),
-                 "the URL path MLflow posts to starts with / (e.g. / or /mlflow) and holds no ?, # or space")
-        _require("--max-age", max_age, max_age > 0, "must be more than 0 seconds (a delivery's age)")
-        _require("--queue-size", queue_size, queue_size >= 1, "at least 1 delivery must be able to wait")
-        _require_work_timing(reconcile_interval, retry_interval, max_backoff)
-        address = _queue_address(queue, also_work=also_work, sink=sink, spool=spool, forward=forward)
-        secret = os.environ.get(secret_env, "")
-        if not secret:
-            raise ConfigError(secret_env, "not set: the webhook's secret (the one given to MLflow) is needed to "
-                                          "check every delivery's signature")
-        secrets.register(secret)
-        unknown = [e for e in event or [] if e not in OPTIONAL + ALWAYS]
-        if unknown:
-            raise UsageError(f"--event {unknown[0]}: mlmeta acts on {', '.join(ALWAYS + OPTIONAL)}")
-        github_token = None
-        if forward is not None:
-            if forward != "github-dispatch" or not github_repository:
-                raise UsageError("--forward takes github-dispatch, with --github-repository OWNER/NAME")
-            github_token = os.environ.get("GITHUB_TOKEN", "")
-            if not github_token:
-                raise ConfigError("GITHUB_TOKEN", "not set: a token allowed to create repository dispatches")
-            secrets.register(github_token)
-        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
-        if settings.registry == "kubeflow":
-            raise UsageError(f"webhook serve receives MLflow's webhooks; Kubeflow Model Registry sends none "
-                             f"(registry = kubeflow, {settings.where('registry')}): follow it with mlmeta watch")
+        command = service.ServeCommand(
+            bind=bind, port=port, path=path, secret_env=secret_env, events=list(event or []), max_age=max_age,
+            queue_size=queue_size, state_dir=state_dir,
+            timing=service.Timing(reconcile_interval, retry_interval, max_backoff), queue=queue,
+            also_work=also_work, group=group, forward=forward, github_repository=github_repository,
+            github_event_type=github_event_type, github_api_url=github_api_url, sinks=list(sink or []), spool=spool,
+            ready_file=ready_file, create_service=create_service,
+            overrides=_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         say = _service_log(log_format, "mlmeta.webhook") if log_format is LogFormat.JSON else _progress(fmt)
-        worker = delivery_queue = None
-        if address is None:
-            settings.require_tracking_uri()
-            emitter = _emitter(sink, spool or state_dir / WEBHOOK_SPOOL, settings, "-")
-        else:
-            worker = _queue_worker(settings, address, group, reconcile_interval, retry_interval, max_backoff,
-                                   create_service, sink, say) if also_work else None
-            delivery_queue = _delivery_queue(address, settings)
-            emitter = worker.events if worker else Emitter([], None)  # the workers emit, with their commit
-        options = WebhookOptions(secret=secret, host=bind, port=port, path=path,
-                                 events=tuple(dict.fromkeys(ALWAYS + tuple(event or ()))), max_age=max_age,
-                                 queue_size=queue_size, state_dir=state_dir, reconcile_interval=reconcile_interval,
-                                 retry_interval=retry_interval, max_backoff=max_backoff, forward=forward,
-                                 github_repository=github_repository, github_token=github_token,
-                                 github_api_url=github_api_url.rstrip("/"), github_event_type=github_event_type,
-                                 create_service=create_service)
-        if address is None:
-            _writable_state_dir(state_dir)
-        try:
-            receiver = Receiver(settings, options, emitter, say, queue=delivery_queue)
-        except OSError as error:
-            raise UsageError(f"--bind/--port: cannot listen on {bind}:{port}: {error.strerror or error}") from None
-        receiver.start()
-        working = _start_worker_thread(worker, receiver.metrics) if worker else None
-        say(f"webhook: listening on {receiver.url} (health: /health, metrics: /metrics)"
-            + (f"; deliveries go to {address.url}" if address else ""))
-        if ready_file:
-            ready_file.write_text(json.dumps({"url": receiver.url}), encoding="utf-8")
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        stop.wait()
-        say("webhook: stopping: no new deliveries; the publish under way finishes, the rest waits in the "
-            + ("queue" if address else "journal"))
-        receiver.stop()
-        if working is not None:
-            worker.stop()
-            working.join(timeout=120)
-            worker.close()
-        emitter.close()
-        return 0
+        return service.serve(command, say)
 
     _exit(run("webhook serve", fmt, body, verbose=verbose, json_logs=log_format is LogFormat.JSON))
-
-
-def _writable_state_dir(folder: Path) -> None:
-    """An unwritable state directory stops the receiver at start, naming the path (exit 2)."""
-    import tempfile
-
-    from mlmeta.errors import ConfigError
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise ConfigError("--state-dir", f"{folder} cannot be written: {error.strerror or error}") from None
-
-
-def _require_work_timing(reconcile_interval: float, retry_interval: float, max_backoff: float) -> None:
-    _require("--reconcile-interval", reconcile_interval, reconcile_interval >= 0,
-             "seconds between reconciliation passes, or 0 for only the one at start")
-    _require("--retry-interval", retry_interval, retry_interval > 0, "must be more than 0 seconds")
-    _require("--max-backoff", max_backoff, max_backoff >= retry_interval,
-             f"must be at least --retry-interval ({retry_interval:g})")
-
-
-def _queue_address(queue: Optional[str], *, also_work: bool, sink, spool, forward):
-    """webhook serve's --queue, and the flags that only make sense with it or without it."""
-    from mlmeta.errors import UsageError
-    from mlmeta.triggers.queue import parse_queue
-
-    if queue is None:
-        if also_work:
-            raise UsageError("--also-work works on a Kafka queue: give --queue kafka://host:port/topic")
-        return None
-    address = parse_queue(queue)
-    if forward is not None:
-        raise UsageError("--forward: with --queue, the workers publish; a dispatch is sent by a receiver with its "
-                         "own journal (no --queue)")
-    if spool is not None:
-        raise UsageError("--spool: with --queue nothing waits on a disk: an event a sink cannot take is tried "
-                         "again from the queue")
-    if sink and not also_work:
-        raise UsageError("--sink: with --queue, the workers emit the events: give it to mlmeta webhook work "
-                         "(or add --also-work)")
-    return address
-
-
-def _delivery_queue(address, settings):
-    """The receivers' producer, once the broker answered (exit 2 with its cause when it does not)."""
-    from mlmeta.triggers.queue import ACCEPT_TIMEOUT, DeliveryQueue, connect
-
-    connect(address, settings.limits().timeout)
-    return DeliveryQueue(address, timeout=min(settings.limits().timeout, ACCEPT_TIMEOUT))
-
-
-def _queue_worker(settings, address, group, reconcile_interval, retry_interval, max_backoff, create_service, sink,
-                  say):
-    import re
-
-    from mlmeta.config import event_sinks
-    from mlmeta.triggers.queue_worker import QueueWorker, WorkerOptions
-
-    settings.require_tracking_uri()
-    _require("--group", group, bool(re.fullmatch(r"[A-Za-z0-9._\-]{1,200}", group)),
-             "letters, digits, '.', '_' and '-' (it names the state topic too)")
-    sinks = list(sink or []) or event_sinks(settings) or ["-"]
-    options = WorkerOptions(queue=address, group=group, reconcile_interval=reconcile_interval,
-                            retry_interval=retry_interval, max_backoff=max_backoff, create_service=create_service,
-                            sinks=sinks)
-    return QueueWorker(settings, options, say)
-
-
-def _start_worker_thread(worker, metrics):
-    """webhook serve --also-work: the worker acts in this process; /metrics counts for both."""
-    import threading
-
-    worker.metrics = metrics
-    worker.start()
-    thread = threading.Thread(target=worker.run, name="mlmeta-queue-worker", daemon=True)
-    thread.start()
-    return thread
 
 
 @webhook_app.command("work")
@@ -857,55 +710,16 @@ def webhook_work(
     until stopped (SIGTERM, Ctrl-C)."""
 
     def body() -> int:
-        import signal
+        from mlmeta.triggers import service
 
-        from mlmeta.config import load_settings
-        from mlmeta.errors import UsageError
-        from mlmeta.triggers.queue import parse_queue
-
-        if port is not None:
-            _require_port(port)
-        _require_work_timing(reconcile_interval, retry_interval, max_backoff)
-        if queue is None:
-            raise UsageError("--queue is needed: the topic webhook serve --queue puts deliveries on",
-                             hint="e.g. --queue kafka://kafka:9092/mlmeta.deliveries")
-        address = parse_queue(queue)
-        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        command = service.WorkCommand(
+            queue=queue, group=group, timing=service.Timing(reconcile_interval, retry_interval, max_backoff),
+            sinks=list(sink or []), create_service=create_service, bind=bind, port=port,
+            overrides=_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         say = _service_log(log_format, "mlmeta.work") if log_format is LogFormat.JSON else _progress(fmt)
-        worker = _queue_worker(settings, address, group, reconcile_interval, retry_interval, max_backoff,
-                               create_service, sink, say)
-        status = _status_server(bind, port, worker) if port is not None else None
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: worker.stop())
-        try:
-            worker.start()
-            if status is not None:
-                say(f"work: health and metrics on http://{bind}:{status.server_address[1]}/health, /metrics")
-            code = worker.run()
-            say("work: stopped after the batch under way; the group's other workers take the partitions")
-            return code
-        finally:
-            if status is not None:
-                status.shutdown()
-            worker.close()
+        return service.work(command, say)
 
     _exit(run("webhook work", fmt, body, verbose=verbose, json_logs=log_format is LogFormat.JSON))
-
-
-def _status_server(bind: str, port: int, worker):
-    import http.server
-    import threading
-
-    from mlmeta.errors import UsageError
-    from mlmeta.triggers.webhook import handler
-
-    try:
-        server = http.server.ThreadingHTTPServer((bind, port), handler(worker.health, lambda: worker.metrics.text()))
-    except OSError as error:
-        raise UsageError(f"--bind/--port: cannot listen on {bind}:{port}: {error.strerror or error}") from None
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="mlmeta-work-http", daemon=True).start()
-    return server
 
 
 @app.command()

@@ -2,19 +2,22 @@
 and no promotion lost: persist, then acknowledge, then act with retries, and reconcile as the
 backstop (the delivery guarantees of GitHub's and Stripe's webhook consumers).
 
-1. Checked, before anything is parsed: a body of at most ``MAX_BODY`` bytes (413), the three
-   ``X-MLflow-*`` headers (400), a timestamp no older (or newer) than ``max_age`` (401 stale),
-   ``X-MLflow-Signature`` = ``v1,`` + base64(HMAC-SHA256(secret, ``{delivery id}.{timestamp}.{raw
-   body}``)), compared in constant time (401), and a delivery id not seen within ``max_age``
-   (409 replayed). Only then is the JSON read - payloads are minimal and untrusted: only the
-   registered model's name is taken from it.
+1. Received by waitress (``listener``: read deadlines, a connection cap, lengths checked before
+   any read, no traceback, no banner), then checked before anything is parsed: a body of at most
+   64 KiB (413), the three ``X-MLflow-*`` headers (400), a finite timestamp no older (or newer)
+   than ``max_age`` (401 stale; ``nan``/``inf`` 400), ``X-MLflow-Signature`` = ``v1,`` +
+   base64(HMAC-SHA256(secret, ``{delivery id}.{timestamp}.{raw body}``)), compared in constant
+   time (401). Only then is the JSON read (nested at most ``MAX_DEPTH`` deep, else 400) - payloads
+   are untrusted: only the registered model's name is taken from it - and the delivery id is
+   checked against the ids accepted while a replay of them could still pass (409 replayed; kept
+   on disk across restarts: ``replay``).
 2. Events mlmeta listens to: ``model_version_alias.created`` always; ``model_version.created``
    and ``model_version_tag.set`` when asked (``--event``). Others are acknowledged and ignored.
-3. The delivery is appended to the journal and fsync'd (``journal``), and only then answered
-   202; a full journal (``queue_size`` deliveries waiting) or one that cannot be written answers
-   503 with ``Retry-After`` - MLflow retries 5xx and 429, so nothing is dropped silently. With
-   ``--queue kafka://...`` the delivery goes to a Kafka topic instead, answered 202 once the
-   broker acknowledged it (``queue``); the workers of a consumer group act on it
+3. The delivery is appended to the journal and fsync'd (``journal``), its id written down, and
+   only then answered 202; a full journal (``queue_size`` deliveries waiting) or one that cannot be
+   written answers 503 with ``Retry-After`` - MLflow retries 5xx and 429, so nothing is dropped
+   silently. With ``--queue kafka://...`` the delivery goes to a Kafka topic instead, answered 202
+   once the broker acknowledged it (``queue``); the workers of a consumer group act on it
    (``queue_worker``), and this process keeps no journal and no worker of its own.
 4. A worker takes every waiting entry at once (a burst for one model is one pass), re-reads the
    registry and acts through ``follow.Follower`` - the code path and checkpoint format ``watch``
@@ -23,27 +26,34 @@ backstop (the delivery guarantees of GitHub's and Stripe's webhook consumers).
    github-dispatch``, sends a ``repository_dispatch`` so the repository's own workflow
    publishes) and emits one event per promotion. Entries are marked done once acted on; a server
    that is down keeps them, probed every ``retry_interval`` and acted on as soon as it answers; a
-   spec that is plainly invalid fails once and stays failed until it changes.
-5. Reconciliation: one pass over every watched model when the receiver starts (after the entries
-   an earlier run left), and another every ``reconcile_interval`` - so a promotion MLflow never
-   delivered (its 60 s webhook cache, a network split) is still published within that interval.
+   spec that is plainly invalid fails once and stays failed until it changes. A pass that fails
+   for a reason of its own is split: each model alone, and a model that fails alone is set aside
+   (``deadletter``) - its deliveries recorded and marked done, so it holds up no other model and
+   no reconciliation.
+5. Reconciliation: one pass over every watched model when the receiver starts (after one attempt
+   at the entries an earlier run left, whatever its outcome), and another every
+   ``reconcile_interval`` - so a promotion MLflow never delivered (its 60 s webhook cache, a
+   network split) is still published within that interval.
 
-``/health`` answers 200 while the journal can be read and written and nothing stops the work
-(503 with the reason otherwise); ``/metrics`` answers in the Prometheus text format. Two
-receivers cannot share a state directory: the second exits naming the first. SIGTERM stops accepting, finishes the publish under
-way, and leaves the rest in the journal for the next start.
+``/health`` answers 200 ``ok`` while the journal can be read and written and nothing stops the
+work; 200 ``degraded`` naming the models set aside and why; 503 with the reason when the work
+cannot go on by itself. ``/metrics`` answers in the Prometheus text format. Two receivers cannot
+share a state directory: the second exits naming the first. Stopping (``service``) closes the
+listener, finishes the publish under way, and leaves the rest in the journal for the next start.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import fcntl
 import hashlib
 import hmac
-import http.server
 import json
 import logging
+import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -51,32 +61,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlmeta import state
+from mlmeta import secrets, state
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError, UsageError
 from mlmeta.events.sinks import Emitter
-from mlmeta.triggers.follow import Checkpoint, Follower, PassReport
+from mlmeta.triggers.deadletter import Letter, SetAside, health_of, reason_of, transient
+from mlmeta.triggers.follow import CHECKPOINT_VERSION, Checkpoint, Follower, PassReport
 from mlmeta.triggers.journal import Entry, Journal, JournalFull
+from mlmeta.triggers.listener import MAX_BODY, Listener
 from mlmeta.triggers.metrics import CONTENT_TYPE, Metrics
 from mlmeta.triggers.outage import Outage
 from mlmeta.triggers.queue import DeliveryQueue, QueueUnavailable
+from mlmeta.triggers.replay import SeenDeliveries, TooManyDeliveries
 
 log = logging.getLogger("mlmeta.webhook")
-MAX_BODY = 64 * 1024
 ALWAYS = ("model_version_alias.created",)
 OPTIONAL = ("model_version.created", "model_version_tag.set")
+MAX_DEPTH = 32  # nesting of the payload's JSON: MLflow's is 3 deep
+MAX_NAME = 1024  # characters of a registered model's name in a payload
+_DELIVERY_ID = re.compile(r"[!-~]{1,128}")  # MLflow's are UUIDs: printable ASCII, bounded (they are kept)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_JSON_STRUCTURE = re.compile(rb'[\[\]{}"\\]')
+JOURNAL = "webhook-journal.jsonl"
+CHECKPOINT = "webhook-checkpoint.json"
+SEEN = "webhook-deliveries.jsonl"
+DEAD_LETTERS = "webhook-dead-letters.jsonl"
+LOCK = "webhook.lock"
+
+__all__ = ["ALWAYS", "MAX_BODY", "OPTIONAL", "Receiver", "WebhookOptions", "read_payload", "signature"]
 
 
 @dataclass
 class WebhookOptions:
-    secret: str
+    secret: str = field(repr=False)
     host: str = "127.0.0.1"  # the address to bind
     port: int = 8686
     path: str = "/"
     events: tuple[str, ...] = ALWAYS
     max_age: float = 300.0  # seconds a delivery's timestamp may be off
     queue_size: int = 10_000  # deliveries waiting in the journal at most; then 503
-    state_dir: Path = Path(state.FOLDER)  # the journal, the checkpoint, the lock
+    state_dir: Path = Path(state.FOLDER)  # the journal, the checkpoint, the delivery ids, the lock
     reconcile_interval: float = 3600.0  # seconds between reconciliation passes; 0: only at start
     retry_interval: float = 5.0  # seconds between probes of a server that is down
     max_backoff: float = 300.0  # longest wait of work that keeps failing while the servers answer
@@ -94,93 +118,121 @@ def signature(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str
     return "v1," + base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the checks of step 1 say: ``status`` 0 when the delivery is authentic and fresh."""
+
+    status: int
+    reason: str = ""
+    delivery_id: str = ""
+    sent_at: float = 0.0
+
+
 class Deliveries:
-    """The checks of step 1, and the delivery ids seen recently (replays)."""
+    """The checks of step 1 that need no memory: headers, freshness, signature."""
 
     def __init__(self, secret: str, max_age: float, clock: Callable[[], float] = time.time) -> None:
         self._secret = secret
         self.max_age = max_age
         self._clock = clock
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
 
-    def check(self, headers: dict[str, str], body: bytes) -> tuple[int, str]:
-        """(status, reason): 0 when the delivery is authentic, fresh and new."""
+    def check(self, headers: dict[str, str], body: bytes) -> Verdict:
         delivery_id = headers.get("x-mlflow-delivery-id", "")
         timestamp = headers.get("x-mlflow-timestamp", "")
         given = headers.get("x-mlflow-signature", "")
         if not (delivery_id and timestamp and given):
-            return 400, "missing X-MLflow-Delivery-Id, X-MLflow-Timestamp or X-MLflow-Signature"
+            return Verdict(400, "missing X-MLflow-Delivery-Id, X-MLflow-Timestamp or X-MLflow-Signature")
+        if not _DELIVERY_ID.fullmatch(delivery_id):
+            return Verdict(400, "X-MLflow-Delivery-Id is not an id (at most 128 printable characters)")
         try:
             sent_at = float(timestamp)
         except ValueError:
-            return 400, "X-MLflow-Timestamp is not a number"
-        now = self._clock()
-        if abs(now - sent_at) > self.max_age:
-            return 401, "stale delivery: its timestamp is too far from now"
+            return Verdict(400, "X-MLflow-Timestamp is not a number")
+        if not math.isfinite(sent_at):  # nan compares false with everything: it would pass any window
+            return Verdict(400, "X-MLflow-Timestamp is not a finite number")
+        if abs(self._clock() - sent_at) > self.max_age:
+            return Verdict(401, "stale delivery: its timestamp is too far from now")
         if not hmac.compare_digest(given.encode(), signature(self._secret, delivery_id, timestamp, body).encode()):
-            return 401, "bad signature"
-        with self._lock:
-            for old, at in list(self._seen.items()):
-                if now - at > self.max_age:
-                    del self._seen[old]
-            if delivery_id in self._seen:
-                return 409, "replayed delivery id"
-            self._seen[delivery_id] = now
-        return 0, ""
+            return Verdict(401, "bad signature")
+        return Verdict(0, delivery_id=delivery_id, sent_at=sent_at)
 
 
-def handler(health: Callable[[], tuple[int, dict[str, Any]]], metrics: Callable[[], bytes],
-            receive: Callable[[str, dict[str, str], bytes], tuple[int, dict[str, Any], dict]] | None = None,
-            ) -> type[http.server.BaseHTTPRequestHandler]:
-    """``GET /health`` and ``/metrics``, for service managers and Prometheus; POSTs go to
-    ``receive`` (deliveries), or are not found when there is none (a queue worker)."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-            if receive is None:
-                self._answer(404, {"error": "not found"}, {})
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._answer(413, {"error": f"body larger than {MAX_BODY} bytes"}, {"Connection": "close"})
-                return
-            body = self.rfile.read(length)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            self._answer(*receive(self.path, headers, body))
-
-        def do_GET(self) -> None:  # noqa: N802 - for service managers and Prometheus
-            where = self.path.split("?")[0]
-            if where == "/health":
-                self._answer(*health(), {})
-            elif where == "/metrics":
-                self._send(200, metrics(), CONTENT_TYPE, {})
-            else:
-                self._answer(404, {"error": "not found"}, {})
-
-        def _answer(self, status: int, document: dict, headers: dict) -> None:
-            self._send(status, json.dumps(document).encode(), "application/json", headers)
-
-        def _send(self, status: int, data: bytes, content_type: str, headers: dict) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Handler
+def read_payload(body: bytes) -> tuple[str, str] | None:
+    """(event, registered model name) of an MLflow webhook payload; None when the body is not one
+    (not JSON, nested deeper than ``MAX_DEPTH``, fields missing, a name with control characters)."""
+    if _nested_deeper_than(body, MAX_DEPTH):  # before json.loads recurses into it
+        return None
+    try:
+        payload = json.loads(body)
+        entity, action, name = payload["entity"], payload["action"], payload["data"]["name"]
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+        return None
+    if not all(isinstance(value, str) and value for value in (entity, action, name)):
+        return None
+    if len(name) > MAX_NAME or _CONTROL.search(name):  # a newline in a name would forge log lines
+        return None
+    return f"{entity[:100]}.{action[:100]}", name
 
 
-class _Listener(http.server.ThreadingHTTPServer):
-    # socketserver's accept backlog is 5: a burst of deliveries (MLflow retries, a registry's
-    # batch of promotions) on a busy machine overflows it and clients see their connection reset
-    # before the receiver could answer 503 with Retry-After
-    request_queue_size = 128
+def _nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether JSON text opens more than ``limit`` arrays or objects inside each other - one linear
+    scan over the structural characters, strings and their escapes skipped."""
+    depth, in_string, skip_until = 0, False, -1
+    for match in _JSON_STRUCTURE.finditer(body):
+        at = match.start()
+        if at < skip_until:
+            continue  # the character after a backslash
+        char = body[at:at + 1]
+        if in_string:
+            if char == b"\\":
+                skip_until = at + 2
+            elif char == b'"':
+                in_string = False
+        elif char == b'"':
+            in_string = True
+        elif char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+class _Baselines:
+    """The checkpoint as passes over one model at a time see it when there was none yet (a first
+    start whose pass had to be split): each pass is that model's baseline - published to catch up,
+    recorded, no event - written into the one checkpoint beside the others'."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self.path = checkpoint.path
+
+    def read(self) -> None:
+        return None
+
+    def write(self, data: dict[str, Any]) -> None:
+        whole = self.checkpoint.read() or {"version": CHECKPOINT_VERSION, "keys": {}}
+        whole["keys"].update(data["keys"])
+        self.checkpoint.write(whole)
+
+
+def state_fix(error: OSError) -> str:
+    """What to do about a state folder (or a file in it) that mlmeta cannot use."""
+    if error.errno == errno.ELOOP:
+        return "a symbolic link stands there; mlmeta follows none in its state folder: remove it"
+    if error.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST):
+        return "something else stands where mlmeta keeps its state (a folder for a file, or a file for a folder): " \
+               "move it away, or choose another --state-dir"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "give this user write access to it, or choose another --state-dir"
+    return "fix it, or choose another --state-dir"
+
+
+def state_dir_error(error: OSError, folder: Path) -> ConfigError:
+    """A state folder mlmeta cannot use, as one line naming the path and the fix (exit 2)."""
+    return ConfigError("--state-dir", f"{error.filename or folder} cannot be used: {error.strerror or error}",
+                       hint=state_fix(error))
 
 
 class Receiver:
@@ -195,52 +247,65 @@ class Receiver:
         self.progress = progress
         self.deliveries = Deliveries(options.secret, options.max_age)
         folder = options.state_dir
-        self.journal = Journal(folder / "webhook-journal.jsonl", limit=options.queue_size)
-        self.checkpoint = Checkpoint(folder / "webhook-checkpoint.json")
+        self.journal = Journal(folder / JOURNAL, limit=options.queue_size)
+        self.checkpoint = Checkpoint(folder / CHECKPOINT)
+        self.seen = SeenDeliveries(None if queue is not None else folder / SEEN)
+        self.set_aside = SetAside(folder / DEAD_LETTERS)
         self.stopping = threading.Event()
-        self.follower = Follower(settings, self.checkpoint, emitter, trigger="webhook",
-                                 create_service=options.create_service, progress=progress, stopping=self.stopping,
-                                 forward=self._dispatch if options.forward == "github-dispatch" else None)
+        self.follower = self._follower(self.checkpoint)
         self.outage = Outage(progress, "webhook", options.retry_interval, options.max_backoff)
         self.metrics = Metrics(lambda: self.journal.depth, lambda: len({e.model for e in self.journal.waiting()}),
-                               emitter)
+                               emitter, set_aside=lambda: len(self.set_aside.models))
         self.handled = 0  # journal entries acted on (tests and progress read it)
         self.reconciled = threading.Event()  # the first reconciliation pass is done
         self.not_ready: str | None = None  # why /health says 503
         self._lock_handle: Any = None
-        self.server = _Listener((options.host, options.port), handler(self.health, self.metrics.text, self.receive))
-        self.server.daemon_threads = True
+        self.listener = Listener(options.host, options.port, health=self.health, metrics=self.metrics.text,
+                                 metrics_type=CONTENT_TYPE, receive=self.receive)
         self._worker = threading.Thread(target=self._work, name="mlmeta-webhook-worker", daemon=True)
+
+    def _follower(self, checkpoint: Any) -> Follower:
+        options = self.options
+        return Follower(self.settings, checkpoint, self.emitter, trigger="webhook",
+                        create_service=options.create_service, progress=self.progress, stopping=self.stopping,
+                        forward=self._dispatch if options.forward == "github-dispatch" else None)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}{self.options.path}"
+        return f"http://{self.listener.host}:{self.listener.port}{self.options.path}"
 
     def start(self) -> Receiver:
         if self.queue is None:
-            self._start_journal()
-        threading.Thread(target=self.server.serve_forever, name="mlmeta-webhook-http", daemon=True).start()
+            try:
+                self._start_journal()
+            except BaseException as error:
+                self.listener.stop()
+                self._release_state()
+                if isinstance(error, OSError):
+                    raise state_dir_error(error, self.options.state_dir) from None
+                raise
+        self.listener.start()
+        if self.queue is None:
+            self._worker.start()
         return self
 
     def _start_journal(self) -> None:
         self._take_state_dir()
         recovery = self.journal.open()
+        self.seen.open()
         if recovery.damaged is not None:
             self.progress(f"webhook: the journal ended in {recovery.damaged_bytes} damaged bytes (a crash mid-write?): "
                           f"read up to its last complete entry; the rest is kept in {recovery.damaged}")
         if recovery.open_entries:
             self.progress(f"webhook: {recovery.open_entries} delivery(ies) accepted by an earlier run are acted on first")
-        self._worker.start()
 
     def _take_state_dir(self) -> None:
         """One receiver per state directory: a second one would act on the same journal."""
-        lock = self.options.state_dir / "webhook.lock"
-        handle = state.open_private(lock)
+        handle = state.open_private(self.options.state_dir / LOCK)
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = handle.read().decode(errors="replace").strip() or "?"
+            holder = handle.read(32).decode(errors="replace").strip() or "?"
             handle.close()
             raise UsageError(f"--state-dir: another mlmeta webhook serve (pid {holder}) works on "
                              f"{self.options.state_dir}",
@@ -252,15 +317,18 @@ class Receiver:
     def stop(self) -> None:
         """Stop accepting, finish the publish under way, keep the rest in the journal."""
         self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.listener.stop()
         if self.queue is not None:
             self.queue.close()
             return
         self.journal.wake()
         if self._worker.is_alive():
             self._worker.join(timeout=120)
+        self._release_state()
+
+    def _release_state(self) -> None:
         self.journal.close()
+        self.seen.close()
         if self._lock_handle is not None:
             self._lock_handle.close()
             self._lock_handle = None
@@ -269,25 +337,33 @@ class Receiver:
 
     def receive(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], dict]:
         """(status, JSON answer, extra headers) for one POST."""
-        if path.split("?")[0] != self.options.path:
+        if path != self.options.path:
             return 404, {"error": "not found"}, {}
-        status, reason = self.deliveries.check(headers, body)
-        if status:
-            self.progress(f"webhook: refused a delivery ({status}: {reason})")
-            return status, {"error": reason}, {}
-        try:
-            payload = json.loads(body)
-            event = f"{payload['entity']}.{payload['action']}"
-            name = payload["data"]["name"]
-            if not isinstance(name, str) or not name:
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
+        verdict = self.deliveries.check(headers, body)
+        if verdict.status:
+            self.progress(f"webhook: refused a delivery ({verdict.status}: {verdict.reason})")
+            return verdict.status, {"error": verdict.reason}, {}
+        parsed = read_payload(body)
+        if parsed is None:
             return 400, {"error": "not an MLflow webhook payload"}, {}
+        event, name = parsed
         if event not in self.options.events:
             return 200, {"ignored": event}, {}
         try:
-            (self.queue or self.journal).accept(name, headers["x-mlflow-delivery-id"], event,
-                                                float(headers["x-mlflow-timestamp"]))
+            if not self.seen.claim(verdict.delivery_id, verdict.sent_at + self.options.max_age):
+                self.progress(f"webhook: refused a delivery (409: replayed delivery id {verdict.delivery_id})")
+                return 409, {"error": "replayed delivery id"}, {}
+        except TooManyDeliveries:
+            return 503, {"error": "busy: too many deliveries in the replay window"}, {"Retry-After": "10"}
+        answer = self._keep(name, verdict, event)
+        if answer[0] != 202:
+            self.seen.release(verdict.delivery_id)  # not accepted: MLflow's retry is not a replay
+        return answer
+
+    def _keep(self, name: str, verdict: Verdict, event: str) -> tuple[int, dict[str, Any], dict]:
+        """Journal (or queue) the delivery and write its id down: then, and only then, 202."""
+        try:
+            (self.queue or self.journal).accept(name, verdict.delivery_id, event, verdict.sent_at)
         except JournalFull:
             return 503, {"error": "busy: too many promotions waiting"}, {"Retry-After": "10"}
         except QueueUnavailable as error:  # not acknowledged by the broker: not accepted, MLflow tries again
@@ -297,6 +373,11 @@ class Receiver:
             self.not_ready = f"the journal cannot be written: {error.strerror or error}"
             self.progress(f"webhook: {self.not_ready}")
             return 503, {"error": "cannot keep the delivery now"}, {"Retry-After": "30"}
+        try:
+            self.seen.keep(verdict.delivery_id)
+        except OSError as error:  # journaled already: accepted; its replay protection lasts until a restart
+            self.progress(f"webhook: the delivery id {verdict.delivery_id} could not be written down "
+                          f"({error.strerror or error}); it is remembered until the receiver restarts")
         self.metrics.received.inc()
         return 202, {"accepted": name}, {}
 
@@ -304,72 +385,139 @@ class Receiver:
         if self.queue is not None:
             trouble = self.queue.reachable()
             document = {"queue": self.queue.address.url}
-            return (503, {"status": "not ready", "reason": trouble, **document}) if trouble else (
+            return (503, {"status": "not ready", "reason": secrets.redact(trouble), **document}) if trouble else (
                 200, {"status": "ok", **document})
         document = {"journal": self.journal.depth, "reconciled": self.reconciled.is_set(),
                     "servers": "down" if self.outage.down else "answering"}
         if self.not_ready:
-            return 503, {"status": "not ready", "reason": self.not_ready, **document}
+            return 503, {"status": "not ready", "reason": secrets.redact(self.not_ready), **document}
+        aside = self.set_aside.snapshot()
+        if aside:  # 200: the other models go on, so a load balancer keeps the receiver in service
+            return 200, {**health_of(aside), **document}
         return 200, {"status": "ok", **document}
-
 
     # --- acting ---------------------------------------------------------------------------------
 
     def _work(self) -> None:
-        next_reconcile = 0.0  # at start: after the entries an earlier run left, one reconciliation pass
+        next_reconcile = 0.0  # at start: after one attempt at the entries an earlier run left
         while not self.stopping.is_set():
-            if self.outage.down and not self.outage.may_retry(self.settings):
+            try:
+                next_reconcile = self._turn(next_reconcile)
+            except Exception as error:  # noqa: BLE001 - the worker outlives a bug: said in one line, tried again
+                log.error("webhook: the worker's turn failed: %s", reason_of(error))
+                self.outage.failed("an internal error (see the log)")
                 self.stopping.wait(self.options.retry_interval)
-                continue
-            waiting = self.journal.waiting()
-            reconcile = time.monotonic() >= next_reconcile and (not waiting or self.reconciled.is_set())
-            if not waiting and not reconcile:
-                timeout = next_reconcile - time.monotonic() if self.options.reconcile_interval else 3600
-                self.journal.wait_for_entries(max(0.05, min(timeout, 1.0)))
-                continue
-            if self._act(None if reconcile else waiting):
-                if reconcile:
-                    self.reconciled.set()
-                    next_reconcile = (time.monotonic() + self.options.reconcile_interval
-                                      if self.options.reconcile_interval else float("inf"))
 
-    def _act(self, entries: list[Entry] | None) -> bool:
-        """One pass, over these entries' models or (None) every watched model; True when it ran
-        to its end (what a server's failure left is tried again)."""
-        names = None if entries is None else sorted({e.model for e in entries})
-        announced = {e.model: e.announced for e in entries or []}
+    def _turn(self, next_reconcile: float) -> float:
+        """Act on what waits, then reconcile when due; the time of the next reconciliation."""
+        if self.outage.down and not self.outage.may_retry(self.settings):
+            self.stopping.wait(self.options.retry_interval)
+            return next_reconcile
+        waiting = self.journal.waiting()
+        if waiting and not self._act_on(waiting):
+            return next_reconcile  # a server failed: the entries wait for it
+        if time.monotonic() >= next_reconcile and not self.stopping.is_set():
+            if not self._reconcile():
+                return next_reconcile
+            self.reconciled.set()
+            return time.monotonic() + self.options.reconcile_interval if self.options.reconcile_interval else math.inf
+        if not waiting:
+            timeout = next_reconcile - time.monotonic() if self.options.reconcile_interval else 3600
+            self.journal.wait_for_entries(max(0.05, min(timeout, 1.0)))
+        return next_reconcile
+
+    def _act_on(self, entries: list[Entry]) -> bool:
+        """The waiting deliveries: those of models set aside before are tried alone, so that they
+        hold up nothing; the rest together. False when a server's failure left work waiting."""
+        aside = self.set_aside.snapshot()
+        together = [e for e in entries if e.model not in aside]
+        alone = sorted({e.model for e in entries} & aside.keys())
+        groups = ([together] if together else []) + [[e for e in entries if e.model == m] for m in alone]
+        return all(self._pass(sorted({e.model for e in group}), group) for group in groups)
+
+    def _reconcile(self) -> bool:
+        """Every watched model, those set aside each alone."""
+        aside = sorted(self.set_aside.snapshot())
+        if not aside:
+            return self._pass(None, [])
+        others = sorted(self._watched() - set(aside))
+        return (not others or self._pass(others, [])) and all(self._pass([model], []) for model in aside)
+
+    def _watched(self) -> set[str]:
+        from mlmeta.triggers import promotions
+        from mlmeta.validate import validate_files
+
+        validation = validate_files(promotions.spec_files(self.settings, None), default_service=self.settings.service,
+                                    service_required=True, policy=self.settings.card_policy)
+        return {loaded.spec.registered_model for loaded in validation.specs()}
+
+    def _pass(self, names: list[str] | None, entries: list[Entry], follower: Follower | None = None) -> bool:
+        """One pass over ``names`` (None: every watched model), settling ``entries``. A failure of
+        the pass's own splits it: each model alone, and one that fails alone is set aside. True
+        when nothing was left waiting for a server."""
+        follower = follower or self.follower
         try:
             with self.checkpoint.locked(wait=None):
-                report = self.follower.follow(names, announced=announced)
-        except ServerError as error:
-            self.outage.failed(str(error))
-            self.metrics.retried.inc(len(names or []) or 1)
-            return False
-        except ConfigError as error:  # a wrong token does not fix itself: keep the work, say why, wait
-            self.not_ready = str(error)
-            self.progress(f"webhook: {error}; the deliveries wait in the journal until this is fixed")
-            self.outage.failed(str(error))
-            return False
-        except Exception:  # noqa: BLE001 - the worker must survive a bug in one pass
-            log.exception("acting on %s failed", names or "every watched model")
-            self.outage.failed("an internal error (see the log)")
-            return False
+                report = follower.follow(names, announced={e.model: e.announced for e in entries})
+        except Exception as error:  # noqa: BLE001 - whatever one model's data makes fail, the others go on
+            if transient(error):
+                return self._held_up(error, names)
+            models = names if names is not None else sorted(self._watched())
+            if len(models) <= 1:
+                return self._put_aside(models, entries, error)
+            if follower is self.follower and self.checkpoint.read() is None:
+                follower = self._follower(_Baselines(self.checkpoint))
+            self.progress(f"webhook: a pass over {len(models)} models failed ({reason_of(error)}); "
+                          "acting on each alone")
+            return all(self._pass([m], [e for e in entries if e.model == m], follower) for m in models)
+        return self._settle(names, entries, report)
+
+    def _settle(self, names: list[str] | None, entries: list[Entry], report: PassReport) -> bool:
         self.not_ready = None
         self.outage.recovered()
         self._account(report)
-        if entries is not None:
-            settled = [e for e in entries if e.model not in report.transient]
-            self.journal.done(settled)
-            self.handled += len(settled)
-            if len(settled) < len(entries):
-                self.metrics.retried.inc(len(entries) - len(settled))
-                self.outage.failed(f"a server failed while publishing {', '.join(sorted(report.transient))}")
-                return False
-        elif report.transient:
+        went = [m for m in (list(self.set_aside.snapshot()) if names is None else names) if m not in report.transient]
+        for model in self.set_aside.cleared(went):
+            self.progress(f"webhook: {model} went through again; no longer set aside")
+        settled = [e for e in entries if e.model not in report.transient]
+        self.journal.done(settled)
+        self.handled += len(settled)
+        if report.transient:
+            self.metrics.retried.inc(len(entries) - len(settled) or 1)
             self.outage.failed(f"a server failed while publishing {', '.join(sorted(report.transient))}")
             return False
-        if not report.promotions and names:
-            self.progress(f"webhook: {', '.join(names)}: nothing new in Production")
+        if not report.promotions and entries:
+            self.progress(f"webhook: {', '.join(names or [])}: nothing new in Production")
+        return True
+
+    def _held_up(self, error: Exception, names: list[str] | None) -> bool:
+        """The servers' or the configuration's failure: everything waits (and /health says why)."""
+        if isinstance(error, ConfigError):  # a wrong token does not fix itself: keep the work, say why, wait
+            self.not_ready = str(error)
+            self.progress(f"webhook: {error}; the deliveries wait in the journal until this is fixed")
+        else:
+            self.metrics.retried.inc(len(names or []) or 1)
+        self.outage.failed(reason_of(error))
+        return False
+
+    def _put_aside(self, models: list[str], entries: list[Entry], error: Exception) -> bool:
+        """A model that fails alone: its deliveries recorded as dead letters and marked done."""
+        reason, now = reason_of(error), time.time()
+        letters = ([Letter(e.model, e.delivery, e.event, reason, now) for e in entries]
+                   or [Letter(model, None, None, reason, now) for model in models])
+        try:
+            news = self.set_aside.add(letters)
+        except OSError as failure:  # not recorded: the deliveries stay in the journal, and /health says why
+            self.not_ready = f"the dead-letter file cannot be written: {failure.strerror or failure}"
+            self.progress(f"webhook: {self.not_ready}")
+            self.outage.failed(self.not_ready)
+            return False
+        self.journal.done(entries)
+        self.handled += len(entries)
+        self.metrics.dead_lettered.inc(len(entries))
+        for model in news:
+            self.progress(f"webhook: {model} set aside ({reason}); its deliveries are recorded in "
+                          f"{self.set_aside.path}; the other models go on")
         return True
 
     def _account(self, report: PassReport) -> None:

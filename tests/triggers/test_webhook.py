@@ -116,13 +116,13 @@ def test_a_full_journal_answers_503_so_mlflow_retries(project, tmp_path):
     receiver = Receiver(load_settings(), options, Emitter([], None))  # no worker: nobody empties the journal
     receiver.journal.open()
     try:
-        threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
+        receiver.listener.start()
         assert deliver(receiver, alias_event(project)).status_code == 202
         full = deliver(receiver, alias_event(project))
         assert full.status_code == 503 and full.headers["Retry-After"] == "10"
     finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
+        receiver.listener.stop()
+        receiver.journal.close()
 
 
 def test_forwarding_sends_a_repository_dispatch_instead_of_publishing(project, registry, sandbox, tmp_path):
@@ -201,7 +201,7 @@ def test_a_second_receiver_on_the_same_state_dir_stops_naming_the_first(project,
         with pytest.raises(UsageError, match=rf"another mlmeta webhook serve \(pid {os.getpid()}\) works on"):
             second.start()
     finally:
-        second.server.server_close()
+        second.listener.stop()
 
 
 def test_an_unwritable_state_dir_is_exit_2_naming_it(cli, project, tmp_path):
