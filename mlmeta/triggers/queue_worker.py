@@ -26,6 +26,14 @@ the batch, which is retried: the queue itself keeps it, no spool on a worker's d
 The transaction is short - it starts after the publish - so a worker killed mid-publish holds up
 its partitions only until the group notices (``session.timeout.ms``); one killed inside the window
 holds them until the broker aborts its transaction (``transaction.timeout.ms``).
+
+One model's failure holds up no other (``deadletter``): a batch whose pass fails for a reason of
+its own (not a server's, not the configuration's) is acted on again one model at a time; a model
+that fails alone is set aside - one dead-letter record per message on the topic
+``<topic>.<group>.dead-letters``, written in the batch's transaction (with the other models'
+events, state and the offsets), said once in the log, counted in ``/metrics``, named by
+``/health`` (200 "degraded"). A model set aside is acted on alone in later batches, until it goes
+through.
 """
 
 from __future__ import annotations
@@ -42,11 +50,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlmeta import secrets
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
 from mlmeta.events import PromotionEvent
 from mlmeta.events.sinks import Sink, SinkError, kafka_record, parse_sink
 from mlmeta.triggers import promotions
+from mlmeta.triggers.deadletter import Letter, SetAside, health_of, reason_of, transient
 from mlmeta.triggers.follow import CHECKPOINT_VERSION, Follower, PassReport
 from mlmeta.triggers.metrics import Metrics
 from mlmeta.triggers.outage import Outage
@@ -86,6 +96,10 @@ class WorkerOptions:
     @property
     def state_topic(self) -> str:
         return f"{self.queue.topic}.{self.group}.state"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.queue.topic}.{self.group}.dead-letters"
 
 
 # --- the group's shared state ---------------------------------------------------------------------
@@ -255,6 +269,10 @@ class _Batch:
     def models(self, kind: str | None = None) -> set[str]:
         return {d["model"] for d in self.deliveries if kind is None or d["kind"] == kind}
 
+    def only(self, models: set[str]) -> _Batch:
+        """These models' part (its messages stay the batch's: the offsets are committed together)."""
+        return _Batch(self.messages, [d for d in self.deliveries if d["model"] in models])
+
     def offsets(self) -> list[Any]:
         """The offsets to commit: past the last message of each partition."""
         from confluent_kafka import TopicPartition
@@ -286,8 +304,9 @@ class QueueWorker:
         cluster = self.admin.list_topics(timeout=timeout).cluster_id
         transactional, others = split_sinks(options.sinks, cluster, settings)
         self.events = BatchEvents(transactional, others)
+        self.set_aside = SetAside(None)  # the records go to the dead-letter topic, with the commit
         self.metrics = Metrics(lambda: len(self._in_hand), lambda: len({d["model"] for d in self._in_hand}),
-                               self.events)
+                               self.events, set_aside=lambda: len(self.set_aside.models))
         self.outage = Outage(progress, "work", options.retry_interval, options.max_backoff)
         self.not_ready: str | None = None
         self.assigned: set[int] = set()
@@ -312,6 +331,7 @@ class QueueWorker:
         timeout = self.settings.limits().timeout
         ensure_topic(self.admin, options.state_topic, timeout, partitions=1,
                      config={"cleanup.policy": "compact"})
+        ensure_topic(self.admin, options.dead_letter_topic, timeout, partitions=1)
         self.state = SharedState(options.queue.bootstrap, options.state_topic, options.group, self.admin,
                                  self._errors, wait=self._transaction_timeout + 30)
         try:
@@ -445,11 +465,11 @@ class QueueWorker:
     def _handle(self, batch: _Batch) -> None:
         self._in_hand = batch.deliveries
         try:
-            reports = self._act(batch)
+            reports, letters = self._act_isolating(batch)
             if any(r.transient for r in reports):
                 failed = sorted({name for r in reports for name in r.transient})
                 raise ServerError(f"a server failed while publishing {', '.join(failed)}")
-            self._commit(batch)
+            self._commit(batch, letters)
         except (ServerError, QueueError, SinkError) as error:
             self._retry_later(batch, str(error))
             return
@@ -457,8 +477,8 @@ class QueueWorker:
             self.not_ready = str(error)
             self._retry_later(batch, f"{error}; the deliveries wait in the queue until this is fixed")
             return
-        except Exception:  # noqa: BLE001 - the worker must survive a bug in one batch; the batch waits
-            log.exception("acting on %s failed", ", ".join(sorted(batch.models())))
+        except Exception as error:  # noqa: BLE001 - the worker must survive a bug in one batch; the batch waits
+            log.error("work: acting on %s failed: %s", ", ".join(sorted(batch.models())), reason_of(error))
             self._abort(None)
             self._retry_later(batch, "an internal error (see the log)")
             return
@@ -468,6 +488,51 @@ class QueueWorker:
         self.outage.recovered()
         for report in reports:
             self._account(report)
+        self._said_aside(batch, letters)
+
+    def _act_isolating(self, batch: _Batch) -> tuple[list[PassReport], list[Letter]]:
+        """The batch's passes: the models set aside before each alone, the others together - and
+        a pass that fails for a reason of its own, one model at a time; a model failing alone is
+        dead-lettered, the others go on."""
+        aside = batch.models() & self.set_aside.models.keys()
+        reports: list[PassReport] = []
+        letters: list[Letter] = []
+        for models in [batch.models() - aside] + [{model} for model in sorted(aside)]:
+            if models:
+                self._act_on(batch.only(models), reports, letters)
+        return reports, letters
+
+    def _act_on(self, part: _Batch, reports: list[PassReport], letters: list[Letter]) -> None:
+        staged, pending = dict(self.state.staged), len(self.events.pending)
+        try:
+            reports += self._act(part)
+            return
+        except Exception as error:  # noqa: BLE001 - whatever one model's data makes fail, the others go on
+            if transient(error) or isinstance(error, (QueueError, SinkError)):
+                raise
+            failure = error
+        self.state.staged.clear()  # what the failed pass staged and collected: not committed, not sent
+        self.state.staged.update(staged)
+        del self.events.pending[pending:]
+        models = sorted(part.models())
+        if len(models) > 1:
+            self.progress(f"work: acting on {', '.join(models)} failed ({reason_of(failure)}); "
+                          "acting on each model alone")
+            for model in models:
+                self._act_on(part.only({model}), reports, letters)
+            return
+        reason, now = reason_of(failure), time.time()
+        letters += [Letter(d["model"], d.get("delivery"), d.get("event") or d["kind"], reason, now)
+                    for d in part.deliveries]
+
+    def _said_aside(self, batch: _Batch, letters: list[Letter]) -> None:
+        """Once the batch is committed: models newly set aside said once, the others cleared."""
+        for model in self.set_aside.add(letters):
+            self.progress(f"work: {model} set aside ({self.set_aside.models[model]}); its messages are recorded "
+                          f"on {self.options.dead_letter_topic}; the other models go on")
+        self.metrics.dead_lettered.inc(len(letters))
+        for model in self.set_aside.cleared(sorted(batch.models() - {letter.model for letter in letters})):
+            self.progress(f"work: {model} went through again; no longer set aside")
 
     def _act(self, batch: _Batch) -> list[PassReport]:
         """The Follower's passes over the batch's models: a baseline for the models of baseline
@@ -484,8 +549,8 @@ class QueueWorker:
             reports.append(self._follower.follow(rest, announced=announced))
         return reports
 
-    def _commit(self, batch: _Batch) -> None:
-        """Events, state and offsets in one transaction; the other sinks inside its window."""
+    def _commit(self, batch: _Batch, letters: list[Letter]) -> None:
+        """Events, dead letters, state and offsets in one transaction; the other sinks inside its window."""
         from confluent_kafka import KafkaException
 
         try:
@@ -498,6 +563,9 @@ class QueueWorker:
                     producer.produce(topic, **kafka_record(event.envelope(), event.key))
             producer.flush(self._transaction_timeout)  # on the broker (uncommitted) before the others get theirs
             self.events.send_to_others()
+            for letter in letters:
+                producer.produce(self.options.dead_letter_topic, key=letter.model.encode(),
+                                 value=json.dumps({**letter.record(), "group": self.options.group}).encode())
             for key, record in self.state.staged.items():
                 producer.produce(self.state.topic, key=key.encode(), value=json.dumps(record, sort_keys=True).encode())
             producer.send_offsets_to_transaction(batch.offsets(), self._consumer.consumer_group_metadata(),
@@ -564,7 +632,10 @@ class QueueWorker:
         document = {"queue": self.options.queue.url, "group": self.options.group,
                     "partitions": sorted(self.assigned), "servers": "down" if self.outage.down else "answering"}
         if self.not_ready:
-            return 503, {"status": "not ready", "reason": self.not_ready, **document}
+            return 503, {"status": "not ready", "reason": secrets.redact(self.not_ready), **document}
+        aside = self.set_aside.snapshot()
+        if aside:  # 200: the other models go on
+            return 200, {**health_of(aside), **document}
         return 200, {"status": "ok", **document}
 
 
