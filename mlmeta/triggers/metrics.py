@@ -3,20 +3,17 @@ prometheus-client.
 
 Each receiver keeps its own registry (tests start several in one process); what changes between
 scrapes by itself - the journal's and the spool's depth, the models set aside - is read at scrape
-time. A sink's label is its address without credentials: no userinfo, no query, no fragment (an
-HTTP sink's URL may carry a token in either), and any registered secret masked.
+time. A sink is labelled by its name, which carries no credentials (``events.sinks.sink_name``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from mlmeta import secrets
 from mlmeta.events.sinks import Emitter
 from mlmeta.triggers.follow import PassReport
 
@@ -76,21 +73,7 @@ class _SinkCollector:
         delivered = CounterMetricFamily("mlmeta_events_delivered", "Events delivered, per sink.", labels=["sink"])
         spooled = GaugeMetricFamily("mlmeta_events_spooled", "Events waiting in the spool, per sink.", labels=["sink"])
         for sink in self.emitter.sinks:
-            label = sink_label(sink.name)
-            delivered.add_metric([label], self.emitter.delivered_to.get(sink.name, 0))
-            spooled.add_metric([label], self.emitter.spooled_for.get(sink.name, 0))
+            delivered.add_metric([sink.name], self.emitter.delivered_to.get(sink.name, 0))
+            spooled.add_metric([sink.name], self.emitter.spooled_for.get(sink.name, 0))
         return [delivered, spooled]
-
-
-def sink_label(name: str) -> str:
-    """A sink's name as /metrics shows it: ``scheme://host:port/path``, credentials left out."""
-    try:
-        parts = urlsplit(name)
-        if parts.scheme and parts.netloc:
-            host = parts.hostname or ""
-            host = f"[{host}]" if ":" in host else host
-            name = f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
-    except ValueError:  # a port that is not a number: not a URL mlmeta would have taken
-        name = name.split("?")[0].rsplit("@", 1)[-1]
-    return secrets.redact(name)
 
