@@ -75,17 +75,16 @@ class SetAside:
         self._lock = threading.Lock()
 
     def add(self, letters: list[Letter]) -> list[str]:
-        """Record letters; the models newly set aside (or for a new reason), to be said once."""
-        if self.path is not None and letters:
-            self._append(b"".join((json.dumps(letter.record(), ensure_ascii=False) + "\n").encode()
-                                  for letter in letters))
-        news = []
+        """Record letters; the models newly set aside (or for a new reason), to be said once. A
+        letter without a delivery (a reconciliation pass) is recorded only when it is news."""
         with self._lock:
-            for letter in letters:
-                if self.models.get(letter.model) != letter.reason:
-                    news.append(letter.model)
-                self.models[letter.model] = letter.reason
-        return sorted(set(news))
+            news = sorted({letter.model for letter in letters if self.models.get(letter.model) != letter.reason})
+            kept = [letter for letter in letters if letter.delivery is not None or letter.model in news]
+            if self.path is not None and kept:
+                self._append(b"".join((json.dumps(letter.record(), ensure_ascii=False) + "\n").encode()
+                                      for letter in kept))
+            self.models.update({letter.model: letter.reason for letter in letters})
+        return news
 
     def cleared(self, models: list[str]) -> list[str]:
         """Models that went through: no longer set aside; those that were, to be said once."""

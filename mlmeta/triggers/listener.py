@@ -23,7 +23,9 @@ What this module adds:
   accepting, leaving clients to hang in the backlog). The cap stays under the file-descriptor
   limit, which is raised to the hard limit when it is lower, so ``accept`` never fails for want of
   descriptors; if it does (other code took them), accepting pauses for a second instead of spinning;
-- **errors as one JSON line** (``{"error": ...}``) instead of waitress's text page;
+- **errors as one JSON line** (``{"error": ...}``) instead of waitress's text page, and a
+  *lingering close* after them (a FIN, then what the client still sends is dropped for up to 2 s
+  or 256 KiB): closing over unread bytes would reset the connection and lose the answer;
 - **no traceback anywhere**: waitress's records go to the ``mlmeta.webhook.http`` logger, with any
   exception folded into the record's one line, and the application catches everything it could
   raise (a 500, said in one line); client hang-ups are not logged (``log_socket_errors=False``);
@@ -59,6 +61,8 @@ CONNECTIONS = 2048  # open connections at most; beyond, 503 (above 1,000 idle on
 THREADS = 8  # requests answered at once; each answer is a check and an fsync, milliseconds
 RESERVED_FDS = 256  # descriptors kept for everything else (journal, clients to the servers, Kafka)
 RETRY_AFTER = "5"
+LINGER_SECONDS = 2.0  # after an answer sent before the whole request was read: the rest is dropped this long
+LINGER_BYTES = 256 * 1024  # ... or up to this much, then the connection is closed whatever comes
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON document, extra headers
 Receive = Callable[[str, dict[str, str], bytes], Answer]
@@ -123,10 +127,44 @@ class _Task(WSGITask):
 
 
 class _Channel(HTTPChannel):
+    """waitress's connection, closed the way nginx's ``lingering_close`` does: an answer sent
+    before the whole request was read (400, 413, 431, 408) is followed by a FIN, and what the
+    client still sends is read and dropped for a moment - closing over unread bytes would reset the
+    connection, and the reset discards the answer before the client reads it."""
+
     parser_class = _TimedRequest
     task_class = _Task
     error_task_class = _JsonErrorTask
     logger = log
+    lingering_until: float | None = None
+    lingered = 0
+
+    def handle_close(self) -> None:
+        if self.lingering_until is None and self.socket is not None and not self.requests:
+            try:
+                self.socket.shutdown(socket.SHUT_WR)  # the answer is out; the FIN follows it
+            except OSError:
+                return super().handle_close()  # the client is gone already
+            self.lingering_until = time.monotonic() + LINGER_SECONDS
+            return
+        super().handle_close()
+
+    def readable(self) -> bool:
+        return True if self.lingering_until is not None else super().readable()
+
+    def writable(self) -> bool:
+        return False if self.lingering_until is not None else super().writable()
+
+    def handle_read(self) -> None:
+        if self.lingering_until is None:
+            return super().handle_read()
+        try:
+            dropped = self.socket.recv(65536)
+        except OSError:
+            dropped = b""
+        self.lingered += len(dropped)
+        if not dropped or self.lingered > LINGER_BYTES or time.monotonic() > self.lingering_until:
+            super().handle_close()
 
 
 def _raw_answer(status: int, message: str, extra: str = "") -> bytes:
@@ -204,6 +242,12 @@ class _Server(TcpWSGIServer):
                         self.cap)
         try:
             connection.setblocking(False)
+            # read what the client already sent: a socket closed over unread bytes is reset, and
+            # the reset discards the answer before the client reads it
+            connection.recv(MAX_HEADERS)
+        except OSError:
+            pass  # nothing sent yet
+        try:
             connection.send(BUSY)
         except OSError:
             pass  # a client that went away, or a full buffer: the close is the answer
@@ -215,7 +259,9 @@ class _Server(TcpWSGIServer):
         started_before = time.monotonic() - self.read_deadline
         for channel in list(self.active_channels.values()):
             request = channel.request
-            if request is not None and not channel.requests and request.started < started_before:
+            if channel.lingering_until is not None and channel.lingering_until < time.monotonic():
+                channel.handle_close()  # lingered long enough
+            elif request is not None and not channel.requests and request.started < started_before:
                 _answer_and_close(channel, TOO_SLOW)
 
     def stop_accepting(self) -> None:
@@ -291,9 +337,9 @@ class Listener:
 
     def stop(self, grace: float = 5.0) -> None:
         """Stop accepting, let the requests in hand be answered (up to ``grace`` seconds), close."""
-        if not self._thread.is_alive():
+        if not self._thread.is_alive():  # never started: nothing in hand
             wasyncore.close_all(self._map, ignore_all=True)
-            self._dispatcher.shutdown(timeout=0)
+            self._dispatcher.shutdown(timeout=1)
             return
         self.server.trigger.pull_trigger(self.server.stop_accepting)
         self._dispatcher.shutdown(cancel_pending=True, timeout=grace)

@@ -157,24 +157,21 @@ def _check_timing(timing: Timing) -> None:
 
 
 def check_serve(command: ServeCommand) -> None:
-    """The values of webhook serve's options that cannot work: exit 2 naming the option."""
-    from mlmeta.triggers.webhook import ALWAYS, OPTIONAL
-
+    """The values of webhook serve's options that cannot work, alone or together: exit 2 naming
+    the option (before anything is read or started)."""
     _check_port(command.port)
     _require("--path", command.path, command.path.startswith("/") and not set("?# ") & set(command.path),
              "the URL path MLflow posts to starts with / (e.g. / or /mlflow) and holds no ?, # or space")
     _require("--max-age", command.max_age, command.max_age > 0, "must be more than 0 seconds (a delivery's age)")
     _require("--queue-size", command.queue_size, command.queue_size >= 1, "at least 1 delivery must be able to wait")
     _check_timing(command.timing)
-    unknown = [e for e in command.events if e not in OPTIONAL + ALWAYS]
-    if unknown:
-        raise UsageError(f"--event {unknown[0]}: mlmeta acts on {', '.join(ALWAYS + OPTIONAL)}")
-    if command.forward is not None and (command.forward != "github-dispatch" or not command.github_repository):
-        raise UsageError("--forward takes github-dispatch, with --github-repository OWNER/NAME")
     if command.queue is None:
         if command.also_work:
             raise UsageError("--also-work works on a Kafka queue: give --queue kafka://host:port/topic")
         return
+    from mlmeta.triggers.queue import parse_queue
+
+    parse_queue(command.queue)
     if command.forward is not None:
         raise UsageError("--forward: with --queue, the workers publish; a dispatch is sent by a receiver with its "
                          "own journal (no --queue)")
@@ -184,6 +181,16 @@ def check_serve(command: ServeCommand) -> None:
     if command.sinks and not command.also_work:
         raise UsageError("--sink: with --queue, the workers emit the events: give it to mlmeta webhook work "
                          "(or add --also-work)")
+
+
+def _check_events_and_forward(command: ServeCommand) -> None:
+    from mlmeta.triggers.webhook import ALWAYS, OPTIONAL
+
+    unknown = [e for e in command.events if e not in OPTIONAL + ALWAYS]
+    if unknown:
+        raise UsageError(f"--event {unknown[0]}: mlmeta acts on {', '.join(ALWAYS + OPTIONAL)}")
+    if command.forward is not None and (command.forward != "github-dispatch" or not command.github_repository):
+        raise UsageError("--forward takes github-dispatch, with --github-repository OWNER/NAME")
 
 
 # --- webhook serve ---------------------------------------------------------------------------------
@@ -225,18 +232,19 @@ def _receiver(command: ServeCommand, say: Say) -> tuple[Any, Any, Any]:
     from mlmeta.triggers.queue import parse_queue
     from mlmeta.triggers.webhook import ALWAYS, Receiver, WebhookOptions
 
+    address = parse_queue(command.queue) if command.queue else None
     secret = os.environ.get(command.secret_env, "")
     if not secret:
         raise ConfigError(command.secret_env, "not set: the webhook's secret (the one given to MLflow) is needed to "
                                               "check every delivery's signature")
     secrets.register(secret)
+    _check_events_and_forward(command)
     github_token = None
     if command.forward is not None:
         github_token = os.environ.get("GITHUB_TOKEN", "")
         if not github_token:
             raise ConfigError("GITHUB_TOKEN", "not set: a token allowed to create repository dispatches")
         secrets.register(github_token)
-    address = parse_queue(command.queue) if command.queue else None
     settings = load_settings(command.overrides)
     if settings.registry == "kubeflow":
         raise UsageError(f"webhook serve receives MLflow's webhooks; Kubeflow Model Registry sends none "

@@ -1,0 +1,77 @@
+"""Signals (docs/security.md; the issue's point 7): bursts of SIGTERM during start-up - before the
+ready file and right after it - and during a publish. Every time, the receiver stops in order: exit
+0, no traceback, and a journal the next start reads whole. (A burst once deadlocked it, inside the
+handler's ``Event.set()``; a SIGTERM right after the ready file once killed it, exit -15.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from mlmeta.triggers.journal import Journal
+from tests.security.receiver_process import ReceiverProcess
+from tests.triggers.conftest import make_project
+from tests.triggers.test_webhook import alias_event, wait_for
+
+pytestmark = pytest.mark.slow
+ROUNDS = 3
+
+
+@pytest.fixture
+def model(in_tmp, registry, sandbox, mlflow_server, monkeypatch) -> str:
+    return make_project(in_tmp, registry, sandbox, mlflow_server, monkeypatch, "signalled", 1)[0]
+
+
+def burst(pid: int, count: int = 25) -> None:
+    for _ in range(count):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return  # already gone: its exit code says how
+
+
+def stopped_in_order(receiver: ReceiverProcess) -> None:
+    assert receiver.process.wait(60) == 0, receiver.stderr()
+    assert "Traceback" not in receiver.stderr()
+    journal = Journal(receiver.state / "webhook-journal.jsonl")
+    recovery = journal.open()
+    journal.close()
+    assert recovery.damaged is None, recovery
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_burst_during_start_up_before_the_ready_file_stops_it_in_order(model, tmp_path, round_):
+    receiver = ReceiverProcess(tmp_path / str(round_), wait=False)
+    # the state folder is made on the way up, after the handlers are in place and before the
+    # listener is bound, the journal opened and the ready file written
+    wait_for(lambda: receiver.state.exists() or receiver.process.poll() is not None, 60)
+    burst(receiver.pid)
+    stopped_in_order(receiver)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_burst_right_after_the_ready_file_stops_it_in_order(model, tmp_path, round_):
+    receiver = ReceiverProcess(tmp_path / str(round_))
+    burst(receiver.pid)
+    stopped_in_order(receiver)
+    assert "webhook: stopping" in receiver.stderr()
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_burst_during_a_publish_lets_it_finish_and_keeps_the_journal(model, tmp_path, registry, sandbox, round_):
+    receiver = ReceiverProcess(tmp_path / str(round_))
+    receiver.reconciled()
+    registry.alias(model, "1")
+    sandbox.set_faults(latency_ms=400)  # the publish is under way when the burst lands
+    try:
+        assert receiver.deliver(alias_event(model)).status_code == 202
+        time.sleep(0.5)
+        burst(receiver.pid)
+        time.sleep(0.05)
+        burst(receiver.pid)  # and again while it stops
+        stopped_in_order(receiver)
+    finally:
+        sandbox.clear_faults()
