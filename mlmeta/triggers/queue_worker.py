@@ -632,10 +632,10 @@ class QueueWorker:
         document = {"queue": self.options.queue.url, "group": self.options.group,
                     "partitions": sorted(self.assigned), "servers": "down" if self.outage.down else "answering"}
         if self.not_ready:
-            return 503, {"status": "not ready", "reason": secrets.redact(self.not_ready), **document}
+            return 503, secrets.redact_data({"status": "not ready", "reason": self.not_ready, **document})
         aside = self.set_aside.snapshot()
         if aside:  # 200: the other models go on
-            return 200, {**health_of(aside), **document}
+            return 200, secrets.redact_data({**health_of(aside), **document})
         return 200, {"status": "ok", **document}
 
 

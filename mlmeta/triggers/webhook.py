@@ -382,15 +382,19 @@ class Receiver:
         return 202, {"accepted": name}, {}
 
     def health(self) -> tuple[int, dict[str, Any]]:
+        status, document = self._health()
+        return status, secrets.redact_data(document)  # a reason may quote a server's words, URLs and all
+
+    def _health(self) -> tuple[int, dict[str, Any]]:
         if self.queue is not None:
             trouble = self.queue.reachable()
             document = {"queue": self.queue.address.url}
-            return (503, {"status": "not ready", "reason": secrets.redact(trouble), **document}) if trouble else (
+            return (503, {"status": "not ready", "reason": trouble, **document}) if trouble else (
                 200, {"status": "ok", **document})
         document = {"journal": self.journal.depth, "reconciled": self.reconciled.is_set(),
                     "servers": "down" if self.outage.down else "answering"}
         if self.not_ready:
-            return 503, {"status": "not ready", "reason": secrets.redact(self.not_ready), **document}
+            return 503, {"status": "not ready", "reason": self.not_ready, **document}
         aside = self.set_aside.snapshot()
         if aside:  # 200: the other models go on, so a load balancer keeps the receiver in service
             return 200, {**health_of(aside), **document}
