@@ -204,3 +204,39 @@ def test_a_queue_worker_dead_letters_the_failing_model_and_commits_the_others(po
     assert [(r["model"], r["delivery"], r["group"]) for r in records] == [(poison, "poisoned-1", options.group)]
     assert REFUSAL in records[0]["reason"]
     assert sum(f"{poison} set aside" in line for line in lines) == 1, lines
+
+
+def test_what_health_says_passes_the_redaction(in_tmp, monkeypatch, tmp_path):
+    from mlmeta import secrets
+    from mlmeta.config import load_settings
+    from mlmeta.events.sinks import Emitter
+    from mlmeta.triggers.deadletter import Letter
+    from mlmeta.triggers.webhook import Receiver, WebhookOptions
+    from tests.triggers.test_webhook import SECRET
+
+    token = f"tok-{uuid.uuid4().hex}"
+    secrets.register(token)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    receiver = Receiver(load_settings(), WebhookOptions(secret=SECRET, port=0, state_dir=tmp_path / "state"),
+                        Emitter([], None))
+    try:
+        receiver.set_aside.add([Letter("some_model", "d-1", "model_version_alias.created",
+                                       f"MLflow at https://bot:{token}@mlflow.example.com said no", time.time())])
+        assert token not in json.dumps(receiver.health()[1])
+        receiver.not_ready = f"MLflow at https://bot:{token}@mlflow.example.com refused the token"
+        status, document = receiver.health()
+        assert status == 503 and token not in json.dumps(document) and "refused the token" in document["reason"]
+    finally:
+        receiver.listener.stop()
+
+
+def test_the_dead_letter_file_is_bounded_keeping_the_newest_records(tmp_path, monkeypatch):
+    from mlmeta.triggers import deadletter
+
+    monkeypatch.setattr(deadletter, "MAX_BYTES", 4096)
+    kept = deadletter.SetAside(tmp_path / "state" / "webhook-dead-letters.jsonl")
+    for number in range(100):
+        kept.add([deadletter.Letter("m", f"d-{number}", "e", "a reason", time.time())])
+    records = [json.loads(line) for line in kept.path.read_text().splitlines()]
+    assert kept.path.stat().st_size <= 4096 and records[-1]["delivery"] == "d-99"
+    assert [r["delivery"] for r in records] == [f"d-{n}" for n in range(100 - len(records), 100)]

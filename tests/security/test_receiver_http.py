@@ -92,21 +92,23 @@ def test_a_gigabyte_sent_with_any_length_leaves_the_receivers_memory_flat(receiv
     assert receiver.health().status_code == 200  # and still serving
 
 
-def test_a_thousand_idle_connections_stop_neither_a_delivery_nor_health(model, tmp_path):
+def test_over_a_thousand_idle_connections_stop_neither_a_delivery_nor_health(model, tmp_path):
     # the receiver runs with the soft limit on open files many machines have (1,024): it raises
-    # it to what its connection cap needs; without that, accept() fails and the loop spins
+    # it to what its connection cap needs; without that, accept() fails once the idle
+    # connections take the last descriptors, the accept loop spins, and nothing is answered
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < 1200:
+    if soft < 1500:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
     receiver = ReceiverProcess(tmp_path, fd_limit=1024)
     idle: list[socket.socket] = []
     try:
         receiver.reconciled()
-        for number in range(1000):
+        for number in range(1100):
             connection = receiver.connect()
             if number % 2:  # half of them start a request and never finish it (the read deadline closes them)
                 connection.sendall(b"POST / HTTP/1.1\r\nHost: mlmeta\r\nContent-Length: 100\r\n\r\n")
             idle.append(connection)
+        time.sleep(1)  # all accepted
         cpu = receiver.cpu_seconds()
         time.sleep(2)
         assert receiver.cpu_seconds() - cpu < 0.5, "the receiver is busy with idle connections"
@@ -214,3 +216,14 @@ def test_beyond_the_connection_cap_a_client_is_answered_503_and_later_served(lis
     for connection in held:
         connection.close()
     wait_for(lambda: requests.get(f"http://127.0.0.1:{listener.port}/health", timeout=5).status_code == 200, 10)
+
+
+def test_headers_over_their_limit_are_431_and_an_idle_connection_is_closed(listener_factory):
+    listener = listener_factory(idle_timeout=1)
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=10) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: mlmeta\r\nX-Filler: " + b"a" * 20_000 + b"\r\n\r\n")
+        assert status_of(read_all(connection)) == 431
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=10) as connection:
+        started = time.monotonic()
+        assert read_all(connection) == b""  # closed by the receiver, having said nothing
+        assert time.monotonic() - started < 4

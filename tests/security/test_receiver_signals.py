@@ -14,7 +14,7 @@ import pytest
 from mlmeta.triggers.journal import Journal
 from tests.security.receiver_process import ReceiverProcess
 from tests.triggers.conftest import make_project
-from tests.triggers.test_webhook import alias_event, wait_for
+from tests.triggers.test_webhook import alias_event
 
 pytestmark = pytest.mark.slow
 ROUNDS = 3
@@ -25,12 +25,20 @@ def model(in_tmp, registry, sandbox, mlflow_server, monkeypatch) -> str:
     return make_project(in_tmp, registry, sandbox, mlflow_server, monkeypatch, "signalled", 1)[0]
 
 
-def burst(pid: int, count: int = 25) -> None:
+def burst(pid: int, count: int = 200) -> None:
     for _ in range(count):
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             return  # already gone: its exit code says how
+
+
+def as_soon_as(condition, seconds: float = 60) -> None:
+    """Poll tightly: the moments these tests aim at last milliseconds."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert condition()
 
 
 def stopped_in_order(receiver: ReceiverProcess) -> None:
@@ -47,14 +55,15 @@ def test_a_burst_during_start_up_before_the_ready_file_stops_it_in_order(model, 
     receiver = ReceiverProcess(tmp_path / str(round_), wait=False)
     # the state folder is made on the way up, after the handlers are in place and before the
     # listener is bound, the journal opened and the ready file written
-    wait_for(lambda: receiver.state.exists() or receiver.process.poll() is not None, 60)
+    as_soon_as(lambda: receiver.state.exists() or receiver.process.poll() is not None)
     burst(receiver.pid)
     stopped_in_order(receiver)
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_a_burst_right_after_the_ready_file_stops_it_in_order(model, tmp_path, round_):
-    receiver = ReceiverProcess(tmp_path / str(round_))
+    receiver = ReceiverProcess(tmp_path / str(round_), wait=False)
+    as_soon_as(lambda: receiver.ready.exists() or receiver.process.poll() is not None)
     burst(receiver.pid)
     stopped_in_order(receiver)
     assert "webhook: stopping" in receiver.stderr()
