@@ -221,6 +221,8 @@ def serve(command: ServeCommand, say: Say) -> int:
             receiver.stop()
             if working is not None:
                 working.stop()
+            if worker is not None:
+                worker.close()  # leaves the group: its partitions go to the others at once
             emitter.close()
     return 0
 
