@@ -17,12 +17,13 @@ What this module adds:
 - **a deadline for reading one request** (``read_deadline``, headers and body together): waitress's
   ``channel_timeout`` only closes connections that are *idle*, so a client sending a byte a second
   would hold one forever. ``maintenance`` (run every second) closes any connection whose request
-  started longer ago than the deadline;
+  started longer ago than the deadline, answering 408;
 - **a cap on connections that answers**: beyond ``connections`` open ones, a new connection is
   accepted, answered ``503`` with ``Retry-After`` and closed (waitress's own limit silently stops
-  accepting, leaving clients to hang in the backlog). The cap stays under the file-descriptor
-  limit, which is raised to the hard limit when it is lower, so ``accept`` never fails for want of
-  descriptors; if it does (other code took them), accepting pauses for a second instead of spinning;
+  accepting, leaving clients to hang in the backlog). The cap stays under the open-files limit,
+  whose soft value is raised towards what the cap needs (within the hard one), so ``accept`` does
+  not fail for want of descriptors; if it does (other code took them), accepting pauses for a
+  second instead of spinning;
 - **errors as one JSON line** (``{"error": ...}``) instead of waitress's text page, and a
   *lingering close* after them (a FIN, then what the client still sends is dropped for up to 2 s
   or 256 KiB): closing over unread bytes would reset the connection and lose the answer;
