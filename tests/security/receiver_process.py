@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import requests
 
 from mlmeta.triggers.webhook import signature
@@ -22,6 +23,8 @@ from tests.triggers.test_webhook import SECRET, wait_for
 
 
 class ReceiverProcess:
+    started: list[ReceiverProcess] = []  # killed after each test, whatever happened in it
+
     def __init__(self, folder: Path, *args: str, log_format: str = "text", fd_limit: int | None = None,
                  wait: bool = True) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -38,6 +41,7 @@ class ReceiverProcess:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL,
                                             env=env, cwd=os.getcwd())
+        ReceiverProcess.started.append(self)
         self.url = self.listening() if wait else None
 
     def listening(self) -> str:
@@ -116,3 +120,15 @@ class ReceiverProcess:
 
     def stderr(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(autouse=True)
+def no_receiver_left():
+    """Import it into a test module: every receiver a test started is gone after it, even one a
+    failed assertion left running (or one that hung, as the old signal handler could)."""
+    yield
+    while ReceiverProcess.started:
+        process = ReceiverProcess.started.pop().process
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from mlmeta.triggers.listener import Listener
-from tests.security.receiver_process import ReceiverProcess
+from tests.security.receiver_process import ReceiverProcess, no_receiver_left  # noqa: F401 - an autouse fixture
 from tests.triggers.conftest import make_project
 from tests.triggers.test_webhook import alias_event, wait_for
 

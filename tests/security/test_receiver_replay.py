@@ -13,7 +13,7 @@ import pytest
 
 from mlmeta.triggers.journal import Journal
 from mlmeta.triggers.replay import SeenDeliveries, TooManyDeliveries
-from tests.security.receiver_process import ReceiverProcess
+from tests.security.receiver_process import ReceiverProcess, no_receiver_left  # noqa: F401 - an autouse fixture
 from tests.triggers.conftest import make_project
 from tests.triggers.test_webhook import alias_event, wait_for
 
