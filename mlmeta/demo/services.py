@@ -14,7 +14,8 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
+# the services are this machine's own processes: MLflow, the sandbox, Kafka (B404)
+import subprocess  # nosec B404
 import sys
 import time
 import urllib.request
@@ -38,8 +39,10 @@ class _Process:
 
     def _spawn(self, args: list[str], env: dict[str, str] | None = None) -> None:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env={**os.environ, **(env or {})}, start_new_session=True)
+            environment = {**os.environ, **(env or {})}
+            # argv built by this module for a server it starts; no shell (B603)
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,  # nosec B603
+                                            stdin=subprocess.DEVNULL, env=environment, start_new_session=True)
 
     def _wait(self, ready, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -100,7 +103,8 @@ class MlflowServer(_Process):
 
     def _healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
+            # http:// of a server this module started (B310)
+            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:  # nosec B310
                 return answer.read().strip() == b"OK"
         except OSError:
             return False
@@ -144,10 +148,13 @@ class SandboxProcess(_Process):
         control routes take the admin token it wrote."""
         headers = {"Authorization": f"Bearer {self.token('admin')}"}
         stats = f"{self.url}/_sandbox/stats"
-        with urllib.request.urlopen(urllib.request.Request(stats, headers=headers), timeout=10) as answer:
+        # http:// of the sandbox this module started (B310)
+        with urllib.request.urlopen(urllib.request.Request(stats, headers=headers), timeout=10) as answer:  # nosec B310
             counters = json.load(answer)
         if reset:
-            urllib.request.urlopen(urllib.request.Request(stats, method="DELETE", headers=headers), timeout=10).close()
+            # the same sandbox (B310)
+            urllib.request.urlopen(urllib.request.Request(stats, method="DELETE", headers=headers),  # nosec B310
+                                   timeout=10).close()
         return counters
 
 
@@ -189,8 +196,9 @@ class KafkaBroker(_Process):
         maven = shutil.which("mvn")
         if maven is None:
             raise RuntimeError("Maven (mvn) is needed to fetch Apache Kafka's jars from Maven Central")
-        done = subprocess.run([maven, "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={libs}"],
-                              cwd=cache, capture_output=True, text=True, timeout=600)
+        command = [maven, "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={libs}"]
+        # Maven, found on PATH, with a fixed argv (B603)
+        done = subprocess.run(command, cwd=cache, capture_output=True, text=True, timeout=600)  # nosec B603
         if done.returncode:
             raise RuntimeError(f"fetching Apache Kafka {cls.VERSION} with Maven failed: {done.stdout[-1500:]}")
         (cache / ".complete").touch()
@@ -215,9 +223,10 @@ class KafkaBroker(_Process):
             # broker seconds to create on a small machine, at the first consumer group and transaction
             "offsets.topic.num.partitions=1", "transaction.state.log.num.partitions=1",
         ]) + "\n", encoding="utf-8")
-        formatted = subprocess.run([java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
-                                    "--standalone", "-t", "mlmeta-test-cluster-01", "-c", str(config)],
-                                   capture_output=True, text=True, timeout=120)
+        command = [java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
+                   "-t", "mlmeta-test-cluster-01", "-c", str(config)]
+        # the JDK's java with Kafka's own storage tool, a fixed argv (B603)
+        formatted = subprocess.run(command, capture_output=True, text=True, timeout=120)  # nosec B603
         if formatted.returncode:
             raise RuntimeError(f"formatting Kafka's storage failed: {formatted.stderr[-1500:]}")
         self._launch(java, classpath, config, timeout)

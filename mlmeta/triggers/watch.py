@@ -111,7 +111,8 @@ class Watcher:
 
     def _interval(self) -> float:
         spread = self.options.interval * self.options.jitter
-        return max(0.1, self.options.interval + random.uniform(-spread, spread))
+        # jitter spreads many watchers' polls; it guards nothing (B311)
+        return max(0.1, self.options.interval + random.uniform(-spread, spread))  # nosec B311
 
     # --- one pass ------------------------------------------------------------------------------
 
