@@ -6,7 +6,7 @@ STAMP := $(VENV)/.mlmeta-installed
 # -qq: this machine kind prints a warning per package for its offline mirrors; errors still show
 PIP_INSTALL := $(BIN)/python -m pip install -qq --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test browser
+.PHONY: demo test test-soak browser
 # what the picture tests look at pictures with: Debian's headless chromium, and mermaid from npm
 MERMAID_VERSION := 11.17.2
 MERMAID_JS := .mlmeta-work/tools/mermaid-$(MERMAID_VERSION)/package/dist/mermaid.min.js
@@ -20,6 +20,10 @@ demo:
 # the whole test suite (real MLflow server, the sandbox, real git repositories)
 test: $(STAMP) browser $(MERMAID_JS)
 	MLMETA_MERMAID_JS=$(CURDIR)/$(MERMAID_JS) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the outage tests with the real minutes their issues name (the everyday suite keeps servers down for seconds)
+test-soak: $(STAMP)
+	MLMETA_SOAK=1 $(BIN)/python -m pytest tests/triggers/test_restarts.py tests/triggers/test_kafka_restart.py $(PYTEST_ARGS)
 
 browser:
 	@command -v chromium >/dev/null || { echo "==> Installing Debian's chromium (headless, for the picture tests)"; \

@@ -60,6 +60,12 @@ service: ml_models
 os.environ.setdefault("MLMETA_TESTING", "1")
 
 
+def outage(soak: float, default: float) -> float:
+    """How long an outage test keeps a server down: ``default`` seconds in the everyday suite, the
+    real ``soak`` ones (the minutes an issue names) under ``make test-soak`` (``MLMETA_SOAK=1``)."""
+    return soak if os.environ.get("MLMETA_SOAK") else default
+
+
 # --- the OpenMetadata sandbox, shared by the whole session (the SDK import costs seconds) ------------
 
 

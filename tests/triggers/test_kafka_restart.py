@@ -18,11 +18,12 @@ from mlmeta.events.sinks import Emitter, parse_sink
 from mlmeta.triggers.queue import DeliveryQueue, connect, parse_queue
 from mlmeta.triggers.watch import Watcher, WatchOptions
 from mlmeta.triggers.webhook import Receiver, WebhookOptions
+from tests.conftest import outage
 from tests.triggers.test_queue_worker import read_events
 from tests.triggers.test_webhook import SECRET, alias_event, deliver, wait_for
 
 pytestmark = pytest.mark.slow
-DOWN = 60.0  # seconds the broker is stopped: the minute
+DOWN = outage(60.0, 15.0)  # seconds the broker is stopped: the minute under make test-soak
 
 
 def spooled(path) -> list[dict]:

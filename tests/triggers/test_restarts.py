@@ -28,7 +28,7 @@ from mlmeta.demo.peers import SwitchableProxy
 from mlmeta.events.sinks import Emitter, JsonLinesSink
 from mlmeta.triggers.watch import Watcher, WatchOptions
 from mlmeta.triggers.webhook import Receiver, WebhookOptions, signature
-from tests.conftest import REPO, write
+from tests.conftest import REPO, outage, write
 from tests.test_publish import SPEC, entity
 from tests.triggers.test_webhook import SECRET, alias_event, deliver, wait_for
 
@@ -123,7 +123,7 @@ def test_a_promotion_arriving_while_the_catalog_is_down_is_published_once_it_is_
         catalog.down()
         registry.alias(name, "1")
         assert deliver(receiver, alias_event(name)).status_code == 202  # accepted, though it cannot be acted on
-        time.sleep(120)  # the catalog is down for two minutes
+        time.sleep(outage(120, 15))  # the catalog is down for two minutes (make test-soak), or many probes
         assert not published(sandbox, name) and receiver.journal.depth == 1
         catalog.up()
         back = time.monotonic()
@@ -153,7 +153,7 @@ def test_watch_catches_up_within_two_intervals_of_the_catalog_coming_back(projec
     runner.start()
     try:
         registry.alias(name, "1")
-        time.sleep(30)
+        time.sleep(outage(30, 12))  # several failed passes and probes
         catalog.up()
         back = time.monotonic()
         wait_for(lambda: published(sandbox, name), 20)
