@@ -53,11 +53,7 @@ def replace_file(path: Path, data: bytes, *, mode: int | None = None, durable: b
     edits), or gives a new file the umask's."""
     folder = path.parent
     if mode is None:
-        mode = _existing_mode(path)
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
+        mode = _existing_mode(path) or _new_file_mode()
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -78,14 +74,12 @@ def create_file(path: Path, data: bytes) -> None:
     """Write a new file at ``path``, all at once, never over anything already there - a file, a
     folder or a symlink, dangling or not (``FileExistsError``): an exclusive temporary file,
     hard-linked into place (``link`` neither follows nor replaces what stands at the target)."""
-    umask = os.umask(0)
-    os.umask(umask)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fchmod(stream.fileno(), 0o666 & ~umask)
+            os.fchmod(stream.fileno(), _new_file_mode())
             os.fsync(stream.fileno())
         os.link(temporary, path)
     finally:
@@ -106,6 +100,13 @@ def open_private(path: Path, *, append: bool = False) -> BinaryIO:
     except BaseException:
         os.close(descriptor)
         raise
+
+
+def _new_file_mode() -> int:
+    """What a file made with ``open`` would get: 0666 less the umask (mkstemp makes 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _existing_mode(path: Path) -> int | None:

@@ -16,7 +16,6 @@ import errno
 import functools
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 MAX_TEXT_BYTES = 1024 * 1024  # a model's description is never that big
@@ -25,14 +24,6 @@ PROJECT_FILES = ("mlmeta.toml", "pyproject.toml")
 
 class OutsideRepository(Exception):
     """A path a spec names cannot be read: it leaves the repository, loops, or is no regular file."""
-
-
-@dataclass(frozen=True)
-class Confined:
-    """A path a spec names, resolved and checked: ``path`` is the real file, inside ``root``."""
-
-    path: Path
-    root: Path
 
 
 def repository_root(folder: Path) -> Path:
@@ -51,9 +42,10 @@ def _root_of(real: Path) -> Path:
     return real
 
 
-def confine(base: Path, named: str) -> Confined:
-    """``named`` (relative to the folder ``base``, or absolute) as a regular file inside ``base``'s
-    repository root; ``OutsideRepository`` saying why not, ``FileNotFoundError`` when it is not there."""
+def confine(base: Path, named: str) -> Path:
+    """The real file ``named`` (relative to the folder ``base``, or absolute) stands for, a regular
+    file inside ``base``'s repository root; ``OutsideRepository`` saying why not,
+    ``FileNotFoundError`` when it is not there."""
     root = repository_root(base)
     target = Path(named) if os.path.isabs(named) else Path(base) / named
     real = _resolve(target)
@@ -62,7 +54,7 @@ def confine(base: Path, named: str) -> Confined:
     info = os.stat(real)
     if not stat.S_ISREG(info.st_mode):
         raise OutsideRepository(f"{named!r} is not a regular file")
-    return Confined(real, root)
+    return real
 
 
 def spec_file_problem(path: Path) -> str | None:
@@ -84,15 +76,15 @@ def spec_file_problem(path: Path) -> str | None:
     return None
 
 
-def read_text(confined: Confined) -> str:
+def read_text(confined: Path) -> str:
     """A confined file's text (UTF-8, undecodable bytes replaced), at most ``MAX_TEXT_BYTES``."""
-    descriptor = os.open(confined.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    descriptor = os.open(confined, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(descriptor, "rb") as stream:
         if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):  # swapped since confine() looked
-            raise OutsideRepository(f"{confined.path} is not a regular file")
+            raise OutsideRepository(f"{confined} is not a regular file")
         data = stream.read(MAX_TEXT_BYTES + 1)
     if len(data) > MAX_TEXT_BYTES:
-        raise OutsideRepository(f"{confined.path} is larger than {MAX_TEXT_BYTES // 1024} KiB")
+        raise OutsideRepository(f"{confined} is larger than {MAX_TEXT_BYTES // 1024} KiB")
     return data.decode("utf-8", errors="replace")
 
 

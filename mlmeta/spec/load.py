@@ -123,8 +123,8 @@ def _validate(path: Path, shown: str, document: Document) -> LoadResult:
     description, description_path = spec.description, None
     if spec.description_file is not None:
         try:  # the rules confined it; it is read only now, bounded, and checked again as it is opened
-            confined = files.confine(path.parent, spec.description_file)
-            description, description_path = files.read_text(confined), confined.path
+            description_path = files.confine(path.parent, spec.description_file)
+            description = files.read_text(description_path)
         except (OSError, files.OutsideRepository) as problem:
             return LoadResult(None, _sorted([*diagnostics, locator.diagnostic(
                 ("description_file",), "F005", f"cannot be read: {problem}")]))
