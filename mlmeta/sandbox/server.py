@@ -339,21 +339,39 @@ def _catalog_get(kind: str) -> Callable:
 
 
 def _catalog_delete(kind: str) -> Handler:
-    """Soft delete (default) or hard delete of a catalog entity, so tests can retire a table."""
+    """Soft delete (default) or hard delete of a catalog entity, so tests can retire a table. An ML
+    model service that holds models goes only with ``recursive=true``, its models with it, as the
+    server's ``deleteChildren`` does (``<type> is not empty`` otherwise)."""
 
     def handler(app: SandboxApp, request: Request, params: dict) -> Response:
         hard = (request.param("hardDelete") or "false").lower() == "true"
+        recursive = (request.param("recursive") or "false").lower() == "true"
         with app.state.lock:
             entity = _lookup(app, kind, params["key"], "id", "all" if hard else "non-deleted")
-            if hard:
-                app.state.remove(kind, entity)
-            else:
-                entity.update(deleted=True, version=round(entity["version"] + 0.1, 1), updatedAt=now_ms(),
-                              updatedBy=request.user["name"])
+            children = _models_of(app.state, entity) if kind == "mlmodelService" else []
+            if children and not recursive:
+                raise ApiError(400, f"{kind} is not empty")
+            for child in children:
+                _delete_entity(app, "mlmodel", child, hard, request.user)
+            _delete_entity(app, kind, entity, hard, request.user)
             app.persist()
             return Response(200, entity, {CHANGE_HEADER: "entityDeleted" if hard else "entitySoftDeleted"})
 
     return handler
+
+
+def _models_of(state: State, service: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ML models of a service, soft-deleted ones too."""
+    return [m for m in state.entities["mlmodel"].values() if (m.get("service") or {}).get("id") == service["id"]]
+
+
+def _delete_entity(app: SandboxApp, kind: str, entity: dict[str, Any], hard: bool, user: dict[str, Any]) -> None:
+    """Hard: gone with its history and edges. Soft: marked deleted, as a new version."""
+    if hard:
+        app.state.remove(kind, entity)
+    elif not entity.get("deleted"):
+        entity.update(deleted=True, version=round(entity["version"] + 0.1, 1), updatedAt=now_ms(),
+                      updatedBy=user["name"])
 
 
 # what a catalog list may be narrowed to: the parent's FQN (a service by its name)

@@ -252,3 +252,16 @@ def test_catalog_lists_narrow_to_a_parent_page_and_leave_deleted_entities_out(sa
     topics = raw(sandbox, "GET", "/v1/topics?service=kafka&limit=100").json()["data"]
     assert topics and all(t["fullyQualifiedName"].startswith("kafka.") for t in topics)
     assert "ml_platform" in [t["name"] for t in raw(sandbox, "GET", "/v1/teams?limit=100").json()["data"]]
+
+
+def test_a_service_holding_models_is_deleted_only_recursively_and_its_models_with_it(sandbox):
+    """EntityRepository.delete: a parent with children needs recursive=true ("<type> is not empty");
+    a hard delete then takes the children, their histories and edges with it."""
+    model = create(sandbox)
+    service = raw(sandbox, "GET", "/v1/services/mlmodelServices/name/mlflow_models").json()
+    refused = raw(sandbox, "DELETE", f"/v1/services/mlmodelServices/{service['id']}?hardDelete=true", "admin")
+    assert (refused.status_code, refused.json()["message"]) == (400, "mlmodelService is not empty")
+    assert raw(sandbox, "DELETE", f"/v1/services/mlmodelServices/{service['id']}?hardDelete=true&recursive=true",
+               "admin").status_code == 200
+    assert raw(sandbox, "GET", f"/v1/mlmodels/{model['id']}?include=all").status_code == 404
+    assert not [key for key in sandbox.app.state.edges if model["id"] in key]
