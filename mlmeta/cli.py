@@ -791,12 +791,16 @@ def doctor(
     ca_bundle: CaBundleOption = None,
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
+    write_test: Annotated[bool, typer.Option(
+        "--write-test", help="Instead of the read-only checks: in a scratch ML model service it creates and always "
+                             "removes, see how the OpenMetadata server behaves where releases differ, and compare "
+                             "with mlmeta's record of its release (exit 1 when a behaviour differs).")] = False,
     verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Check that everything mlmeta needs is in place: configuration, both servers, the token's user and its
     roles, the ML model service, the provenance properties, git and the spec folders - each problem with its
-    fix. Reads only."""
+    fix. Reads only (but --write-test)."""
 
     def body() -> int:
         import json
@@ -807,6 +811,8 @@ def doctor(
 
         # a doctor answers quickly: a server that does not answer is reported after 20 s, not 60
         overrides = _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout or 10.0, deadline or 20.0)
+        if write_test:
+            return _write_test(load_settings(overrides), fmt)
         report = checks.run(load_settings(overrides))
         if fmt is Format.JSON:
             console.out(json.dumps({"version": 1, "command": "doctor", "settings": report.settings,
@@ -825,6 +831,20 @@ def doctor(
         return report.exit_code
 
     _exit(run("doctor", fmt, body, verbose=verbose))
+
+
+def _write_test(settings, fmt: Format) -> int:
+    """``doctor --write-test``: the self-test's report as text, or as JSON to attach to an issue."""
+    from mlmeta import selftest
+    from mlmeta.output import console, jsonfmt
+
+    report = selftest.run(settings, say=console.err)
+    if fmt is Format.JSON:
+        jsonfmt.dump(report.as_dict())
+    else:
+        for line in report.lines():
+            console.out(line)
+    return report.exit_code
 
 
 def _deliver(text: str, output: Path | None, fmt: Format, document: dict, next_step: str | None = None,
