@@ -267,3 +267,26 @@ NOW = 10**13
 ], ids=["killed", "running", "elsewhere", "stale", "no-marker", "no-prefix", "another-type"])
 def test_a_leftover_is_a_marked_scratch_service_of_a_run_that_is_over(candidate, leftover):
     assert selftest.is_leftover(candidate, now_ms=NOW, host=socket.gethostname()) is leftover
+
+
+# --- the workflow that runs the self-test against OpenMetadata's own server images (on GitHub only) ---------
+
+
+def test_the_compat_workflow_runs_the_self_test_against_every_supported_minor(repo_root):
+    """Syntax: tests/test_github.py checks every workflow against GitHub's schema, this one included."""
+    import yaml
+
+    from mlmeta.sandbox.releases import WHEELS
+
+    workflow = yaml.safe_load((repo_root / ".github" / "workflows" / "openmetadata-compat.yml").read_text())
+    job = workflow["jobs"]["self-test"]
+    # the server's own version of each minor's newest patch: the SDK wheel's first three numbers
+    assert job["strategy"]["matrix"]["openmetadata"] == [".".join(WHEELS[m].split(".")[:3]) for m in sorted(WHEELS)]
+    assert job["env"]["OPENMETADATA_VERSION"] == "${{ matrix.openmetadata }}"
+    compose = yaml.safe_load((repo_root / "docker" / "docker-compose.yml").read_text())
+    assert "${OPENMETADATA_VERSION" in compose["services"]["openmetadata-server"]["image"]
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert any("mlmeta doctor --write-test --format json" in run for run in runs)
+    assert not [run for run in runs if "${{" in run]  # values reach scripts through env, never pasted in
+    compatibility = (repo_root / "docs" / "compatibility.md").read_text()
+    assert "openmetadata-compat.yml" in compatibility and "not run on the machines" in compatibility
