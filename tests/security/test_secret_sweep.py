@@ -28,6 +28,7 @@ from tests.conftest import GOOD_SPEC, write
 COMMANDS = [
     ["validate", "--online"], ["plan"], ["publish", "--all", "--emit-events"], ["drift"], ["setup"],
     ["pull", "--dry-run"], ["watch", "--once"], ["init", "--from-registry", "churn"], ["doctor"],
+    ["doctor", "--write-test"],
     ["card", "model_specs/churn.yaml"],
 ]
 FORMATS = ["text", "json", "github"]
