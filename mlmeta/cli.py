@@ -800,7 +800,7 @@ def doctor(
 ) -> None:
     """Check that everything mlmeta needs is in place: configuration, both servers, the token's user and its
     roles, the ML model service, the provenance properties, git and the spec folders - each problem with its
-    fix. Reads only (but --write-test)."""
+    fix. Reads only; --write-test instead writes, in a scratch ML model service of its own."""
 
     def body() -> int:
         import json
