@@ -197,6 +197,9 @@ def validate(
     strict: StrictOption = False,
     online: Annotated[bool, typer.Option("--online", help="Also check tables, columns, owners, tags ... in "
                                                           "OpenMetadata and the model in MLflow (reads only).")] = False,
+    create_service: Annotated[bool, typer.Option(
+        "--create-service", help="With --online: the publish will run with --create-service, so a missing ML "
+                                 "model service is a notice, not an error.")] = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -219,7 +222,7 @@ def validate(
         if online:
             from mlmeta.online import check_online
 
-            check_online(report, settings, strict=strict)
+            check_online(report, settings, strict=strict, create_service=create_service)
         render_validation(report, fmt)
         return report.exit_code
 

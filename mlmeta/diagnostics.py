@@ -83,12 +83,14 @@ CODES: dict[str, str] = {
     "R005": "no version in Production (notice; an error with --require-production)",
     "R006": "feature not in the model's signature (warning)",
     "R007": "signature input not covered by a feature (warning)",
-    "R008": "ML model service not found",
+    "R008": "ML model service not found (a notice with --create-service)",
     "R009": "user, team, tag, glossary term, dashboard or domain not found",
     "R010": "trained on a dataset whose asset no source of the spec names (warning)",
     "R011": "a source no logged training dataset covers (notice)",
     "R012": "a training dataset maps to no asset in the catalog (notice)",
     "R013": "the Kubeflow Production rule cannot tell: two versions match, or the property is not a string",
+    "R014": "an alias no version of the registered model carries, close to one a version does, or named by the "
+            "spec while its versions carry others (with a \"did you mean\")",
     # publishing
     "P001": "the server refused the model, or kept failing",
     "P002": "the server accepted a write but does not hold it (read back after the write)",

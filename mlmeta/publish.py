@@ -30,9 +30,10 @@ from mlmeta.plan.desired import (FEATURE_SOURCE, MARK, Desired, WantedEdge, buil
                                  training_settings)
 from mlmeta.plan.training import TrainingData
 from mlmeta.plan.diff import Change, ModelDiff, diff
-from mlmeta.registries import open_registry, registry_loc, settings_for, wanted_of
+from mlmeta.registries import (alias_candidates, mistyped_alias, open_registry, registry_loc, settings_for,
+                               wanted_of)
 from mlmeta.registry import ProductionVersion, Promotion, RegistryError
-from mlmeta.resolve import resolve
+from mlmeta.resolve import resolve, service_hint
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.validate import FileReport
 
@@ -80,6 +81,7 @@ class ModelResult:
     transient: bool = False  # failed because a server kept failing (not the spec): worth trying again
     created_before_answer: bool = False  # our POST was retried and got 409: its first try had landed
     patch_may_have_landed: bool = False  # our PATCH was retried and got 412: its first try may have landed
+    written: bool = False  # a write of this model reached the server
 
     def as_dict(self) -> dict[str, Any]:
         return {"spec": self.spec, "model": self.model, "status": self.status, "version_before": self.version_before,
@@ -297,7 +299,18 @@ def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
         result.transient = error.transient
         result.message = f"OpenMetadata: {error.message}" if isinstance(error, CatalogError) else str(error)
         result.diagnostics.append(loaded.diagnostic(("name",), "P001", result.message))
+    if result.status == "failed" and not result.written:
+        _forget_unmade(result)
     return result
+
+
+def _forget_unmade(result: ModelResult) -> None:
+    """A model that failed before any write shows its findings, never the diff of writes not made."""
+    result.changes = []
+    result.lineage_added, result.lineage_updated, result.lineage_removed = [], [], []
+    result.outputs_added, result.outputs_updated, result.outputs_removed = [], [], []
+    result.lineage_columns, result.lineage_roles = {}, {}
+    result.columns_added, result.columns_removed = [], []
 
 
 def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promotion | None:
@@ -306,8 +319,11 @@ def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promoti
     try:
         wanted = wanted_of(spec, ctx.settings)
         promotion = ctx.registry.promotion(wanted)
+        typo = mistyped_alias(spec, wanted, promotion, alias_candidates(ctx.registry, wanted, promotion), ctx.settings)
     except RegistryError as error:
         raise _Failed(loaded.diagnostic(registry_loc(spec, error), error.code, str(error))) from None
+    if typo is not None:
+        raise _Failed(loaded.diagnostic(typo[0], "R014", typo[1]))
     if promotion is None:
         how = wanted.rule.describe() if wanted.rule else " or ".join(filter(None, [
             f"alias {wanted.alias!r}" if wanted.alias else "", f"stage {wanted.stage!r}" if wanted.stage else ""]))
@@ -437,6 +453,7 @@ def _sync_lineage(ctx: Context, desired: Desired, model: dict[str, Any], result:
         calls = [partial(_draw, ctx, me, wanted) for wanted in
                  upstream.add + upstream.update + downstream.add + downstream.update]
         calls += [partial(_erase, ctx, me, edge) for edge in upstream.remove + downstream.remove]
+        result.written = True
         ctx.in_parallel(calls)
         _confirm_edges(ctx, loaded, desired, me)
     return changed
@@ -473,7 +490,11 @@ def _show_columns(result: ModelResult, edges: list[WantedEdge]) -> None:
 
 def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelResult) -> bool:
     """True when done; False to start over (someone created it meanwhile, or it was deleted)."""
+    new_service = _service_to_create(ctx, loaded, desired.service)  # before any diff: a failure shows none
     result.changes = diff({}, desired).changes
+    if new_service:
+        result.changes.insert(0, Change("service", "added", f"ML model service {new_service!r} created first "
+                                                              "(--create-service)", None, new_service))
     result.lineage_added = [w.source.fqn for w in desired.edges]
     result.outputs_added = [w.source.fqn for w in desired.outputs]
     _show_columns(result, desired.edges + desired.outputs)
@@ -481,8 +502,10 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
         _count_pairs(result, (), wanted.columns)
     result.status = "created"
     if ctx.options.dry_run:
-        _plan_service(ctx, loaded, desired.service, result)
         return True
+    if new_service:
+        result.written = True
+        ctx.catalog.create_service(new_service, ctx.settings.registry_address, ctx.settings.registry)
     try:
         created = ctx.catalog.create_model(desired.create_request())
     except CatalogError as error:
@@ -490,12 +513,13 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
             result.created_before_answer = error.retried
             _restore_if_deleted(ctx, result.model)
             return False
-        if error.status == 404 and "mlmodelService instance" in error.message:
+        if error.status == 404 and "mlmodelService instance" in error.message:  # deleted since it was looked up
             if not ctx.options.create_service:
-                raise _Failed(_missing_service(loaded, desired.service)) from None
+                raise _Failed(_missing_service(ctx, loaded, desired.service)) from None
             ctx.catalog.create_service(desired.service, ctx.settings.registry_address, ctx.settings.registry)
             return False
         raise _Failed(_server_diagnostic(loaded, error)) from None
+    result.written = True
     if verify.unheld(created, desired, desired.fields):
         _confirm_held(ctx, loaded, created, desired, list(desired.fields), "create", "the answer differs")
     result.version_after = created.get("version")
@@ -563,21 +587,21 @@ def _mark_incomplete(ctx: Context, model: dict[str, Any]) -> None:
 
 
 
-def _plan_service(ctx: Context, loaded: LoadedSpec, service: str, result: ModelResult) -> None:
-    """In a plan: a missing ML model service is one more thing publish would create (with
-    --create-service), else the spec fails as its publish would."""
+def _service_to_create(ctx: Context, loaded: LoadedSpec, service: str) -> str | None:
+    """The ML model service a new model goes in, when it is missing and the run may create it
+    (--create-service); missing otherwise, the spec fails - before any diff is shown."""
     if ctx.catalog.reference("mlmodelService", service) is not None:
-        return
+        return None
     if not ctx.options.create_service:
-        raise _Failed(_missing_service(loaded, service))
-    result.changes.insert(0, Change("service", "added", f"ML model service {service!r} created first "
-                                                          "(--create-service)", None, service))
+        raise _Failed(_missing_service(ctx, loaded, service))
+    return service
 
 
-def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:
+def _missing_service(ctx: Context, loaded: LoadedSpec, service: str) -> Diagnostic:
     loc = ("service",) if loaded.spec.service else ("name",)
-    return loaded.diagnostic(loc, "R008", f"ML model service {service!r} not found in OpenMetadata; create it, "
-                                          "or rerun with --create-service")
+    return loaded.diagnostic(loc, "R008", f"ML model service {service!r} not found in OpenMetadata"
+                                          f"{service_hint(ctx.catalog, service)}; create it, or rerun with "
+                                          "--create-service")
 
 
 def _restore_if_deleted(ctx: Context, model: str) -> None:
@@ -602,6 +626,7 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
                 result.patch_may_have_landed |= error.status == 412 and error.retried
                 return False
             raise _Failed(_server_diagnostic(loaded, error)) from None
+        result.written = True
         written = [operation["path"][1:] for operation in changes.operations]
         why = verify.why_read_back(current, updated, desired, written, release=ctx.catalog.release,
                                    guarded_by_if_match=ctx.catalog.locks_with_if_match, user=ctx.catalog.user)
