@@ -197,6 +197,9 @@ def validate(
     strict: StrictOption = False,
     online: Annotated[bool, typer.Option("--online", help="Also check tables, columns, owners, tags ... in "
                                                           "OpenMetadata and the model in MLflow (reads only).")] = False,
+    create_service: Annotated[bool, typer.Option(
+        "--create-service", help="With --online: the publish will run with --create-service, so a missing ML "
+                                 "model service is a notice, not an error.")] = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -219,7 +222,7 @@ def validate(
         if online:
             from mlmeta.online import check_online
 
-            check_online(report, settings, strict=strict)
+            check_online(report, settings, strict=strict, create_service=create_service)
         render_validation(report, fmt)
         return report.exit_code
 
@@ -245,7 +248,8 @@ def _prune_scope(options, paths, changed_since, settings) -> None:
         options.deleted_specs = deleted_since(changed_since, list(settings.spec_paths))
 
 
-def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides, events=None) -> int:
+def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides, events=None,
+             save_to: Optional[Path] = None) -> int:
     from mlmeta.config import load_settings
     from mlmeta.errors import UsageError
     from mlmeta.output import render_publish
@@ -264,6 +268,43 @@ def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides
         raise UsageError("--emit-events needs somewhere to send them: --sink, or event_sinks in the project file")
     with progress(len(files), mode, fmt is Format.TEXT) as advance:
         report = execute(files, settings, options, on_done=advance)
+    render_publish(report, fmt)
+    if save_to is not None:
+        return max(report.exit_code, _save_plan(save_to, report, files, options, settings))
+    if emitter is None:
+        return report.exit_code
+    return max(report.exit_code, _emit_report_events(report, settings, emitter))
+
+
+def _save_plan(output: Path, report, files, options, settings) -> int:
+    """plan -o: the plan as a file publish --plan applies; 1 (and no file) when it cannot be saved."""
+    import json
+
+    from mlmeta import saved_plan, secrets
+    from mlmeta.output import console
+
+    problem = saved_plan.unsaveable(report, options)
+    if problem:
+        console.err(f"mlmeta plan: no plan saved: {problem}")
+        return 1
+    text = json.dumps(saved_plan.document(report, files, options, settings), indent=2, ensure_ascii=False)
+    _write_output(output, secrets.redact(text) + "\n", overwrite=True)  # a file like any output: no secret in it
+    console.err(f"wrote {output}: apply exactly this with mlmeta publish --plan {output}")
+    return 0
+
+
+def _apply_plan(plan_file: Path, dry_run: bool, fmt, overrides, events) -> int:
+    """publish --plan: the saved plan written as made, or nothing written at all."""
+    from mlmeta import saved_plan
+    from mlmeta.config import load_settings
+    from mlmeta.output import render_publish
+    from mlmeta.output.progress import progress
+
+    settings = load_settings(overrides)
+    plan = saved_plan.load(plan_file)
+    emitter = _emitter(events[0], events[1], settings, None) if events is not None and not dry_run else None
+    with progress(len(plan.models), "publish", fmt is Format.TEXT) as advance:
+        report = saved_plan.apply(plan, settings, dry_run=dry_run, on_done=advance)
     render_publish(report, fmt)
     if emitter is None:
         return report.exit_code
@@ -302,6 +343,10 @@ def plan(
     create_service: Annotated[bool, typer.Option(
         "--create-service", help="Plan a missing ML model service as publish --create-service would create it "
                                  "(else its specs fail with R008).")] = False,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="FILE", help="Also save the plan here (JSON): publish --plan FILE writes exactly "
+                                               "it, or nothing if the catalog or the registry changed since.",
+        show_default=False)] = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -314,12 +359,16 @@ def plan(
     """Show, field by field, what publish would create or change. Writes nothing."""
 
     def body() -> int:
+        from mlmeta.errors import UsageError
         from mlmeta.publish import Options
 
+        if output is not None and prune:
+            raise UsageError("a saved plan does not carry --prune's deletions yet: leave out --prune or -o")
         return _publish("plan", paths, changed_since, all_specs, fmt,
                         Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model,
-                                prune=prune, create_service=create_service),
-                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency))
+                                prune=prune, create_service=create_service, record=output is not None),
+                        _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
+                        save_to=output)
 
     _exit(run("plan", fmt, body, verbose=verbose))
 
@@ -452,6 +501,10 @@ def publish(
     = False,
     sink: SinkOption = None,
     spool: PublishSpoolOption = None,
+    saved_plan: Annotated[Optional[Path], typer.Option(
+        "--plan", metavar="FILE", help="Apply exactly this saved plan (mlmeta plan -o FILE), or write nothing if "
+                                       "the catalog, the registry or a spec changed since it was made.",
+        show_default=False)] = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -466,6 +519,14 @@ def publish(
     def body() -> int:
         from mlmeta.publish import Options
 
+        if saved_plan is not None:
+            _plan_decides({"PATHS": paths, "--changed-since": changed_since, "--all": all_specs,
+                           "--create-service": create_service, "--create-properties": create_properties,
+                           "--require-production": require_production, "--strict": strict, "--refresh": refresh,
+                           "--registered-model": registered_model, "--prune": prune})
+            return _apply_plan(saved_plan, dry_run, fmt, _connection_overrides(
+                host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
+                (sink, spool or Path(PUBLISH_SPOOL)) if emit_events else None)
         mode = "plan" if dry_run else "publish"
         return _publish(mode, paths, changed_since, all_specs or (dry_run and not paths and not changed_since), fmt,
                         Options(dry_run=dry_run, create_service=create_service, require_production=require_production,
@@ -476,6 +537,16 @@ def publish(
                         else None)
 
     _exit(run("publish", fmt, body, verbose=verbose))
+
+
+def _plan_decides(given: dict) -> None:
+    """publish --plan: the saved plan says which specs and how; an option that would too is refused."""
+    from mlmeta.errors import UsageError
+
+    clashing = [name for name, value in given.items() if value]
+    if clashing:
+        raise UsageError(f"--plan applies the saved plan as it was made: leave out {', '.join(clashing)}",
+                         hint="the plan took its specs and options when it was made (mlmeta plan -o FILE)")
 
 
 def _emitter(sinks: Optional[list[str]], spool: Optional[Path], settings, default: str | None):

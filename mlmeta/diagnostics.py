@@ -83,15 +83,19 @@ CODES: dict[str, str] = {
     "R005": "no version in Production (notice; an error with --require-production)",
     "R006": "feature not in the model's signature (warning)",
     "R007": "signature input not covered by a feature (warning)",
-    "R008": "ML model service not found",
+    "R008": "ML model service not found (a notice with --create-service)",
     "R009": "user, team, tag, glossary term, dashboard or domain not found",
     "R010": "trained on a dataset whose asset no source of the spec names (warning)",
     "R011": "a source no logged training dataset covers (notice)",
     "R012": "a training dataset maps to no asset in the catalog (notice)",
     "R013": "the Kubeflow Production rule cannot tell: two versions match, or the property is not a string",
+    "R014": "an alias no version of the registered model carries, close to one a version does, or named by the "
+            "spec while its versions carry others (with a \"did you mean\")",
     # publishing
     "P001": "the server refused the model, or kept failing",
     "P002": "the server accepted a write but does not hold it (read back after the write)",
+    "X901": "a saved plan no longer holds: the catalog, the registry or the spec changed since it was made "
+            "(`publish --plan` writes nothing; placeholder code until merged)",
     # drift (mlmeta drift)
     "D001": "a managed field edited in the catalog since mlmeta's last write (who, when)",
     "D002": "a source asset deleted or gone",

@@ -9,6 +9,7 @@ others. The adapters are passed in, so this module never imports an SDK.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
@@ -30,9 +31,10 @@ from mlmeta.plan.desired import (FEATURE_SOURCE, MARK, Desired, WantedEdge, buil
                                  training_settings)
 from mlmeta.plan.training import TrainingData
 from mlmeta.plan.diff import Change, ModelDiff, diff
-from mlmeta.registries import open_registry, registry_loc, settings_for, wanted_of
-from mlmeta.registry import ProductionVersion, Promotion, RegistryError
-from mlmeta.resolve import resolve
+from mlmeta.registries import (alias_candidates, mistyped_alias, open_registry, registry_loc, settings_for,
+                               wanted_of)
+from mlmeta.registry import ProductionVersion, Promotion, RegistryError, version_label
+from mlmeta.resolve import resolve, service_hint
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.validate import FileReport
 
@@ -53,6 +55,9 @@ class Options:
     prune: bool = False  # soft-delete the models mlmeta published whose spec is gone
     deleted_specs: list[tuple[str, str]] | None = None  # with --changed-since: (path, text) of deleted specs
     create_properties: bool = False  # define mlmeta's custom properties on the mlmodel type first
+    record: bool = False  # plan -o: also read each model's ETag, so that a saved plan can be checked against it
+    expected: dict[str, dict[str, Any]] | None = None  # publish --plan: model FQN -> the saved plan's entry
+    commits: dict[str, str | None] | None = None  # publish --plan: spec path -> its commit when the plan was made
 
 
 @dataclass
@@ -80,6 +85,8 @@ class ModelResult:
     transient: bool = False  # failed because a server kept failing (not the spec): worth trying again
     created_before_answer: bool = False  # our POST was retried and got 409: its first try had landed
     patch_may_have_landed: bool = False  # our PATCH was retried and got 412: its first try may have landed
+    planned: dict[str, Any] = field(default_factory=dict)  # what the run read and would write (PLANNED keys)
+    written: bool = False  # a write of this model reached the server
 
     def as_dict(self) -> dict[str, Any]:
         return {"spec": self.spec, "model": self.model, "status": self.status, "version_before": self.version_before,
@@ -106,6 +113,7 @@ class Report:
     openmetadata: dict[str, Any] | None = None  # the server's release and its behaviours
     warnings: list[str] = field(default_factory=list)  # about the run, not one spec (no file to point at)
     registry: Any = None  # the registry adapter the run read (its events' versions come from it)
+    commits: dict[str, str | None] = field(default_factory=dict)  # spec path -> the commit its entity records
 
     @property
     def counts(self) -> dict[str, int]:
@@ -155,7 +163,6 @@ class Context:
 def execute(files: list[Path], settings: Settings, options: Options, *,
             on_done: Callable[[ModelResult], None] | None = None) -> Report:
     """Validate the files, connect to both servers (only if a spec is valid) and run every spec."""
-    from mlmeta.discovery import last_commits
     from mlmeta.validate import validate_files
 
     validation = validate_files(files, default_service=settings.service, strict=options.strict,
@@ -172,10 +179,11 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         catalog = OpenMetadataCatalog(settings)  # first: a wrong host or token stops the run before any work
         registry = open_registry(settings)
         setup = provenance.set_up(catalog, dry_run=options.dry_run) if options.create_properties else []
-        ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]),
+        ctx = Context(settings, catalog, registry, options, _commits(specs, options),
                       provenance=provenance.defined(catalog) if specs else frozenset())
         prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
+        report.commits = {s.display_path: ctx.commits.get(s.path.resolve()) for s in specs}
         report.setup = setup
         report.registry = registry
         report.openmetadata = catalog.release.as_dict()
@@ -185,6 +193,16 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
     report.invalid = invalid
     report.warnings = warnings
     return report
+
+
+def _commits(specs: list[LoadedSpec], options: Options) -> dict[Path, str]:
+    """The last commit of each spec, which its entity records - or, applying a saved plan, the commit
+    the plan was made at: a squash merge gives the spec a new commit, and the plan writes what it says."""
+    from mlmeta.discovery import last_commits
+
+    if options.commits is None:
+        return last_commits([s.path for s in specs])
+    return {s.path.resolve(): options.commits[s.display_path] for s in specs if options.commits.get(s.display_path)}
 
 
 def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> list[ModelResult]:
@@ -297,7 +315,18 @@ def publish_one(ctx: Context, loaded: LoadedSpec) -> ModelResult:
         result.transient = error.transient
         result.message = f"OpenMetadata: {error.message}" if isinstance(error, CatalogError) else str(error)
         result.diagnostics.append(loaded.diagnostic(("name",), "P001", result.message))
+    if result.status == "failed" and not result.written:
+        _forget_unmade(result)
     return result
+
+
+def _forget_unmade(result: ModelResult) -> None:
+    """A model that failed before any write shows its findings, never the diff of writes not made."""
+    result.changes = []
+    result.lineage_added, result.lineage_updated, result.lineage_removed = [], [], []
+    result.outputs_added, result.outputs_updated, result.outputs_removed = [], [], []
+    result.lineage_columns, result.lineage_roles = {}, {}
+    result.columns_added, result.columns_removed = [], []
 
 
 def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promotion | None:
@@ -306,22 +335,28 @@ def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promoti
     try:
         wanted = wanted_of(spec, ctx.settings)
         promotion = ctx.registry.promotion(wanted)
+        typo = mistyped_alias(spec, wanted, promotion, alias_candidates(ctx.registry, wanted, promotion), ctx.settings)
     except RegistryError as error:
         raise _Failed(loaded.diagnostic(registry_loc(spec, error), error.code, str(error))) from None
+    if typo is not None:
+        raise _Failed(loaded.diagnostic(typo[0], "R014", typo[1]))
+    if promotion is not None:
+        result.production = {"registered_model": promotion.registered_model, "version": promotion.version,
+                             "recognised_by": promotion.recognised_by, "marker": promotion.marker,
+                             **({"registry": ctx.registry.name} if ctx.registry.name != "mlflow" else {})}
+    _expect(ctx, loaded, result, "production", result.production)
     if promotion is None:
         how = wanted.rule.describe() if wanted.rule else " or ".join(filter(None, [
             f"alias {wanted.alias!r}" if wanted.alias else "", f"stage {wanted.stage!r}" if wanted.stage else ""]))
         message = f"not in production: no version of {spec.registered_model!r} has {how}"
         if ctx.options.require_production:
             raise _Failed(loaded.diagnostic(("name",), "R005", message))
-        if retire.not_in_production(ctx, loaded, result, message[len("not in production: "):]):
+        # a saved plan carries no retirement: applying one leaves a model out of production as it is
+        if ctx.options.expected is None and retire.not_in_production(ctx, loaded, result,
+                                                                     message[len("not in production: "):]):
             return None
         result.status, result.message = "skipped", message
         result.diagnostics.append(loaded.diagnostic(("name",), "R005", message, severity=Severity.NOTICE))
-        return None
-    result.production = {"registered_model": promotion.registered_model, "version": promotion.version,
-                         "recognised_by": promotion.recognised_by, "marker": promotion.marker,
-                         **({"registry": ctx.registry.name} if ctx.registry.name != "mlflow" else {})}
     return promotion
 
 
@@ -355,8 +390,11 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
     training: TrainingData | None = None
     desired: Desired | None = None
     mode = training_data.mode(loaded, ctx.settings)
-    for attempt in range(MAX_ATTEMPTS):
+    applying = ctx.options.expected is not None
+    for attempt in range(1 if applying else MAX_ATTEMPTS):  # a saved plan is applied as made, or not at all
         current = ctx.catalog.model(result.model, fresh=attempt > 0)
+        if attempt == 0 and (ctx.options.record or applying):
+            _expect(ctx, loaded, result, "catalog", _catalog_state(ctx, result.model, current))
         if _untouched(ctx, current, stamp):
             _confirm(ctx, loaded, current, result, desired)
             return
@@ -376,8 +414,75 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
                 return
         elif _update(ctx, loaded, current, desired, result):
             return
+    if applying:
+        raise _Failed(loaded.diagnostic(("name",), STALE_PLAN, f"{result.model} changed while the saved plan was "
+                                                               "applied, after its check; make a new plan",
+                                        named=False))
     raise _Failed(loaded.diagnostic(("name",), "P001", f"{result.model} kept changing while publishing "
                                                        f"({MAX_ATTEMPTS} attempts); try again"))
+
+
+# --- saved plans: what a run reads and would write, recorded by plan -o and held to by publish --plan ---
+
+STALE_PLAN = "X901"  # placeholder code until merged: the saved plan no longer holds
+PLANNED = ("production", "catalog", "service", "create", "patch", "lineage")  # a saved plan's entry, per model
+
+
+def _catalog_state(ctx: Context, model_fqn: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The entity a plan is made against: a change to any of these since makes the plan stale."""
+    if current is None:
+        return None
+    return {"id": current.get("id"), "version": current.get("version"), "updatedAt": current.get("updatedAt"),
+            "etag": ctx.catalog.etag(model_fqn) if ctx.catalog.release.has("if_match") else None}
+
+
+def as_json(value: Any) -> Any:
+    """A value as a saved plan holds it (tuples become lists ...), so that the two compare equal."""
+    return json.loads(json.dumps(value))
+
+
+def _expect(ctx: Context, loaded: LoadedSpec, result: ModelResult, key: str, value: Any) -> None:
+    """Record what this run read or would write (``result.planned``: a saved plan's entry) and - when
+    applying a saved plan - hold it to the plan's, before anything is written: anything else refuses
+    the model (a stale plan is made again, never half applied)."""
+    value = as_json(value)
+    result.planned[key] = value
+    if ctx.options.expected is None:
+        return
+    entry = ctx.options.expected.get(result.model)
+    if entry is None:
+        raise _Failed(loaded.diagnostic(("name",), STALE_PLAN, f"{result.model} is not in the saved plan; make a new "
+                                                               "plan", named=False))
+    if entry.get(key) != value:
+        raise _Failed(loaded.diagnostic(("name",), STALE_PLAN, stale_reason(key, entry.get(key), value)
+                                        + "; make a new plan", named=False))
+
+
+def stale_reason(key: str, planned: Any, now: Any) -> str:
+    """One line for people: what changed since the plan was made."""
+    if key == "production":
+        def said(production: Any) -> str:
+            return (f"{version_label(production['version'])} ({production['recognised_by']} {production['marker']})"
+                    if production else "no version")
+        return (f"the registry changed since the plan: {said(now)} is in Production now, the plan was made for "
+                f"{said(planned)}")
+    if key == "catalog":
+        if planned is None:
+            return "the catalog changed since the plan: the model exists now, the plan would create it"
+        if now is None:
+            return "the catalog changed since the plan: the model is gone, the plan would update it"
+        if planned.get("id") != now.get("id"):
+            return "the catalog changed since the plan: the model was deleted and created again"
+        if planned.get("version") != now.get("version"):
+            return (f"the catalog changed since the plan: the model is at version {now.get('version')} now, the plan "
+                    f"was made against {planned.get('version')}")
+        what = "ETag" if planned.get("etag") != now.get("etag") else "update time"
+        return (f"the catalog changed since the plan: the model's {what} differs (version {now.get('version')} both: "
+                "an edit the version does not show)")
+    what = {"service": "the ML model service to create", "create": "the create request",
+            "patch": "the JSON Patch", "lineage": "the lineage edges"}[key]
+    return (f"{what} would differ from the plan's: what the model reads (its sources in the catalog, its lineage, "
+            "its version's facts in the registry) changed since the plan")
 
 
 def _untouched(ctx: Context, current: dict[str, Any] | None, stamp: str) -> bool:
@@ -415,7 +520,14 @@ def _sync_lineage(ctx: Context, desired: Desired, model: dict[str, Any], result:
     """Bring the model's edges in line with the spec - upstream from its sources, labels and
     training data, downstream to its outputs - and check they hold; True when something was (or
     would be) done."""
+    return _apply_lineage(ctx, desired, model, result, loaded, _lineage_plan(ctx, desired, result, loaded))
+
+
+def _lineage_plan(ctx: Context, desired: Desired, result: ModelResult,
+                  loaded: LoadedSpec) -> tuple[lineage.LineagePlan, lineage.LineagePlan]:
+    """Which edges to draw and erase, upstream and downstream (shown in ``result``, held to a saved plan)."""
     edges = ctx.catalog.edges(result.model)
+    result.columns_added, result.columns_removed = [], []  # counted anew when a conflict made us plan again
     upstream = lineage.plan(result.model, desired.edges, edges)
     downstream = lineage.plan(result.model, desired.outputs, edges, downstream=True)
     result.lineage_added = [w.source.fqn for w in upstream.add]
@@ -431,15 +543,36 @@ def _sync_lineage(ctx: Context, desired: Desired, model: dict[str, Any], result:
         _count_pairs(result, lineage.stored_columns(before) if before else (), wanted.columns)
     for edge in upstream.remove + downstream.remove:
         _count_pairs(result, lineage.stored_columns(edge), ())
+    _expect(ctx, loaded, result, "lineage", _lineage_writes(result.model, upstream.add + upstream.update
+                                                            + downstream.add + downstream.update,
+                                                            upstream.remove + downstream.remove))
+    return upstream, downstream
+
+
+def _apply_lineage(ctx: Context, desired: Desired, model: dict[str, Any], result: ModelResult, loaded: LoadedSpec,
+                   planned: tuple[lineage.LineagePlan, lineage.LineagePlan]) -> bool:
+    upstream, downstream = planned
     changed = not (upstream.empty and downstream.empty)
     if not ctx.options.dry_run and changed:
         me = _model_ref(model, result.model)
         calls = [partial(_draw, ctx, me, wanted) for wanted in
                  upstream.add + upstream.update + downstream.add + downstream.update]
         calls += [partial(_erase, ctx, me, edge) for edge in upstream.remove + downstream.remove]
+        result.written = True
         ctx.in_parallel(calls)
         _confirm_edges(ctx, loaded, desired, me)
     return changed
+
+
+def _lineage_writes(model_fqn: str, draw: list[WantedEdge], erase: list[Edge]) -> dict[str, Any] | None:
+    """The lineage writes as a saved plan holds them: each edge drawn with its details, each erased
+    (None: none - whether the run looked at the edges or trusted them unchanged)."""
+    if not (draw or erase):
+        return None
+    return {"draw": [{"asset": w.source.as_json(), "downstream": w.downstream,
+                      "details": lineage.details(model_fqn, w)} for w in draw],
+            "erase": [{"asset": {"id": e.asset_id, "type": e.asset_type, "fullyQualifiedName": e.asset_fqn},
+                       "downstream": e.downstream} for e in erase]}
 
 
 def _count_pairs(result: ModelResult, before: tuple, after: tuple) -> None:
@@ -473,36 +606,50 @@ def _show_columns(result: ModelResult, edges: list[WantedEdge]) -> None:
 
 def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelResult) -> bool:
     """True when done; False to start over (someone created it meanwhile, or it was deleted)."""
+    new_service = _service_to_create(ctx, loaded, desired.service)  # before any diff: a failure shows none
+    request = desired.create_request()
+    # the server draws a plain edge from each feature source: the rest are mlmeta's to draw - the ones
+    # with a column-level mapping or more to say (label sources, training data), and the outputs
+    to_draw = [wanted for wanted in desired.edges if not wanted.drawn_at_create] + desired.outputs
+    _expect(ctx, loaded, result, "service", new_service)
+    _expect(ctx, loaded, result, "create", request)
+    _expect(ctx, loaded, result, "lineage", _lineage_writes(result.model, to_draw, []))
     result.changes = diff({}, desired).changes
+    if new_service:
+        result.changes.insert(0, Change("service", "added", f"ML model service {new_service!r} created first "
+                                                              "(--create-service)", None, new_service))
     result.lineage_added = [w.source.fqn for w in desired.edges]
     result.outputs_added = [w.source.fqn for w in desired.outputs]
     _show_columns(result, desired.edges + desired.outputs)
+    result.columns_added, result.columns_removed = [], []  # counted anew when a conflict made us plan again
     for wanted in desired.edges + desired.outputs:
         _count_pairs(result, (), wanted.columns)
     result.status = "created"
     if ctx.options.dry_run:
-        _plan_service(ctx, loaded, desired.service, result)
         return True
+    if new_service:
+        result.written = True
+        ctx.catalog.create_service(new_service, ctx.settings.registry_address, ctx.settings.registry)
     try:
-        created = ctx.catalog.create_model(desired.create_request())
+        created = ctx.catalog.create_model(request)
     except CatalogError as error:
         if error.status == 409:
+            if ctx.options.expected is not None:
+                return False  # created by someone since the plan's check: the plan does not hold
             result.created_before_answer = error.retried
             _restore_if_deleted(ctx, result.model)
             return False
-        if error.status == 404 and "mlmodelService instance" in error.message:
-            if not ctx.options.create_service:
-                raise _Failed(_missing_service(loaded, desired.service)) from None
+        if error.status == 404 and "mlmodelService instance" in error.message:  # deleted since it was looked up
+            if not ctx.options.create_service or ctx.options.expected is not None:
+                raise _Failed(_missing_service(ctx, loaded, desired.service)) from None
             ctx.catalog.create_service(desired.service, ctx.settings.registry_address, ctx.settings.registry)
             return False
         raise _Failed(_server_diagnostic(loaded, error)) from None
+    result.written = True
     if verify.unheld(created, desired, desired.fields):
         _confirm_held(ctx, loaded, created, desired, list(desired.fields), "create", "the answer differs")
     result.version_after = created.get("version")
-    # the server drew a plain edge from each feature source: draw the rest - the ones with a
-    # column-level mapping or more to say (label sources, training data), and the outputs
     me = _model_ref(created, result.model)
-    to_draw = [wanted for wanted in desired.edges if not wanted.drawn_at_create] + desired.outputs
     try:
         ctx.in_parallel([partial(_draw, ctx, me, wanted) for wanted in to_draw])
     except CatalogError:
@@ -563,21 +710,21 @@ def _mark_incomplete(ctx: Context, model: dict[str, Any]) -> None:
 
 
 
-def _plan_service(ctx: Context, loaded: LoadedSpec, service: str, result: ModelResult) -> None:
-    """In a plan: a missing ML model service is one more thing publish would create (with
-    --create-service), else the spec fails as its publish would."""
+def _service_to_create(ctx: Context, loaded: LoadedSpec, service: str) -> str | None:
+    """The ML model service a new model goes in, when it is missing and the run may create it
+    (--create-service); missing otherwise, the spec fails - before any diff is shown."""
     if ctx.catalog.reference("mlmodelService", service) is not None:
-        return
+        return None
     if not ctx.options.create_service:
-        raise _Failed(_missing_service(loaded, service))
-    result.changes.insert(0, Change("service", "added", f"ML model service {service!r} created first "
-                                                          "(--create-service)", None, service))
+        raise _Failed(_missing_service(ctx, loaded, service))
+    return service
 
 
-def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:
+def _missing_service(ctx: Context, loaded: LoadedSpec, service: str) -> Diagnostic:
     loc = ("service",) if loaded.spec.service else ("name",)
-    return loaded.diagnostic(loc, "R008", f"ML model service {service!r} not found in OpenMetadata; create it, "
-                                          "or rerun with --create-service")
+    return loaded.diagnostic(loc, "R008", f"ML model service {service!r} not found in OpenMetadata"
+                                          f"{service_hint(ctx.catalog, service)}; create it, or rerun with "
+                                          "--create-service")
 
 
 def _restore_if_deleted(ctx: Context, model: str) -> None:
@@ -592,6 +739,9 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
     if result.version_before is None:  # the version before this run, not before a retry
         result.version_before = current.get("version")
     result.version_after = current.get("version")
+    _expect(ctx, loaded, result, "patch", None if changes.empty else {"version": current.get("version"),
+                                                                      "operations": changes.operations})
+    edges = _lineage_plan(ctx, desired, result, loaded)  # held to a saved plan before the PATCH, too
     result.changes = changes.changes
     if not changes.empty and not ctx.options.dry_run:
         try:
@@ -602,13 +752,14 @@ def _update(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], desired: 
                 result.patch_may_have_landed |= error.status == 412 and error.retried
                 return False
             raise _Failed(_server_diagnostic(loaded, error)) from None
+        result.written = True
         written = [operation["path"][1:] for operation in changes.operations]
         why = verify.why_read_back(current, updated, desired, written, release=ctx.catalog.release,
                                    guarded_by_if_match=ctx.catalog.locks_with_if_match, user=ctx.catalog.user)
         if why is not None:
             updated = _confirm_held(ctx, loaded, current, desired, written, "PATCH", why)
         result.version_after = updated.get("version")
-    lineage_changed = _sync_lineage(ctx, desired, current, result, loaded)
+    lineage_changed = _apply_lineage(ctx, desired, current, result, loaded, edges)
     _settle_update(ctx, result, changes, lineage_changed)
     return True
 

@@ -125,6 +125,11 @@ def _asset_hint(catalog: Catalog, kind: str, name: str) -> str:
     return _did_you_mean(name, catalog.names(kind, parent))
 
 
+def service_hint(catalog: Catalog, service: str) -> str:
+    """A "did you mean" among the catalog's ML model services, for a service that is not there."""
+    return _did_you_mean(service, catalog.names("mlmodelService"))
+
+
 def _did_you_mean(name: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(name, candidates, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""

@@ -152,6 +152,34 @@ def test_setup_defines_what_the_release_has_and_publish_writes_it(cli, served, m
     assert code == 0 and out["summary"]["exists"] == 9 and out["summary"]["created"] == 0
 
 
+def test_a_saved_plan_is_applied_exactly_then_refused_after_an_edit_on_every_release(cli, served, model, in_tmp):
+    server, env = served
+    mlmeta(cli, env, "publish", "--all")
+    spec = in_tmp / "model_specs" / f"{model}.yaml"
+    spec.write_text(spec.read_text().replace("algorithm: PCA", "algorithm: UMAP"))
+    assert cli("plan", "-o", "plan.json", env=env).exit_code == 0
+    [entry] = json.loads((in_tmp / "plan.json").read_text())["models"]
+    # the ETag where the release sends one (1.9+); before, the version and the update time hold the plan
+    assert (entry["catalog"]["etag"] is not None) == capabilities(server.version).has("if_match")
+    server.reset_stats()
+    code, out, _ = mlmeta(cli, env, "publish", "--plan", "plan.json")
+    assert code == 0 and out["summary"]["updated"] == 1, out
+    assert writes(server) == {"PATCH /v1/mlmodels/{key}": 1}  # the plan's one PATCH (edges unchanged)
+    assert {f["name"]: f.get("featureAlgorithm") for f in held(server, model)["mlFeatures"]}[
+        "restaurant_dimension"] == "UMAP"
+    spec.write_text(spec.read_text().replace("algorithm: UMAP", "algorithm: TSNE"))
+    assert cli("plan", "-o", "plan.json", env=env).exit_code == 0
+    edit = requests.patch(f"{server.api_url}/v1/mlmodels/{held(server, model)['id']}", timeout=10,
+                          json=[{"op": "add", "path": "/displayName", "value": "Edited in the UI"}],
+                          headers={"Authorization": f"Bearer {server.token('admin')}",
+                                   "Content-Type": "application/json-patch+json"})
+    assert edit.status_code == 200, edit.text
+    server.reset_stats()
+    code, out, _ = mlmeta(cli, env, "publish", "--plan", "plan.json")
+    assert code == 1 and "the catalog changed since the plan" in out["models"][0]["message"]
+    assert writes(server) == {}
+
+
 # --- what only some releases do --------------------------------------------------------------------
 
 

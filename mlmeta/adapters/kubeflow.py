@@ -227,6 +227,10 @@ class KubeflowRegistry:
         rule) when the rule cannot tell - two versions match, or a property is not a string."""
         return self.promotion_in(self.registered_model(wanted.registered_model), wanted)
 
+    def aliases(self, name: str) -> dict[str, str]:
+        """Kubeflow Model Registry has no aliases (a rule marks Production): none to check a spec's against."""
+        return {}
+
     def promotion_in(self, model: dict[str, Any], wanted: Wanted) -> Promotion | None:
         """The same, from a registered model already read (``known_models``)."""
         rule: Rule | None = wanted.rule

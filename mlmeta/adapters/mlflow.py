@@ -298,6 +298,10 @@ class MlflowRegistry:
         """Which version is in Production: the alias's version, else the one in the stage."""
         return promotion_of(self.registered_model(wanted.registered_model), wanted.alias, wanted.stage)
 
+    def aliases(self, name: str) -> dict[str, str]:
+        """Every alias a version of the registered model carries: alias -> version."""
+        return {a["alias"]: str(a["version"]) for a in self.registered_model(name).get("aliases") or []}
+
     def promotion_in(self, model: dict[str, Any], wanted: Wanted) -> Promotion | None:
         """The same, from a registered model already read (``known_models``)."""
         return promotion_of(model, wanted.alias, wanted.stage)

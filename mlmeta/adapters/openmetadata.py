@@ -272,6 +272,19 @@ class OpenMetadataCatalog:
         return self._as_read(self._get_or_none(f"/v1/mlmodels/name/{quote(model_fqn, safe='')}"
                                                f"?fields={self.model_fields}{suffix}"))
 
+    def etag(self, model_fqn: str) -> str | None:
+        """The model's ETag as a read with mlmeta's fields answers it (releases from 1.9 send one; from
+        2.0 it hashes the entity as read, so the same fields give the same tag): what a saved plan
+        records and checks again. None when the release sends none, or the model is not there."""
+        answer = self._send("GET", f"/v1/mlmodels/name/{quote(model_fqn, safe='')}?fields={self.model_fields}")
+        if answer.status == 404:
+            return None
+        if not answer.ok:
+            raise CatalogError(answer.status, answer.message(), retried=answer.retried)
+        tag = next((value for key, value in answer.headers.items() if key.lower() == "etag"), None)
+        # Jetty marks the ETag of a compressed answer with --gzip: the same entity either way
+        return tag.replace('--gzip"', '"') if tag else None
+
     def reread(self, model_id: str) -> dict[str, Any] | None:
         """The model as the server holds it now, by id: what a write is checked against."""
         return self._as_read(self._get_or_none(f"/v1/mlmodels/{model_id}?fields={self.model_fields}"))
