@@ -94,7 +94,7 @@ CODES: dict[str, str] = {
     # publishing
     "P001": "the server refused the model, or kept failing",
     "P002": "the server accepted a write but does not hold it (read back after the write)",
-    "X901": "a saved plan no longer holds: the catalog, the registry or the spec changed since it was made "
+    "P003": "a saved plan no longer holds: the catalog, the registry or the spec changed since it was made "
             "(`publish --plan` writes nothing; placeholder code until merged)",
     # drift (mlmeta drift)
     "D001": "a managed field edited in the catalog since mlmeta's last write (who, when)",

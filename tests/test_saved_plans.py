@@ -116,7 +116,7 @@ def test_a_ui_edit_since_the_plan_refuses_it_and_nothing_is_written(cli, env, sa
     assert refused["status"] == "failed" and refused["message"].startswith("refused: the catalog changed since the "
                                                                            "plan: the model is at version 0.2 now, "
                                                                            "the plan was made against 0.1")
-    assert [d["code"] for d in refused["diagnostics"]] == ["X901"]
+    assert [d["code"] for d in refused["diagnostics"]] == ["P003"]
     assert refused["changes"] == []  # a refused model shows no diff: nothing was written
     assert writes(sandbox) == {}
     assert entity(sandbox, name)["displayName"] == "Edited in the UI"
