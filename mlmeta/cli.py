@@ -131,6 +131,11 @@ def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], setti
     roots = list(paths) if paths else list(settings.spec_paths)
     if not paths:
         _check_default_roots(roots, settings)
+    if changed_since and discovery.no_commit_before(changed_since):
+        from mlmeta.output import console
+
+        console.err(f"mlmeta: --changed-since {changed_since[:12]}...: no commit before it (a branch's first "
+                    "push): every spec is new, so every spec is taken")
     if changed_since:
         return discovery.changed_since(changed_since, roots)
     return discovery.find_spec_files(roots)
