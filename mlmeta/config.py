@@ -260,6 +260,8 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
     if project:
         values, sources = _file_settings(*project)
         values["project_file"] = project[0]
+        # the default is relative to the project file too: the same specs from any of its folders
+        values.setdefault("spec_paths", tuple(project[0].parent / p for p in DEFAULT_SPEC_PATHS))
 
     for var, key in (("OPENMETADATA_HOST", "openmetadata_host"), ("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
                      ("MLFLOW_REGISTRY_URI", "mlflow_registry_uri"), ("OPENMETADATA_CA_BUNDLE", "ca_bundle"),
