@@ -302,12 +302,13 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
 def _token_sources(sources: dict[str, str], token_file: Path | None, env: Any) -> None:
     """Which token is used (``token``), and the one set but ignored (``token_ignored``): a token
     file - flag, variable or project file - wins over OPENMETADATA_JWT_TOKEN (docs/configuration.md)."""
+    variable = "OPENMETADATA_JWT_TOKEN"
     if token_file is not None:
         sources["token"] = sources.get("token_file", "token_file")
-        if env.get("OPENMETADATA_JWT_TOKEN"):
-            sources["token_ignored"] = "OPENMETADATA_JWT_TOKEN"
-    elif env.get("OPENMETADATA_JWT_TOKEN"):
-        sources["token"] = "OPENMETADATA_JWT_TOKEN"
+        if env.get(variable):
+            sources["token_ignored"] = variable
+    elif env.get(variable):
+        sources["token"] = variable
 
 
 def _read_token(token_file: Path | None, where: str | None, token: str | None) -> str | None:

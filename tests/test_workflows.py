@@ -163,3 +163,12 @@ def test_the_mornings_drift_runs_against_the_catalog(project):
     run = project.run("mlmeta-drift.yml", "drift", "schedule", {"schedule": "17 6 * * 1-5"})
     compared = run.step("Compare the catalog with the specs and the registry")
     assert compared.outcome == "success", compared.stdout + compared.stderr
+
+
+def test_no_example_workflow_pastes_an_expression_into_a_script():
+    """A payload's text (a branch name, a commit message) reaches a script only through env:
+    ``${{ github.event.before }}`` pasted into ``run:`` would be a script injection."""
+    for path in EXAMPLES.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", ""), (path.name, step.get("name"))
