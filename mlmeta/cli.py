@@ -131,6 +131,11 @@ def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], setti
     roots = list(paths) if paths else list(settings.spec_paths)
     if not paths:
         _check_default_roots(roots, settings)
+    if changed_since and discovery.no_commit_before(changed_since):
+        from mlmeta.output import console
+
+        console.err(f"mlmeta: --changed-since {changed_since[:12]}...: no commit before it (a branch's first "
+                    "push): every spec is new, so every spec is taken")
     if changed_since:
         return discovery.changed_since(changed_since, roots)
     return discovery.find_spec_files(roots)
@@ -185,8 +190,31 @@ def _check_default_roots(roots: list[Path], settings) -> None:
                          "above it to say where the specs are)",
                          hint="run mlmeta from the repository's root, set spec_paths in mlmeta.toml, or pass the "
                               "spec files or folders")
+    if "spec_paths" not in settings.sources:
+        raise UsageError(f"spec folder {missing[0]} not found (the default spec_paths, beside {settings.project_file})",
+                         hint="create it, or set spec_paths in the project file")
     raise UsageError(f"spec folder {missing[0]} not found (spec_paths in {settings.project_file})",
                      hint="create it, or correct spec_paths")
+
+
+def _check_watched_paths(paths: Optional[list[Path]], settings) -> None:
+    """The spec paths a long-running command watches exist - checked at start, so that a folder
+    that is not there is said with a hint (and no state folder is left behind for it)."""
+    from mlmeta.errors import UsageError
+
+    if not paths:
+        _check_default_roots(list(settings.spec_paths), settings)
+        return
+    for path in paths:
+        if not (path.exists() or path.is_symlink()):
+            raise UsageError(f"path not found: {path}", hint=f"there is no {path} in {Path.cwd()}: pass the spec "
+                                                             "files or folders as seen from here")
+
+
+def _beside_project(settings, relative: str) -> Path:
+    """Where a default state file goes: beside the project file, so that the same project keeps one
+    state from whichever of its folders a command runs; without one, in the working directory."""
+    return settings.project_file.parent / relative if settings.project_file else Path(relative)
 
 
 @app.command()
@@ -605,9 +633,10 @@ def watch(
                                           help="Random spread of the interval, as a share of it.")] = 0.1,
     max_backoff: Annotated[float, typer.Option("--max-backoff", metavar="SECONDS",
                                                help="Longest wait after server errors.")] = 300.0,
-    checkpoint: Annotated[Path, typer.Option("--checkpoint", metavar="FILE",
-                                             help="What was seen and published (kept across restarts).")]
-    = Path(WATCH_CHECKPOINT),
+    checkpoint: Annotated[Optional[Path], typer.Option(
+        "--checkpoint", metavar="FILE", help=f"What was seen and published (kept across restarts); default "
+                                             f"{WATCH_CHECKPOINT} beside the project file (mlmeta.toml, pyproject.toml), "
+                                             "else in the working directory.", show_default=False)] = None,
     all_models: Annotated[bool, typer.Option("--all-models", help="Every registered model, not only the specs' "
                                                                   "(events for models without a spec too).")]
     = False,
@@ -635,13 +664,15 @@ def watch(
         _require("--jitter", jitter, 0 <= jitter < 1, "a share of the interval, from 0 up to (not including) 1")
         _require("--max-backoff", max_backoff, max_backoff >= interval, f"must be at least --interval ({interval:g})")
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        _check_watched_paths(paths, settings)  # before anything is made on disk
+        kept = checkpoint or _beside_project(settings, WATCH_CHECKPOINT)
         if all_models and settings.registry == "kubeflow":
             from mlmeta.errors import UsageError
 
             raise UsageError("--all-models: Kubeflow Model Registry has no default Production marker (each spec "
                              "declares its own), so only the specs' models can be watched")
-        emitter = _emitter(sink, spool or checkpoint.with_name(checkpoint.stem + SPOOL_BESIDE), settings, "-")
-        watcher = Watcher(settings, WatchOptions(checkpoint=checkpoint, interval=interval, jitter=jitter,
+        emitter = _emitter(sink, spool or kept.with_name(kept.stem + SPOOL_BESIDE), settings, "-")
+        watcher = Watcher(settings, WatchOptions(checkpoint=kept, interval=interval, jitter=jitter,
                                                  max_backoff=max_backoff, once=once, all_models=all_models,
                                                  paths=list(paths) if paths else None,
                                                  create_service=create_service), emitter,
@@ -880,11 +911,10 @@ def doctor(
         from mlmeta.config import load_settings
         from mlmeta.output import console
 
-        # a doctor answers quickly: a server that does not answer is reported after 20 s, not 60
-        overrides = _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout or 10.0, deadline or 20.0)
+        overrides = _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
         if write_test:
-            return _write_test(load_settings(overrides), fmt)
-        report = checks.run(load_settings(overrides))
+            return _write_test(checks.quick(load_settings(overrides)), fmt)
+        report = checks.run(checks.quick(load_settings(overrides)))
         if fmt is Format.JSON:
             console.out(json.dumps({"version": 1, "command": "doctor", "settings": report.settings,
                                     "checks": [c.as_dict() for c in report.checks], "problems": report.problems},

@@ -260,6 +260,8 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
     if project:
         values, sources = _file_settings(*project)
         values["project_file"] = project[0]
+        # the default is relative to the project file too: the same specs from any of its folders
+        values.setdefault("spec_paths", tuple(project[0].parent / p for p in DEFAULT_SPEC_PATHS))
 
     for var, key in (("OPENMETADATA_HOST", "openmetadata_host"), ("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
                      ("MLFLOW_REGISTRY_URI", "mlflow_registry_uri"), ("OPENMETADATA_CA_BUNDLE", "ca_bundle"),
@@ -284,7 +286,9 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
             values[key] = value
             sources[key] = FLAGS.get(key, "--" + key.replace("_", "-"))
 
-    token = _read_token(values.pop("token_file", None), sources.get("token_file"), env.get("OPENMETADATA_JWT_TOKEN"))
+    token_file = values.pop("token_file", None)
+    token = _read_token(token_file, sources.get("token_file"), env.get("OPENMETADATA_JWT_TOKEN"))
+    _token_sources(sources, token_file, env)
     kubeflow_token = _read_token(values.pop("kubeflow_token_file", None), sources.get("kubeflow_token_file"),
                                  env.get("MODEL_REGISTRY_TOKEN"))  # the variable the KF MR MLflow plugin reads
     for url in (values.get("openmetadata_host"), values.get("mlflow_tracking_uri"), values.get("mlflow_registry_uri"),
@@ -293,6 +297,18 @@ def load_settings(overrides: dict[str, Any] | None = None, *, environ: dict[str,
     settings = replace(Settings(), **values, token=token, kubeflow_token=kubeflow_token, sources=sources)
     _check(settings)
     return settings
+
+
+def _token_sources(sources: dict[str, str], token_file: Path | None, env: Any) -> None:
+    """Which token is used (``token``), and the one set but ignored (``token_ignored``): a token
+    file - flag, variable or project file - wins over OPENMETADATA_JWT_TOKEN (docs/configuration.md)."""
+    variable = "OPENMETADATA_JWT_TOKEN"
+    if token_file is not None:
+        sources["token"] = sources.get("token_file", "token_file")
+        if env.get(variable):
+            sources["token_ignored"] = variable
+    elif env.get(variable):
+        sources["token"] = variable
 
 
 def _read_token(token_file: Path | None, where: str | None, token: str | None) -> str | None:

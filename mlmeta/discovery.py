@@ -9,6 +9,14 @@ from mlmeta.errors import UsageError
 from mlmeta.spec.files import spec_file_problem
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+HEX = frozenset("0123456789abcdef")
+
+
+def no_commit_before(ref: str) -> bool:
+    """Git's null object id (40 zeros, 64 in a SHA-256 repository): what GitHub's
+    ``github.event.before``, GitLab's ``CI_COMMIT_BEFORE_SHA`` and git's own hooks pass when there
+    was no commit before - a branch's first push, a new repository's."""
+    return len(ref) in (40, 64) and set(ref) == {"0"}
 
 
 def find_spec_files(paths: list[Path]) -> list[Path]:
@@ -54,8 +62,11 @@ def changed_since(ref: str, paths: list[Path]) -> list[Path]:
 
     Counts commits since the branch left ``ref`` plus staged, unstaged and untracked changes, so
     the same flag works in a pull request (``origin/main``) and before a local commit. Deleted
-    files are left out: there is nothing left to validate or publish.
+    files are left out: there is nothing left to validate or publish. With no commit before
+    (``no_commit_before``) everything is new: every spec under ``paths``.
     """
+    if no_commit_before(ref):
+        return find_spec_files(paths)
     repo, base = _merge_base(ref)
     top = Path(repo.working_tree_dir).resolve()
     names = repo.git.diff("--name-only", "--no-renames", "--diff-filter=d", base).splitlines()
@@ -66,7 +77,10 @@ def changed_since(ref: str, paths: list[Path]) -> list[Path]:
 
 def deleted_since(ref: str, paths: list[Path]) -> list[tuple[str, str]]:
     """Spec files under ``paths`` deleted since the merge base of ``ref`` and HEAD (committed or
-    not): ``(path as shown, the file's text at the base)``, so prune knows what they documented."""
+    not): ``(path as shown, the file's text at the base)``, so prune knows what they documented.
+    With no commit before, nothing was there to delete."""
+    if no_commit_before(ref):
+        return []
     repo, base = _merge_base(ref)
     top = Path(repo.working_tree_dir).resolve()
     roots = [p.resolve() for p in paths]
@@ -88,13 +102,23 @@ def _merge_base(ref: str):
     try:
         bases = repo.merge_base(ref, "HEAD")
     except git.GitCommandError:
-        raise UsageError(
-            f"--changed-since: unknown git ref {ref!r}",
-            hint="in a shallow CI checkout fetch it first (actions/checkout with fetch-depth: 0)",
-        ) from None
+        raise UsageError(f"--changed-since: unknown git ref {ref!r}", hint=_unknown_ref_hint(repo, ref)) from None
     if not bases:
         raise UsageError(f"--changed-since: {ref!r} and HEAD have no common history")
     return repo, bases[0].hexsha
+
+
+def _unknown_ref_hint(repo, ref: str) -> str:
+    """Why a ref is not in this clone, as far as the clone can tell: the fix differs."""
+    if repo.git.rev_parse("--is-shallow-repository") == "true":
+        return "this clone is shallow: fetch the history first (actions/checkout with fetch-depth: 0, " \
+               "or git fetch --unshallow)"
+    if 7 <= len(ref) <= 64 and set(ref.lower()) <= HEX:
+        return (f"commit {ref} is not in this clone although its history is complete: after a force push, "
+                "the commit before it is on no branch, so no fetch brings it; publish with --all instead "
+                "(examples/github/mlmeta-publish.yml does so by itself)")
+    remote, _, branch = ref.partition("/") if "/" in ref else ("origin", "", ref)
+    return f"no branch, tag or commit of that name in this clone; fetch it first (git fetch {remote} {branch})"
 
 
 def display_path(path: Path, cwd: str | None = None) -> str:

@@ -10,6 +10,7 @@ fails the strict build like any broken link.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from pathlib import Path
@@ -135,7 +136,18 @@ GENERATED = {"spec-reference": spec_reference, "commands": commands_reference, "
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text for a table cell. A pipe is escaped (``\\|``) - except in a code span, where Python-Markdown
+    (the site) would show the backslash: a code span holding a pipe becomes ``<code>`` with ``&#124;``,
+    which neither the site's tables nor GitHub's split on."""
+    parts = re.split(r"(`[^`]*`)", " ".join(str(text).split()))
+    return "".join(_code_cell(part[1:-1]) if part.startswith("`") and part.endswith("`") and len(part) > 1
+                   else part.replace("|", "\\|") for part in parts)
+
+
+def _code_cell(code: str) -> str:
+    if "|" not in code:
+        return f"`{code}`"
+    return "<code>" + html.escape(code, quote=False).replace("|", "&#124;") + "</code>"
 
 
 # --- the MkDocs hook ----------------------------------------------------------------------------------

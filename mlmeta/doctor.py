@@ -10,7 +10,7 @@ check's problem, and the others still run. Nothing is written anywhere.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from mlmeta.errors import MlmetaError
 
 OK, WARN, FAIL, SKIP = "ok", "warning", "problem", "skipped"
 READ_ONLY_ROLES = {"DataConsumer"}  # OpenMetadata's default role: it may view, not create or edit
+QUICK_TIMEOUT, QUICK_DEADLINE = 10.0, 20.0  # a server that does not answer is reported after 20 s, not 60
+DOCTORS_DEFAULT = "doctor's default"
 
 
 @dataclass
@@ -43,6 +45,16 @@ class Report:
     @property
     def exit_code(self) -> int:
         return 1 if self.problems else 0
+
+
+def quick(settings: Any) -> Any:
+    """The settings with doctor's shorter waits where nobody chose one (no flag, variable or project
+    setting): a doctor answers quickly, and says the value is its own default, not a flag's."""
+    chosen = settings.sources
+    timeout = settings.timeout if "timeout" in chosen else QUICK_TIMEOUT
+    deadline = settings.deadline if "deadline" in chosen else max(QUICK_DEADLINE, timeout)
+    sources = {**chosen, **{key: DOCTORS_DEFAULT for key in ("timeout", "deadline") if key not in chosen}}
+    return replace(settings, timeout=timeout, deadline=deadline, sources=sources)
 
 
 def run(settings: Any) -> Report:
@@ -72,8 +84,9 @@ def _shown_settings(settings: Any) -> dict[str, dict[str, str]]:
             continue
         text = ", ".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
         shown[key] = {"value": text, "from": settings.sources.get(key, "default")}
+    used, ignored = settings.sources.get("token", "nowhere"), settings.sources.get("token_ignored")
     shown["token"] = {"value": "set" if settings.token else "not set",
-                      "from": settings.sources.get("token_file", "OPENMETADATA_JWT_TOKEN")}
+                      "from": f"{used}; {ignored} is set too, and ignored: a token file wins" if ignored else used}
     if settings.project_file:
         shown["project file"] = {"value": str(settings.project_file), "from": "found from the working directory"}
     return shown

@@ -70,7 +70,8 @@ class DriftReport:
 
     @property
     def drifted(self) -> int:
-        return len({d.file for d in self.findings if d.severity is not Severity.NOTICE}) + len(self.orphans)
+        """Specs checked that drifted (at most ``checked``; models without a spec are ``orphans``)."""
+        return len({d.file for d in self.findings if d.severity is not Severity.NOTICE})
 
     @property
     def exit_code(self) -> ExitCode:

@@ -19,6 +19,10 @@ from functools import total_ordering
 
 OLDEST = (1, 5)  # owners as a list, pydantic-2 schemas: the oldest release mlmeta speaks to
 NEWEST_KNOWN = (2, 0)  # the newest minor whose SDK wheel is on PyPI (2.0.7.0, 2026-12-02)
+# The header ``mlmeta sandbox`` adds to its version answer: it plays a release's version string
+# exactly (OpenMetadata's own SDK clients read it), so that mlmeta can still tell a user it is not
+# talking to a real server.
+SANDBOX_HEADER = "X-Mlmeta-Sandbox"
 
 
 class UnsupportedRelease(Exception):
@@ -137,6 +141,7 @@ class Capabilities:
     version: Version
     assumed: Version  # the version whose behaviour applies (the server's own, unless it is newer than known)
     flags: frozenset[str] = field(default_factory=frozenset)
+    sandbox: bool = False  # the server announced itself as mlmeta's sandbox (SANDBOX_HEADER)
 
     def has(self, key: str) -> bool:
         if key not in BY_KEY:
@@ -160,7 +165,8 @@ class Capabilities:
         """One line for people: the version and the behaviours in effect."""
         behaves = f" (behaves as {self.assumed})" if self.newer_than_known else ""
         on = ", ".join(rule.key for rule in RULES if rule.key in self.flags) or "none"
-        return f"OpenMetadata {self.version}{behaves}; in effect: {on}"
+        played = " as played by mlmeta's sandbox (not a real OpenMetadata server)" if self.sandbox else ""
+        return f"OpenMetadata {self.version}{behaves}{played}; in effect: {on}"
 
     def consequences(self) -> list[str]:
         """What mlmeta does about each behaviour in effect (``-v``)."""
@@ -168,7 +174,7 @@ class Capabilities:
 
     def as_dict(self) -> dict[str, object]:
         return {"version": self.version.text, "behaves_as": self.assumed.text, "summary": self.summary(),
-                "newer_than_known": self.newer_than_known, "switches": self.switches()}
+                "newer_than_known": self.newer_than_known, "sandbox": self.sandbox, "switches": self.switches()}
 
 
 def capabilities(version_text: str, *, extra: frozenset[str] = frozenset()) -> Capabilities:

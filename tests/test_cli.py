@@ -86,7 +86,7 @@ def test_values_that_cannot_work_are_refused_before_anything_starts(cli, in_tmp,
 # flags of other programs mlmeta runs (git; pip, which fetches the sandbox's schemas), and Jetty's
 # --gzip mark on an ETag: not mlmeta's own
 OTHER_PROGRAMS = {"--diff-filter", "--name-only", "--no-renames", "--no-deps", "--only-binary", "--quiet",
-                  "--disable-pip-version-check", "--gzip",
+                  "--disable-pip-version-check", "--gzip", "--is-shallow-repository", "--unshallow",
                   "--token"}  # python -m mlmeta.kubeflow_standin
 
 
@@ -146,7 +146,8 @@ def test_the_spool_defaults_the_help_gives_are_the_files_used(cli):
         cli, "webhook", "serve")
     watch = help_text(cli, "watch")
     assert "beside the checkpoint and named after it: .mlmeta/watch-checkpoint-spool.jsonl" in watch
-    assert "(kept across restarts). [default: .mlmeta/watch-checkpoint.json]" in watch
+    assert ("(kept across restarts); default .mlmeta/watch-checkpoint.json beside the project file (mlmeta.toml, "
+            "pyproject.toml), else in the working directory." in watch)
 
 
 @pytest.mark.parametrize("command", [["publish", "--all"], ["plan"], ["drift"], ["pull"]])

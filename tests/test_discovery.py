@@ -5,9 +5,11 @@ from __future__ import annotations
 import git
 import pytest
 
-from mlmeta.discovery import changed_since, find_spec_files
+from mlmeta.discovery import changed_since, deleted_since, find_spec_files
 from mlmeta.errors import UsageError
 from tests.conftest import GOOD_SPEC, write
+
+NO_COMMIT = "0" * 40
 
 
 def test_folders_are_searched_for_yaml_files_skipping_hidden_ones(tmp_path):
@@ -58,10 +60,39 @@ def test_changes_on_the_base_branch_after_forking_do_not_count(repo, in_tmp):
     assert changed_since("main", [in_tmp / "model_specs"]) == []
 
 
-def test_unknown_ref_is_a_usage_error_with_a_hint(repo, in_tmp):
+def test_an_unknown_branch_is_a_usage_error_saying_what_to_fetch(repo, in_tmp):
     with pytest.raises(UsageError, match="unknown git ref 'origin/main'") as error:
         changed_since("origin/main", [in_tmp / "model_specs"])
-    assert "fetch-depth" in error.value.hint
+    assert "git fetch origin main" in error.value.hint and "fetch-depth" not in error.value.hint
+
+
+def test_an_unknown_commit_in_a_whole_clone_is_a_force_push_not_a_shallow_checkout(repo, in_tmp):
+    """Seen: a hint to set fetch-depth: 0 in a workflow that set it already."""
+    with pytest.raises(UsageError, match="unknown git ref") as error:
+        changed_since("5d41402abc4b2a76b9719d911017c592abcdef01", [in_tmp / "model_specs"])
+    assert "force push" in error.value.hint and "--all" in error.value.hint
+    assert "fetch-depth" not in error.value.hint
+
+
+def test_an_unknown_ref_in_a_shallow_clone_says_to_fetch_the_history(repo, in_tmp, tmp_path_factory, monkeypatch):
+    shallow = tmp_path_factory.mktemp("shallow") / "clone"
+    git.Repo.clone_from(f"file://{in_tmp}", shallow, depth=1, branch="main")
+    monkeypatch.chdir(shallow)
+    with pytest.raises(UsageError, match="unknown git ref") as error:
+        changed_since("5d41402abc4b2a76b9719d911017c592abcdef01", [shallow / "model_specs"])
+    assert "fetch-depth: 0" in error.value.hint
+
+
+def test_no_commit_before_a_first_push_takes_every_spec(repo, in_tmp):
+    """GitHub's ``github.event.before`` on a branch's first push: seen exiting 2, ``unknown git ref``."""
+    assert _names(changed_since(NO_COMMIT, [in_tmp / "model_specs"])) == ["a.yaml", "b.yaml", "c.yaml"]
+    assert deleted_since(NO_COMMIT, [in_tmp / "model_specs"]) == []  # nothing was there to delete
+
+
+def test_validate_changed_since_the_null_commit_says_it_takes_every_spec(cli, repo, in_tmp):
+    result = cli("validate", "--changed-since", NO_COMMIT)
+    assert result.exit_code == 0 and "3 specs checked: all valid" in result.stdout
+    assert "no commit before it" in result.stderr and "every spec is taken" in result.stderr
 
 
 def test_outside_a_repository_is_a_usage_error(in_tmp):

@@ -81,3 +81,46 @@ def test_a_catalog_failing_one_check_makes_that_check_a_problem_and_the_others_s
     assert service["status"] == "problem" and "OpenMetadata could not answer" in service["detail"]
     assert "rerun when it is healthy" in service["fix"]
     assert checks["provenance properties"]["status"] == "ok" and checks["MLflow"]["status"] == "ok"
+
+
+def test_doctors_own_short_wait_is_named_as_its_default_and_a_chosen_one_is_kept(cli, env, project):
+    """Seen: ``timeout = 10.0 (--timeout)`` with no flag passed - and MLMETA_TIMEOUT overridden."""
+    _, checks = doctor(cli, env)
+    assert checks["_settings"]["timeout"] == {"value": "10.0", "from": "doctor's default"}
+    assert checks["_settings"]["deadline"] == {"value": "20.0", "from": "doctor's default"}
+    _, checks = doctor(cli, {**env, "MLMETA_TIMEOUT": "5"})
+    assert checks["_settings"]["timeout"] == {"value": "5.0", "from": "MLMETA_TIMEOUT"}
+    result = cli("doctor", "--timeout", "7", env=env)
+    assert "timeout = 7.0  (--timeout)" in result.stdout and "deadline = 20.0  (doctor's default)" in result.stdout
+
+
+def test_a_token_file_wins_over_the_token_and_doctor_says_the_token_is_ignored(cli, env, project, tmp_path_factory):
+    token_file = write(tmp_path_factory.mktemp("secrets") / "token", env["OPENMETADATA_JWT_TOKEN"])
+    wrong = env["OPENMETADATA_JWT_TOKEN"][:-4] + "AAAA"
+    code, checks = doctor(cli, {**env, "OPENMETADATA_JWT_TOKEN": wrong, "OPENMETADATA_JWT_TOKEN_FILE": str(token_file)})
+    assert code == 0 and checks["token's user"]["status"] == "ok"  # the file's token is the one used
+    assert checks["_settings"]["token"] == {
+        "value": "set", "from": "OPENMETADATA_JWT_TOKEN_FILE; OPENMETADATA_JWT_TOKEN is set too, and ignored: "
+                                "a token file wins"}
+    _, checks = doctor(cli, env)
+    assert checks["_settings"]["token"] == {"value": "set", "from": "OPENMETADATA_JWT_TOKEN"}
+
+
+def test_doctor_and_validate_online_say_the_server_is_mlmetas_sandbox(cli, env, project, sandbox, om):
+    """Seen: "OpenMetadata 2.0.7" against ``mlmeta sandbox``, as if it were a real server."""
+    _, checks = doctor(cli, env)
+    assert "played by mlmeta's sandbox (not a real OpenMetadata server)" in checks["OpenMetadata"]["detail"]
+    result = cli("validate", "--online", "--format", "json", env=env)
+    assert json.loads(result.stdout)["openmetadata"]["sandbox"] is True
+    assert "played by mlmeta's sandbox" in cli("validate", "--online", env=env).stdout
+    # announced beside the release's own answer: OpenMetadata's SDK still reads the version it plays
+    assert om().get_server_version() == sandbox.app.server_version
+
+
+def test_a_server_that_does_not_announce_itself_is_not_called_the_sandbox():
+    from mlmeta.adapters.openmetadata import _announces_sandbox
+    from mlmeta.releases import capabilities
+
+    assert not _announces_sandbox({"Content-Type": "application/json"})
+    assert _announces_sandbox({"x-mlmeta-sandbox": "mlmeta"})  # a proxy may change the header's case
+    assert "sandbox" not in capabilities("1.12.3").summary()

@@ -121,6 +121,11 @@ def test_a_spec_changed_since_its_publish_and_a_spec_that_is_gone(cli, env, publ
     assert code == 1
     [orphan] = document["orphans"]
     assert orphan["model"] == f"mlflow_models.{name}" and "D009" in orphan["message"]
+    summary = document["summary"]
+    assert summary["drifted"] <= summary["checked"] == 1 and summary["orphans"] == 1
+    # seen: "drift: 2 models drifted of 1 checked (3 findings)" - the model without a spec counted as checked
+    said = cli("drift", env=env).stdout.splitlines()[-1]
+    assert said.startswith(f"drift: {summary['drifted']} of 1 model checked drifted; 1 published model has no spec (")
 
 
 def test_github_format_annotates_and_summarises(cli, env, sandbox, published, in_tmp):
@@ -133,7 +138,7 @@ def test_github_format_annotates_and_summarises(cli, env, sandbox, published, in
     result = cli("drift", "--format", "github", env={**env, "GITHUB_STEP_SUMMARY": str(summary)})
     assert result.exit_code == 1
     assert "::warning file=model_specs/" in result.stdout and "D001" in result.stdout
-    assert summary.read_text().startswith("### mlmeta drift: 1 model drifted of 1 checked")
+    assert summary.read_text().startswith("### mlmeta drift: 1 of 1 model checked drifted (1 finding)")
 
 
 def test_a_model_mlmeta_never_published_is_not_drift(cli, env, sandbox, registry, in_tmp):

@@ -151,7 +151,7 @@ def test_watch_once_emits_one_event_when_the_marker_moves_to_a_new_version(cli, 
     [event] = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
     data = event["data"]
     assert (data["name"], data["version"], data["registry"]) == ("delivery_time_kf", "v2", "kubeflow")
-    assert data["promotion"] == {"recognisedBy": "property", "marker": "stage=production"}
+    assert data["promotion"] == {"recognisedBy": "property", "marker": "stage=production", "generation": "1"}
     assert data["userId"] == "bob" and data["kubeflow"]["modelVersionId"] == version_id(kfmr, "v2")
     assert data["catalog"][0]["action"] == "updated" and event["source"] == kfmr.url
     assert cli("watch", "--once", *sink, env=env).exit_code == 0

@@ -31,7 +31,8 @@ def test_online_checks_find_what_offline_cannot_and_write_nothing(cli, sandbox, 
     assert not any(line.startswith("model_specs/good.yaml") for line in lines)
     assert writes(sandbox) == {}
     # which release answered, and the behaviours mlmeta follows for it
-    assert lines[0] == "OpenMetadata 2.0.7; in effect: domains, if_match, content_etags, table_cp, edge_audit, strict_names"
+    assert lines[0] == ("OpenMetadata 2.0.7 as played by mlmeta's sandbox (not a real OpenMetadata server); in effect: "
+                        "domains, if_match, content_etags, table_cp, edge_audit, strict_names")
 
 
 def test_online_json_names_the_release_and_its_switches(cli, mlflow_server, in_tmp):
@@ -45,7 +46,7 @@ def test_online_json_names_the_release_and_its_switches(cli, mlflow_server, in_t
             "OPENMETADATA_HOST": server.url, "OPENMETADATA_JWT_TOKEN": server.token(),
             "MLFLOW_TRACKING_URI": mlflow_server.url})
     release = json.loads(result.stdout)["openmetadata"]
-    assert (release["version"], release["newer_than_known"]) == ("1.10.3", False)
+    assert (release["version"], release["newer_than_known"], release["sandbox"]) == ("1.10.3", False, True)
     switches = {s["key"]: s["on"] for s in release["switches"]}
     assert switches["if_match_drops_entity_fields"] and switches["domains"] and not switches["strict_names"]
 

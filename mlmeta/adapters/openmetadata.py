@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -29,7 +30,7 @@ from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
 from mlmeta.fqn import split as fqn_parts
 from mlmeta.http import Answer, HttpClient, HttpFailure
-from mlmeta.releases import Capabilities, UnsupportedRelease, capabilities, supported_range
+from mlmeta.releases import SANDBOX_HEADER, Capabilities, UnsupportedRelease, capabilities, supported_range
 
 T = TypeVar("T")
 log = logging.getLogger("mlmeta.openmetadata")
@@ -48,6 +49,12 @@ _ASSETS: dict[str, tuple[str, str, Callable[[dict[str, Any]], list | None]]] = {
 }
 _COLLECTIONS = {"user": "users", "team": "teams", "dashboard": "dashboards", "domain": "domains", "tag": "tags",
                 "glossaryTerm": "glossaryTerms", "mlmodelService": "services/mlmodelServices"}
+
+
+def _announces_sandbox(headers: dict[str, str]) -> bool:
+    """Did ``mlmeta sandbox`` answer (its version answer carries SANDBOX_HEADER; header names are
+    case-insensitive, and a proxy may change their case)?"""
+    return any(name.lower() == SANDBOX_HEADER.lower() for name in headers)
 
 
 def _without_credentials(uri: str) -> str:
@@ -109,7 +116,7 @@ class OpenMetadataCatalog:
                                                    f"(GET /v1/system/version gave {what})",
                               hint="use the server's base URL, e.g. https://openmetadata.example.com")
         try:
-            release = capabilities(str(body["version"]))
+            release = replace(capabilities(str(body["version"])), sandbox=_announces_sandbox(answer.headers))
         except UnsupportedRelease as error:
             raise ServerError(f"OpenMetadata at {self._api_url} answers version {body['version']!r}: {error}",
                               hint=f"mlmeta supports OpenMetadata {supported_range()}; upgrade the server, or point "

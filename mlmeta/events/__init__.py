@@ -7,9 +7,14 @@ creation and last-update timestamps, user id, current stage, description, source
 status, status message, tags, run link - plus the aliases, what recognised the promotion, and
 what mlmeta did about it in the catalog.
 
-The event ``id`` is stable per registered model, version and promotion (alias or stage), so a
-consumer can drop duplicates: a restart between publishing and checkpointing, or an MLflow
-webhook delivered twice, emits the same id again.
+The event ``id`` is a digest of the registered model, the version, the marker (alias or stage)
+and the promotion's ``generation`` - what tells this outcome from every other of the same version
+and marker: promote v2, roll back to v1, promote v2 again are three events with three ids. An
+event sent again (a restart between publishing and checkpointing, a sink's spool, a Kafka batch
+acted on again) carries the same generation, so the same id, and a consumer can drop duplicates
+on it. ``watch``, ``webhook serve`` and the queue workers count the generation per watch key in
+their checkpoint (``triggers.follow``); ``publish``, which keeps no state, names it by the catalog
+versions it wrote (``triggers.promotions.catalog_generation``).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class PromotionEvent:
     recognised_by: str  # "alias" or "stage"
     marker: str  # the alias or stage name
     model_version: dict[str, Any]  # the registry's record of the version (MLflow REST JSON, or its KF MR match)
+    generation: str  # which outcome of this version and marker: a retry keeps it, a new promotion changes it
     outcomes: tuple[CatalogOutcome, ...] = ()
     trigger: str = "watch"  # watch, webhook, publish
     source: str = "mlmeta"  # where the registry is (URI without credentials)
@@ -53,7 +59,7 @@ class PromotionEvent:
 
     @property
     def id(self) -> str:
-        key = f"{self.registered_model}\n{self.version}\n{self.recognised_by}:{self.marker}"
+        key = f"{self.registered_model}\n{self.version}\n{self.recognised_by}:{self.marker}\n{self.generation}"
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
     @property
@@ -81,7 +87,7 @@ class PromotionEvent:
             "runLink": version.get("run_link") or "",
             # what made it Production, and what mlmeta did
             "aliases": sorted(version.get("aliases") or []),
-            "promotion": {"recognisedBy": self.recognised_by, "marker": self.marker},
+            "promotion": {"recognisedBy": self.recognised_by, "marker": self.marker, "generation": self.generation},
             "registry": self.registry,
             **({"kubeflow": version["kubeflow"]} if version.get("kubeflow") else {}),  # KF MR's own ids and state
             "trigger": self.trigger,

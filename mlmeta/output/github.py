@@ -161,7 +161,6 @@ def render_drift(report) -> None:
     text.render_drift(report)
     rows = [f"| `{markdown_cell(o['model'])}` | {markdown_cell(o['message'])} |" for o in report.orphans]
     orphans = ("\n\n| Orphaned model | |\n| --- | --- |\n" + "\n".join(rows)) if rows else ""
-    heading = (f"### mlmeta drift: {text.plural(report.drifted, 'model')} drifted of {report.checked} checked"
-               if report.findings or report.orphans else f"### mlmeta drift: {report.checked} checked, all in sync")
+    heading = f"### mlmeta drift: {text.drift_summary(report)}"
     write_step_summary(heading + "\n\n" + warnings_list(report.warnings) + diagnostics_table(report.diagnostics)
                        + orphans)

@@ -58,5 +58,5 @@ def render_publish(report) -> None:
 def render_drift(report) -> None:
     dump({"command": "drift", "diagnostics": [d.as_dict() for d in report.diagnostics],
           "orphans": report.orphans, "warnings": report.warnings,
-          "summary": {"checked": report.checked, "drifted": report.drifted,
+          "summary": {"checked": report.checked, "drifted": report.drifted, "orphans": len(report.orphans),
                       "findings": len(report.findings) + len(report.orphans), "invalid": len(report.invalid)}})

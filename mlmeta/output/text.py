@@ -154,8 +154,16 @@ def render_drift(report) -> None:
     for orphan in report.orphans:
         console.out(f"{orphan['model']}: warning {orphan['message']}")
     render_warnings(report.warnings)
-    if report.findings or report.orphans:
-        console.out(f"drift: {plural(report.drifted, 'model')} drifted of {report.checked} checked "
-                    f"({plural(len(report.findings) + len(report.orphans), 'finding')})")
-    else:
-        console.out(f"drift: {plural(report.checked, 'model')} checked, all in sync")
+    console.out(f"drift: {drift_summary(report)}")
+
+
+def drift_summary(report) -> str:
+    """``1 of 2 models checked drifted; 1 published model has no spec (3 findings)``: the specs
+    checked and the models without one (found in the catalog, not checked) counted apart."""
+    if not (report.findings or report.orphans):
+        return f"{plural(report.checked, 'model')} checked, all in sync"
+    parts = [f"{report.drifted} of {plural(report.checked, 'model')} checked drifted"]
+    if report.orphans:
+        has = "has" if len(report.orphans) == 1 else "have"
+        parts.append(f"{plural(len(report.orphans), 'published model')} {has} no spec")
+    return f"{'; '.join(parts)} ({plural(len(report.findings) + len(report.orphans), 'finding')})"

@@ -30,7 +30,7 @@ import jsonpatch
 import jwt
 
 from mlmeta import fqn
-from mlmeta.releases import Capabilities, capabilities
+from mlmeta.releases import SANDBOX_HEADER, Capabilities, capabilities
 from mlmeta.sandbox import lineage, releases, semantics, types
 from mlmeta.sandbox.faults import Counters, Fault, Faults
 from mlmeta.sandbox.http_input import MAX_BODY, BodyRefused, GuardedHandler, parse_json
@@ -315,7 +315,9 @@ def _generic_view(entity: dict[str, Any], fields: set[str]) -> dict[str, Any]:
 
 @route("GET", "/v1/system/version")
 def system_version(app: SandboxApp, request: Request, params: dict) -> Response:
-    return Response(200, {"version": app.server_version, "revision": "mlmeta-sandbox", "timestamp": now_ms()})
+    # the body is the release's own shape (SDK clients parse it); the header says who plays it
+    return Response(200, {"version": app.server_version, "revision": "mlmeta-sandbox", "timestamp": now_ms()},
+                    {SANDBOX_HEADER: "mlmeta"})
 
 
 # the data assets whose ``fields`` parameter is checked against the entity's schema, as the server does

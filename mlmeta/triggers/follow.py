@@ -3,7 +3,11 @@ difference - the one code path of ``watch`` (every pass) and ``webhook serve`` (
 its reconciliation passes), with one state format, the checkpoint.
 
 The checkpoint (JSON, written atomically and fsync'd) records, per watch key, the promotion last
-acted on, a digest of its specs and whether that ended ``done`` or ``failed``. A promotion is
+acted on, a digest of its specs, whether that ended ``done`` or ``failed``, and its generation: a
+count of the outcomes settled for the key, one more for each promotion acted on (and each retry of
+a failed one after its spec changed). An event's id includes the generation (``mlmeta.events``), so
+promote v2, roll back to v1, promote v2 again are three ids, while a retry of one - not recorded
+yet, so counted the same - keeps its id. A promotion is
 acted on when it differs from the record, or when it failed and its specs changed since (a fixed
 spec is retried; a plainly invalid one is not hammered). Its specs go through the publish
 pipeline, then it becomes one event - only once its outcome is final: a publish that failed for a
@@ -59,7 +63,8 @@ class PassReport:
 
 
 class Checkpoint:
-    """``{"version": 1, "keys": {watch key: {"version", "by", "marker", "specs", "status"}}}``."""
+    """``{"version": 1, "keys": {watch key: {"version", "by", "marker", "specs", "status", "generation"}}}``
+    (a record without ``generation``, written before it was counted, counts as 0)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -169,8 +174,9 @@ class Follower:
         for batch in _batches(todo, ACT_TOGETHER):
             if self.stopping.is_set():
                 break  # stop between batches: the rest are found again next time
+            generations = [_next_generation(seen.get(item.key)) for item, _ in batch]
             events = promotions.act(batch, settings, registry=registry, trigger=self.trigger,
-                                    create_service=self.create_service)
+                                    generations=generations, create_service=self.create_service)
             for (item, promotion), event in zip(batch, events):
                 self._settle(item, promotion, event, recorded, announced, report)
             self.checkpoint.write(recorded)
@@ -182,7 +188,8 @@ class Follower:
                 break
             self.forward(promotion)
             report.promotions.append(f"{promotion.registered_model} {version_label(promotion.version)} (forwarded)")
-            recorded["keys"][item.key] = _record(promotion, item, [])
+            generation = _next_generation(recorded["keys"].get(item.key))
+            recorded["keys"][item.key] = _record(promotion, item, [], generation)
             self.checkpoint.write(recorded)
 
     def _settle(self, item: promotions.Watched, promotion: Any, event: PromotionEvent, recorded: dict[str, Any],
@@ -200,27 +207,30 @@ class Follower:
         report.failures += promotions.failed(event)
         report.acted.append((event, _since(announced.get(event.registered_model), event)))
         self.progress(describe(event, self.trigger))
-        recorded["keys"][item.key] = _record(promotion, item, [event])
+        generation = _next_generation(recorded["keys"].get(item.key))
+        recorded["keys"][item.key] = _record(promotion, item, [event], generation)
 
     def _baseline(self, keys: dict[str, promotions.Watched], now: dict, registry: Any, report: PassReport) -> None:
         """A new checkpoint: bring the catalog in line once, record what is in Production, no events."""
         report.baseline = True
         # forwarding: the repository's workflow publishes; the baseline only records what it found
         promoted = [] if self.forward else [(keys[key], p) for key, p in now.items() if keys[key].specs]
+        # nothing is announced: the records start at generation 0, the first promotion seen is 1
         events = promotions.act(promoted, self.settings, registry=registry, trigger=self.trigger,
-                                create_service=self.create_service) if promoted else []
+                                generations=[0] * len(promoted), create_service=self.create_service
+                                ) if promoted else []
         recorded = {"version": CHECKPOINT_VERSION, "keys": {}}
         for (item, promotion), event in zip(promoted, events):
             if promotions.transient(event):
                 report.transient.append(promotion.registered_model)
                 continue  # not recorded: the next pass acts on it (and announces it)
-            recorded["keys"][item.key] = _record(promotion, item, [event])
+            recorded["keys"][item.key] = _record(promotion, item, [event], 0)
             if promotions.failed(event):  # a catch-up that failed is a failed promotion: said, and exit 1
                 report.failures += 1
                 self.progress(describe(event, self.trigger))
         for key, promotion in now.items():
             if promotion.registered_model not in report.transient:
-                recorded["keys"].setdefault(key, _record(promotion, keys[key], []))
+                recorded["keys"].setdefault(key, _record(promotion, keys[key], [], 0))
         self.checkpoint.write(recorded)
         failed = f", {report.failures} failed (retried once its spec changes)" if report.failures else ""
         later = f", {len(report.transient)} left for a server to come back" if report.transient else ""
@@ -239,10 +249,18 @@ def _due(last: dict[str, Any], promotion: Any, item: promotions.Watched) -> bool
     return not same or (last.get("status") == "failed" and last.get("specs") != item.spec_digest())
 
 
-def _record(promotion: Any, item: promotions.Watched, events: list[PromotionEvent]) -> dict[str, Any]:
+def _next_generation(last: dict[str, Any] | None) -> int:
+    """The generation of the outcome about to be settled for a watch key: one more than the last
+    recorded. Worked out from the record, not kept in memory, so a retry that was never recorded
+    (a server failed, a crash before the checkpoint's write, a Kafka batch read again) gets the same."""
+    return int((last or {}).get("generation") or 0) + 1
+
+
+def _record(promotion: Any, item: promotions.Watched, events: list[PromotionEvent], generation: int
+            ) -> dict[str, Any]:
     status = "failed" if any(promotions.failed(e) for e in events) else "done"
     return {"version": promotion.version, "by": promotion.recognised_by, "marker": promotion.marker,
-            "specs": item.spec_digest(), "status": status}
+            "specs": item.spec_digest(), "status": status, "generation": generation}
 
 
 def _since(announced: float | None, event: PromotionEvent) -> float | None:

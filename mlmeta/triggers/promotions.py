@@ -102,8 +102,9 @@ def current(registry: Any, keys: dict[str, Watched], models: dict[str, dict[str,
 
 
 def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, registry: Any, trigger: str,
-        create_service: bool = False) -> list[PromotionEvent]:
-    """Publish the specs of these promotions (one pipeline run) and describe each as an event."""
+        generations: list[int], create_service: bool = False) -> list[PromotionEvent]:
+    """Publish the specs of these promotions (one pipeline run) and describe each as an event;
+    ``generations``: each promotion's, from the checkpoint (``follow``), in the same order."""
     from mlmeta.publish import Options, execute
 
     files = sorted({loaded.path for item, _ in promoted for loaded in item.specs})
@@ -115,7 +116,7 @@ def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, regist
             results[invalid.path] = None
     registry.prefetch_versions([promotion for _, promotion in promoted])  # the events' versions, in one read
     events = []
-    for item, promotion in promoted:
+    for (item, promotion), generation in zip(promoted, generations, strict=True):
         outcomes = []
         for loaded in item.specs:
             result = results.get(loaded.display_path)
@@ -130,25 +131,44 @@ def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, regist
             registered_model=promotion.registered_model, version=promotion.version,
             recognised_by=promotion.recognised_by, marker=promotion.marker,
             model_version=registry.model_version(promotion.registered_model, promotion.version),
-            outcomes=tuple(outcomes), trigger=trigger, source=registry.public_uri, registry=registry.name))
+            generation=str(generation), outcomes=tuple(outcomes), trigger=trigger, source=registry.public_uri, registry=registry.name))
     return events
 
 
 def events_of_report(report: Any, registry: Any, trigger: str = "publish") -> list[PromotionEvent]:
     """One event per promotion a publish acted on (created, updated or failed - not unchanged or
     skipped: nothing happened for those), the specs of one promotion together."""
-    grouped: dict[tuple, list[CatalogOutcome]] = {}
+    grouped: dict[tuple, list[Any]] = {}
     for result in report.results:
         if result.status not in ("created", "updated", "failed") or not result.production:
             continue
         p = result.production
         key = (p["registered_model"], p["version"], p["recognised_by"], p["marker"])
-        grouped.setdefault(key, []).append(CatalogOutcome(result.status, result.model, result.version_after,
-                                                          result.spec, result.message))
+        grouped.setdefault(key, []).append(result)
     return [PromotionEvent(registered_model=name, version=version, recognised_by=by, marker=marker,
-                           model_version=registry.model_version(name, version), outcomes=tuple(outcomes),
+                           model_version=registry.model_version(name, version),
+                           generation=catalog_generation(results),
+                           outcomes=tuple(CatalogOutcome(r.status, r.model, r.version_after, r.spec, r.message)
+                                          for r in results),
                            trigger=trigger, source=registry.public_uri, registry=registry.name)
-            for (name, version, by, marker), outcomes in grouped.items()]
+            for (name, version, by, marker), results in grouped.items()]
+
+
+def catalog_generation(results: list[Any]) -> str:
+    """A publish's generation, without a checkpoint: the catalog's versions of what it wrote. Every
+    write makes a new entity version, so a promotion published again after a rollback gets another;
+    a failed write is named by the version it did not replace (``new`` for a create), so a rerun
+    that fails the same way keeps it, and the rerun that succeeds is a new event."""
+    def written(result: Any) -> str:
+        if result.status == "failed":
+            return f"{result.model or result.spec}@{_entity_version(result.version_before)}:failed"
+        return f"{result.model or result.spec}@{_entity_version(result.version_after)}"
+
+    return ",".join(sorted(written(r) for r in results))
+
+
+def _entity_version(version: float | None) -> str:
+    return "new" if version is None else str(version)
 
 
 def failed(event: PromotionEvent) -> bool:

@@ -23,14 +23,16 @@ VERSION = {"name": "churn", "version": "3", "creation_timestamp": 1700000000000,
            "tags": [{"key": "team", "value": "eta"}], "run_link": "", "aliases": ["champion"]}
 
 
-def event(name: str = "churn", version: str = "3") -> PromotionEvent:
+def event(name: str = "churn", version: str = "3", generation: str = "1") -> PromotionEvent:
     return PromotionEvent(name, version, "alias", "champion", {**VERSION, "name": name, "version": version},
-                          source="http://mlflow:5000")
+                          generation, source="http://mlflow:5000")
 
 
 def test_the_envelope_is_cloudevents_with_a_stable_id():
     first, again = event().envelope(), event().envelope()
     assert first["id"] == again["id"] and first["id"] != event(version="4").envelope()["id"]
+    # the same version promoted again (after a rollback) is another generation: another id
+    assert first["id"] != event(generation="3").envelope()["id"]
     assert {k: first[k] for k in ("specversion", "type", "subject", "source", "datacontenttype")} == {
         "specversion": "1.0", "type": "io.mlmeta.model.promoted", "subject": "churn/3",
         "source": "http://mlflow:5000", "datacontenttype": "application/json"}
@@ -127,7 +129,8 @@ def test_publish_emits_events_to_a_real_kafka_topic_with_every_field(kafka_broke
             "source", "runId", "status", "statusMessage", "tags", "runLink"} <= set(data)
     assert data["catalog"] == [{"action": "created", "entityVersion": 0.1, "fqn": f"mlflow_models.{name}",
                                 "message": None, "spec": f"model_specs/{name}.yaml"}]
-    assert data["trigger"] == "publish" and data["promotion"] == {"recognisedBy": "alias", "marker": "champion"}
+    assert data["trigger"] == "publish" and data["promotion"] == {
+        "recognisedBy": "alias", "marker": "champion", "generation": f"mlflow_models.{name}@0.1"}
 
 
 @pytest.mark.slow

@@ -55,6 +55,8 @@ def test_a_command_against_a_catalog_answering_500_exits_2_naming_the_server_and
 
 
 def watch_once(cli, checkpoint: Path):
+    """``watch --once`` with this checkpoint, from a project with a spec folder (a missing one is said first)."""
+    write(Path.cwd() / "model_specs" / "m.yaml", SPEC.format(name="m", registered="m"))
     return cli("watch", "--once", "--checkpoint", str(checkpoint),
                env={"OPENMETADATA_HOST": NOWHERE, "OPENMETADATA_JWT_TOKEN": "t", "MLFLOW_TRACKING_URI": NOWHERE})
 

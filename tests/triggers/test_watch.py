@@ -18,6 +18,7 @@ import pytest
 from mlmeta.config import load_settings
 from mlmeta.events.sinks import Emitter, JsonLinesSink
 from mlmeta.triggers.watch import Watcher, WatchOptions
+from tests.conftest import write
 from tests.test_publish import entity
 
 pytestmark = pytest.mark.slow
@@ -183,3 +184,28 @@ def test_a_failed_catch_up_on_a_new_checkpoint_exits_1_and_is_retried_once_its_s
     spec.write_text(spec.read_text().replace("orders.last_updat", "orders.last_update"))
     assert cli("watch", "--once", "--checkpoint", str(checkpoint)).exit_code == 0
     assert entity(sandbox, first)["version"] == 0.1
+
+
+def test_watch_from_a_subfolder_keeps_its_checkpoint_beside_the_project_file(project, cli, in_tmp, monkeypatch):
+    """Seen: with mlmeta.toml at the root, the checkpoint went under the current folder."""
+    write(in_tmp / "mlmeta.toml", 'service = "mlflow_models"\n')
+    below = in_tmp / "model_specs" / "notes"
+    below.mkdir()
+    monkeypatch.chdir(below)
+    result = cli("watch", "--once", "--sink", f"jsonl:{in_tmp / 'events.jsonl'}")
+    assert result.exit_code == 0, result.stderr
+    assert (in_tmp / ".mlmeta" / "watch-checkpoint.json").is_file()
+    assert not (below / ".mlmeta").exists() and not (in_tmp / "model_specs" / ".mlmeta").exists()
+
+
+def test_watch_from_a_subfolder_without_a_project_file_says_so_and_leaves_nothing(cli, in_tmp, monkeypatch):
+    """Seen: ``path not found: model_specs`` with no hint, and ``model_specs/.mlmeta/`` left behind."""
+    write(in_tmp / "model_specs" / "m.yaml", "mlmeta: 1\n")
+    monkeypatch.chdir(in_tmp / "model_specs")
+    result = cli("watch", "--once")
+    assert result.exit_code == 2
+    assert "no spec folder model_specs/" in result.stderr and "run mlmeta from the repository's root" in result.stderr
+    assert not (in_tmp / "model_specs" / ".mlmeta").exists()
+    result = cli("watch", "--once", "elsewhere")
+    assert result.exit_code == 2 and "path not found: elsewhere" in result.stderr and "hint:" in result.stderr
+    assert not (in_tmp / "model_specs" / ".mlmeta").exists()
