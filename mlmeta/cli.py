@@ -737,20 +737,23 @@ def init(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (refuses to "
                                                                           "overwrite).")] = None,
     schema_ref: SchemaRefOption = None,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
     verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Write a starter spec from a registered model: features from its signature, sources from its logged training
-    datasets, hyperparameters from its run."""
+    """Write a starter spec from a registered model: features from its signature, sources from the catalog's columns
+    of the assets its logged training datasets map to, the algorithm and hyperparameters from its run."""
 
     def body() -> int:
 
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
-        from mlmeta.init import next_step, starter_spec
+        from mlmeta.init import next_step, notes, propose, read_catalog, starter_spec
         from mlmeta.registries import open_registry
         from mlmeta.registry import RegistryError, Wanted
         from mlmeta.spec.model import DEFAULT_STAGE, STAGES
@@ -758,7 +761,7 @@ def init(
         _refuse_overwrite(output, "init")
         if stage not in (None, *STAGES):
             raise UsageError(f"--stage {stage}: a spec accepts {' or '.join(STAGES)}")
-        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         registry = open_registry(settings)
         try:
             # Kubeflow Model Registry has no marker to look for: the newest version, and a rule to fill in
@@ -773,11 +776,19 @@ def init(
         from mlmeta.datasets import DatasetRules, map_dataset
 
         datasets = [map_dataset(d, settings.datasets or DatasetRules()) for d in facts.training_datasets]
+        catalog = read_catalog(datasets, settings)  # the columns of the assets they map to: one GET each
+        proposals = propose(facts, datasets, catalog)
         text = starter_spec(facts, service=service or settings.service,
                             schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage,
-                            datasets=datasets)
-        _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or "")},
-                 next_step(facts, datasets), overwrite=False)
+                            datasets=datasets, proposals=proposals)
+        said = notes(facts, datasets, catalog)
+        if fmt is not Format.JSON:
+            from mlmeta.output import console
+
+            for line in said:
+                console.err(f"mlmeta init: {line}")
+        _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or ""), "notes": said},
+                 next_step(facts, proposals), overwrite=False)
         return 0
 
     _exit(run("init", fmt, body, verbose=verbose))
