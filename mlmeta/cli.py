@@ -159,8 +159,8 @@ def _selected_files(files: list[Path], selectors: list, command: str) -> list[Pa
     from mlmeta.spec.load import load_spec
 
     cwd = os.getcwd()
-    candidates = {path: Candidate(display_path(path, cwd), load_spec(path, display_path(path, cwd)).spec)
-                  for path in files}
+    shown = {path: display_path(path, cwd) for path in files}
+    candidates = {path: Candidate(shown[path], load_spec(path, shown[path]).spec) for path in files}
     kept, warnings = select(list(candidates.values()), selectors)
     for warning in warnings:
         console.err(f"mlmeta {command}: warning: {warning}")
@@ -984,6 +984,31 @@ def card(
         return 0
 
     _exit(run("card", fmt, body, verbose=verbose))
+
+
+@app.command()
+def explain(
+    code: Annotated[Optional[str], typer.Argument(metavar="CODE", help="A finding code, such as R002 (any case; "
+                                                                        "without one, every code is listed).",
+                                                  show_default=False)] = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Say what a finding code means, why it happens and how to fix it, with an example."""
+
+    def body() -> int:
+        import json
+
+        from mlmeta import explanations
+        from mlmeta.output import console
+
+        said = explanations.listing() if code is None else explanations.explain(explanations.known(code))
+        if fmt is Format.JSON:
+            console.out(json.dumps({"version": 1, "command": "explain", **said}, indent=2, ensure_ascii=False))
+        else:
+            console.out(explanations.as_text(said))
+        return 0
+
+    _exit(run("explain", fmt, body))
 
 
 class GraphFormat(str, enum.Enum):
