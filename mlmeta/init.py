@@ -212,8 +212,8 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
     if schema_ref:
         lines.append(f"# yaml-language-server: $schema={schema_ref}")
     lines += [
-        f"# Written by `mlmeta init {_FROM[facts.registry]} {facts.registered_model}` from version {facts.version} "
-        f"({promotion}).",
+        _comment(f"# Written by `mlmeta init {_FROM[facts.registry]} {facts.registered_model}` from version "
+                 f"{facts.version} ({promotion})."),
         f"# TODO: {_header_todo(facts, proposals)}",
         "mlmeta: 1",
         f"name: {scalar(name)}",
@@ -291,7 +291,7 @@ def _algorithm(facts: ProductionVersion) -> list[str]:
         return [f"algorithm: {scalar(facts.estimator)}"]
     flavours = [f for f in facts.flavors if f != "python_function"]
     hint = f" (its flavour is {flavours[0]})" if flavours else ""
-    return [f"# algorithm: TODO - the estimator, e.g. GradientBoostingRegressor: the run records none{hint}"]
+    return [_comment(f"# algorithm: TODO - the estimator, e.g. GradientBoostingRegressor: the run records none{hint}")]
 
 
 def _kubeflow(facts: ProductionVersion) -> list[str]:
@@ -329,7 +329,7 @@ def _features(facts: ProductionVersion, datasets: list[MappedDataset], proposals
     for column in facts.signature:
         lines += [
             f"  - name: {scalar(column.name)}",
-            f"    type: {feature_kind(column)}  # signature type: {column.type}",
+            f"    type: {feature_kind(column)}  # signature type: {_comment(column.type)}",
             "    # description: TODO",
         ]
         proposal = proposals.get(column.name, Proposal())
@@ -346,7 +346,7 @@ def _sources(proposal: Proposal, datasets: list[MappedDataset]) -> list[str]:
             hint = f"no column of its name and type in the training datasets' assets ({assets})"
         else:
             hint = f"one of the training datasets' assets ({assets})?"
-        return [f"    sources: []  # TODO: {hint}"]
+        return [f"    sources: []  # TODO: {_comment(hint)}"]
     if proposal.checked:
         many = "; keep the ones it comes from" if len(proposal.sources) > 1 else ""
         comment = f"columns of its name and type in the training datasets' assets (found in OpenMetadata){many}"
@@ -354,7 +354,7 @@ def _sources(proposal: Proposal, datasets: list[MappedDataset]) -> list[str]:
         plural = "s" if len(proposal.found_in) > 1 else ""
         comment = (f"from the training dataset{plural} {', '.join(proposal.found_in)}: not checked in OpenMetadata, "
                    "check them")
-    lines = [f"    sources:  # {comment}"]
+    lines = [f"    sources:  # {_comment(comment)}"]
     for source in proposal.sources:
         lines += [f"      - {source.kind}: {scalar(source.asset)}", f"        column: {scalar(source.name)}"]
     return lines
@@ -364,7 +364,7 @@ def _near(proposal: Proposal) -> list[str]:
     if not proposal.near:
         return []
     lines = ["    # near matches, not sources (if the feature comes from one, move it into sources):"]
-    return lines + [f"    #   - {column.flow()}  # {why}" for column, why in proposal.near]
+    return lines + [f"    #   - {column.flow()}  # {_comment(why)}" for column, why in proposal.near]
 
 
 def _hyperparameters(facts: ProductionVersion) -> list[str]:
@@ -377,7 +377,14 @@ def _hyperparameters(facts: ProductionVersion) -> list[str]:
 
 
 def _one_line(value: Any, limit: int = 80) -> str:
-    """A value shown in a comment: one line (autolog logs a Pipeline's steps as a multi-line repr,
-    whose next line would be read as YAML), and short."""
-    text = " ".join(str(value).split())
+    """A value shown in a comment: one line, and short (autolog logs a Pipeline's steps as a
+    multi-line repr)."""
+    text = _comment(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _comment(value: Any) -> str:
+    """Text from the registry or the catalog (a dataset's name, a signature's type, a column's type,
+    a registered model's name) on one line: a line break in it would end the comment, and what
+    followed would be read as the spec's own YAML."""
+    return " ".join(str(value).split())
