@@ -202,18 +202,3 @@ def _example_training_script():
     spec.loader.exec_module(module)
     return module
 
-
-def test_text_from_the_registry_or_the_catalog_stays_inside_its_comment():
-    """Whoever trains a model names its datasets and its signature's types, and the catalog names column types:
-    a line break in any of them would end init's comment and add keys to the spec."""
-    injected = "x\nservice: attacker\u2028owners: {users: [mallory]}"
-    facts = ProductionVersion("churn", "1", "alias", "champion", None, flavors=(injected,),
-                              signature=(SignatureInput("tenure", injected), SignatureInput("country", "string")),
-                              params={"steps": injected})
-    logged = LoggedDataset(injected, "abc", "spark", '{"table_name": "svc.db.public.users"}', "training", ("tenure",))
-    datasets = [MappedDataset(logged, "table", USERS)]
-    near = {"country": Proposal(near=((Column("table", USERS, "country", injected), injected),))}
-    for proposals in (None, near):  # unchecked (from the logged schema), and near matches from the catalog
-        text = starter_spec(facts, service="s", schema_ref=None, datasets=datasets, proposals=proposals)
-        spec = yaml.safe_load(text)
-        assert spec["service"] == "s" and "owners" not in spec, text
