@@ -287,7 +287,7 @@ def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides
     from mlmeta.publish import execute
 
     if mode == "publish" and not (paths or changed_since or all_specs or select):
-        raise UsageError("say which specs to publish: PATHS, --all, --changed-since REF or --select SELECTOR")
+        raise UsageError("say which specs to publish: PATHS, --all, or --changed-since REF (or --select SELECTOR)")
     if all_specs and (paths or changed_since):
         raise UsageError("--all publishes every spec: leave out PATHS and --changed-since")
     settings = load_settings(overrides)
