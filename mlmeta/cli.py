@@ -41,6 +41,10 @@ ChangedSinceOption = Annotated[
     Optional[str],
     typer.Option("--changed-since", metavar="REF", help="Only specs changed since this git ref (e.g. origin/main)."),
 ]
+SelectOption = Annotated[Optional[list[str]], typer.Option(
+    "--select", metavar="SELECTOR", help="Only the specs a selector matches (repeatable: any of them): tag:Tier.Tier1, "
+                                         "owner:USER_OR_TEAM, name:PATTERN or path:PATTERN (fnmatch; a folder "
+                                         "selects what is below it).", show_default=False)]
 
 
 HostOption = Annotated[Optional[str], typer.Option("--host", metavar="URL", help="OpenMetadata URL (else "
@@ -125,9 +129,11 @@ def _exit(code: int) -> None:
     raise typer.Exit(code)
 
 
-def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], settings) -> list[Path]:
+def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], settings,
+               select: Optional[list[str]] = None, command: str = "") -> list[Path]:
     from mlmeta import discovery
 
+    selectors = _selectors(select)  # a malformed one stops the command before anything is read
     roots = list(paths) if paths else list(settings.spec_paths)
     if not paths:
         _check_default_roots(roots, settings)
@@ -137,8 +143,33 @@ def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], setti
         console.err(f"mlmeta: --changed-since {changed_since[:12]}...: no commit before it (a branch's first "
                     "push): every spec is new, so every spec is taken")
     if changed_since:
-        return discovery.changed_since(changed_since, roots)
-    return discovery.find_spec_files(roots)
+        files = discovery.changed_since(changed_since, roots)
+    else:
+        files = discovery.find_spec_files(roots)
+    return _selected_files(files, selectors, command) if selectors else files
+
+
+def _selectors(select: Optional[list[str]]) -> list:
+    from mlmeta.selection import parse
+
+    return parse(select) if select else []
+
+
+def _selected_files(files: list[Path], selectors: list, command: str) -> list[Path]:
+    """The spec files --select keeps (each is loaded to be judged, offline); a warning line on stderr
+    for each selector that matches nothing."""
+    from mlmeta.discovery import display_path
+    from mlmeta.output import console
+    from mlmeta.selection import Candidate, select
+    from mlmeta.spec.load import load_spec
+
+    cwd = os.getcwd()
+    shown = {path: display_path(path, cwd) for path in files}
+    candidates = {path: Candidate(shown[path], load_spec(path, shown[path]).spec) for path in files}
+    kept, warnings = select(list(candidates.values()), selectors)
+    for warning in warnings:
+        console.err(f"mlmeta {command}: warning: {warning}")
+    return [path for path, candidate in candidates.items() if candidate in kept]
 
 
 def _schema_ref(given: Optional[str], output: Optional[Path], settings) -> Optional[str]:
@@ -221,6 +252,7 @@ def _beside_project(settings, relative: str) -> Path:
 def validate(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,
+    select: SelectOption = None,
     fmt: FormatOption = Format.TEXT,
     strict: StrictOption = False,
     online: Annotated[bool, typer.Option("--online", help="Also check tables, columns, owners, tags ... in "
@@ -245,8 +277,9 @@ def validate(
 
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
                                  if online else {"timeout": timeout, "deadline": deadline})  # checked offline too
-        report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
-                                strict=strict, service_required=True, policy=settings.card_policy)
+        report = validate_files(_spec_files(paths, changed_since, settings, select, "validate"),
+                                default_service=settings.service, strict=strict, service_required=True,
+                                policy=settings.card_policy)
         if online:
             from mlmeta.online import check_online
 
@@ -263,34 +296,35 @@ def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, dead
             "ca_bundle": ca_bundle, "timeout": timeout, "deadline": deadline, "concurrency": concurrency}
 
 
-def _prune_scope(options, paths, changed_since, settings) -> None:
+def _prune_scope(options, paths, changed_since, settings, select=None) -> None:
     """--prune needs every spec (--all) or the deletions since a ref: never a hand-picked subset."""
     from mlmeta.discovery import deleted_since
     from mlmeta.errors import UsageError
 
     if not options.prune:
         return
-    if paths:
-        raise UsageError("--prune decides from every spec: use it with --all or --changed-since, not with PATHS")
+    if paths or select:
+        raise UsageError("--prune decides from every spec: use it with --all or --changed-since, not with "
+                         + ("PATHS" if paths else "--select"))
     if changed_since:
         options.deleted_specs = deleted_since(changed_since, list(settings.spec_paths))
 
 
 def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides, events=None,
-             save_to: Optional[Path] = None) -> int:
+             save_to: Optional[Path] = None, select=None) -> int:
     from mlmeta.config import load_settings
     from mlmeta.errors import UsageError
     from mlmeta.output import render_publish
     from mlmeta.output.progress import progress
     from mlmeta.publish import execute
 
-    if mode == "publish" and not (paths or changed_since or all_specs):
-        raise UsageError("say which specs to publish: PATHS, --all, or --changed-since REF")
+    if mode == "publish" and not (paths or changed_since or all_specs or select):
+        raise UsageError("say which specs to publish: PATHS, --all, or --changed-since REF (or --select SELECTOR)")
     if all_specs and (paths or changed_since):
         raise UsageError("--all publishes every spec: leave out PATHS and --changed-since")
     settings = load_settings(overrides)
-    files = _spec_files(paths, changed_since, settings)
-    _prune_scope(options, paths, changed_since, settings)
+    _prune_scope(options, paths, changed_since, settings, select)
+    files = _spec_files(paths, changed_since, settings, select, mode)
     emitter = _emitter(events[0], events[1], settings, None) if events is not None else None
     if emitter is not None and not emitter.sinks:
         raise UsageError("--emit-events needs somewhere to send them: --sink, or event_sinks in the project file")
@@ -367,6 +401,7 @@ def plan(
                                                             "sources.")] = False,
     concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
+    select: SelectOption = None,
     prune: PlanPruneOption = False,
     create_service: Annotated[bool, typer.Option(
         "--create-service", help="Plan a missing ML model service as publish --create-service would create it "
@@ -396,7 +431,7 @@ def plan(
                         Options(dry_run=True, strict=strict, refresh=refresh, registered_model=registered_model,
                                 prune=prune, create_service=create_service, record=output is not None),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
-                        save_to=output)
+                        save_to=output, select=select)
 
     _exit(run("plan", fmt, body, verbose=verbose))
 
@@ -406,6 +441,7 @@ def drift(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,
     registered_model: RegisteredModelOption = None,
+    select: SelectOption = None,
     host: HostOption = None,
     token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
@@ -423,9 +459,9 @@ def drift(
         from mlmeta.output import render_drift
 
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
-        files = _spec_files(paths, changed_since, settings)
+        files = _spec_files(paths, changed_since, settings, select, "drift")
         report = detect(files, settings, registered_model=registered_model,
-                        complete=not (paths or changed_since))
+                        complete=not (paths or changed_since or select))  # a selection is no complete set
         render_drift(report, fmt)
         return report.exit_code
 
@@ -464,6 +500,7 @@ def pull(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,
     registered_model: RegisteredModelOption = None,
+    select: SelectOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff, write nothing.")] = False,
     host: HostOption = None,
     token_file: TokenFileOption = None,
@@ -482,7 +519,7 @@ def pull(
         from mlmeta.validate import ValidationReport
 
         settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
-        report = pull_texts(_spec_files(paths, changed_since, settings), settings, dry_run=dry_run,
+        report = pull_texts(_spec_files(paths, changed_since, settings, select, "pull"), settings, dry_run=dry_run,
                             registered_model=registered_model)
         if report.invalid and fmt is not Format.JSON:
             render_validation(ValidationReport(report.invalid), fmt)
@@ -523,6 +560,7 @@ def publish(
                                                             "sources.")] = False,
     concurrency: ConcurrencyOption = None,
     registered_model: RegisteredModelOption = None,
+    select: SelectOption = None,
     prune: PruneOption = False,
     emit_events: Annotated[bool, typer.Option("--emit-events", help="Emit a promotion event for each model "
                                                                    "created, updated or failed (see --sink).")]
@@ -551,7 +589,7 @@ def publish(
             _plan_decides({"PATHS": paths, "--changed-since": changed_since, "--all": all_specs,
                            "--create-service": create_service, "--create-properties": create_properties,
                            "--require-production": require_production, "--strict": strict, "--refresh": refresh,
-                           "--registered-model": registered_model, "--prune": prune})
+                           "--registered-model": registered_model, "--prune": prune, "--select": select})
             return _apply_plan(saved_plan, dry_run, fmt, _connection_overrides(
                 host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
                 (sink, spool or Path(PUBLISH_SPOOL)) if emit_events else None)
@@ -562,7 +600,7 @@ def publish(
                                 create_properties=create_properties),
                         _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline, concurrency),
                         events=(sink, spool or Path(PUBLISH_SPOOL)) if emit_events and not dry_run
-                        else None)
+                        else None, select=select)
 
     _exit(run("publish", fmt, body, verbose=verbose))
 
@@ -627,6 +665,7 @@ def _progress(fmt: Format):
 @app.command()
 def watch(
     paths: PathsArgument = None,
+    select: SelectOption = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron and CI).")] = False,
     interval: Annotated[float, typer.Option("--interval", metavar="SECONDS", help="Time between passes.")] = 30.0,
     jitter: Annotated[float, typer.Option("--jitter", metavar="SHARE",
@@ -663,7 +702,15 @@ def watch(
         _require("--interval", interval, interval > 0, "must be more than 0 seconds")
         _require("--jitter", jitter, 0 <= jitter < 1, "a share of the interval, from 0 up to (not including) 1")
         _require("--max-backoff", max_backoff, max_backoff >= interval, f"must be at least --interval ({interval:g})")
+        selectors = _selectors(select)
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        if selectors:  # said once, on the specs as they are now; each pass selects again from its own reading
+            from mlmeta.errors import UsageError
+
+            if all_models:
+                raise UsageError("--select chooses among the specs, --all-models watches every registered model: "
+                                 "use one of them")
+            _spec_files(paths, None, settings, select, "watch")
         _check_watched_paths(paths, settings)  # before anything is made on disk
         kept = checkpoint or _beside_project(settings, WATCH_CHECKPOINT)
         if all_models and settings.registry == "kubeflow":
@@ -674,7 +721,7 @@ def watch(
         emitter = _emitter(sink, spool or kept.with_name(kept.stem + SPOOL_BESIDE), settings, "-")
         watcher = Watcher(settings, WatchOptions(checkpoint=kept, interval=interval, jitter=jitter,
                                                  max_backoff=max_backoff, once=once, all_models=all_models,
-                                                 paths=list(paths) if paths else None,
+                                                 paths=list(paths) if paths else None, select=selectors,
                                                  create_service=create_service), emitter,
                           _service_log(log_format, "mlmeta.watch") if log_format is LogFormat.JSON else _progress(fmt))
         try:
@@ -839,20 +886,23 @@ def init(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (refuses to "
                                                                           "overwrite).")] = None,
     schema_ref: SchemaRefOption = None,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
     mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
     verbose: VerboseOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Write a starter spec from a registered model: features from its signature, sources from its logged training
-    datasets, hyperparameters from its run."""
+    """Write a starter spec from a registered model: features from its signature, sources from the catalog's columns
+    of the assets its logged training datasets map to, the algorithm and hyperparameters from its run."""
 
     def body() -> int:
 
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
-        from mlmeta.init import next_step, starter_spec
+        from mlmeta.init import next_step, notes, propose, read_catalog, starter_spec
         from mlmeta.registries import open_registry
         from mlmeta.registry import RegistryError, Wanted
         from mlmeta.spec.model import DEFAULT_STAGE, STAGES
@@ -860,7 +910,7 @@ def init(
         _refuse_overwrite(output, "init")
         if stage not in (None, *STAGES):
             raise UsageError(f"--stage {stage}: a spec accepts {' or '.join(STAGES)}")
-        settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
         registry = open_registry(settings)
         try:
             # Kubeflow Model Registry has no marker to look for: the newest version, and a rule to fill in
@@ -875,11 +925,19 @@ def init(
         from mlmeta.datasets import DatasetRules, map_dataset
 
         datasets = [map_dataset(d, settings.datasets or DatasetRules()) for d in facts.training_datasets]
+        catalog = read_catalog(datasets, settings)  # the columns of the assets they map to: one GET each
+        proposals = propose(facts, datasets, catalog)
         text = starter_spec(facts, service=service or settings.service,
                             schema_ref=_schema_ref(schema_ref, output, settings), alias=alias, stage=stage,
-                            datasets=datasets)
-        _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or "")},
-                 next_step(facts, datasets), overwrite=False)
+                            datasets=datasets, proposals=proposals)
+        said = notes(facts, datasets, catalog)
+        if fmt is not Format.JSON:
+            from mlmeta.output import console
+
+            for line in said:
+                console.err(f"mlmeta init: {line}")
+        _deliver(text, output, fmt, {"command": "init", "spec": text, "output": str(output or ""), "notes": said},
+                 next_step(facts, proposals), overwrite=False)
         return 0
 
     _exit(run("init", fmt, body, verbose=verbose))
@@ -1048,6 +1106,31 @@ def card(
     _exit(run("card", fmt, body, verbose=verbose))
 
 
+@app.command()
+def explain(
+    code: Annotated[Optional[str], typer.Argument(metavar="CODE", help="A finding code, such as R002 (any case; "
+                                                                        "without one, every code is listed).",
+                                                  show_default=False)] = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Say what a finding code means, why it happens and how to fix it, with an example."""
+
+    def body() -> int:
+        import json
+
+        from mlmeta import explanations
+        from mlmeta.output import console
+
+        said = explanations.listing() if code is None else explanations.explain(explanations.known(code))
+        if fmt is Format.JSON:
+            console.out(json.dumps({"version": 1, "command": "explain", **said}, indent=2, ensure_ascii=False))
+        else:
+            console.out(explanations.as_text(said))
+        return 0
+
+    _exit(run("explain", fmt, body))
+
+
 class GraphFormat(str, enum.Enum):
     MERMAID = "mermaid"
     DOT = "dot"
@@ -1058,6 +1141,7 @@ class GraphFormat(str, enum.Enum):
 def graph(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,
+    select: SelectOption = None,
     fmt: Annotated[GraphFormat, typer.Option("--format", "-f", metavar="mermaid|dot|json", case_sensitive=False,
                                              help="Mermaid (GitHub renders it), Graphviz DOT, or the graph as "
                                                   "data.")] = GraphFormat.MERMAID,
@@ -1075,8 +1159,8 @@ def graph(
         from mlmeta.validate import validate_files
 
         settings = load_settings({})
-        report = validate_files(_spec_files(paths, changed_since, settings), default_service=settings.service,
-                                policy=settings.card_policy)
+        report = validate_files(_spec_files(paths, changed_since, settings, select, "graph"),
+                                default_service=settings.service, policy=settings.card_policy)
         if report.exit_code:
             render_validation(report, Format.JSON if fmt is GraphFormat.JSON else Format.TEXT)
             return report.exit_code

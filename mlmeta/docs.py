@@ -1,7 +1,8 @@
 """The documentation site's generated pages, and the MkDocs hook that puts them in (``mkdocs.yml``).
 
 What the code already says is never written twice: the spec reference comes from the JSON Schema,
-the commands from the CLI's own help, the finding codes from ``diagnostics.CODES``, the
+the commands from the CLI's own help, the finding codes from ``diagnostics.CODES`` and what each means
+from ``explanations.EXPLANATIONS`` (as ``mlmeta explain`` prints it), the
 compatibility table from ``releases.RULES``. A page holds a marker (``<!-- mlmeta:spec-reference
 -->`` ...) where the generated Markdown goes. Links from a page to a file of the repository (an
 example, the schema) become links to the repository, and a link to a file that does not exist
@@ -116,13 +117,25 @@ def _help(text: str | None) -> str:
 
 def finding_codes() -> str:
     from mlmeta.diagnostics import CODES
+    from mlmeta.explanations import KINDS
 
-    groups = {"F": "files", "Y": "YAML", "S": "spec structure", "R": "references (validate --online, plan, publish)",
-              "P": "publishing", "D": "drift"}
     rows = ["| code | kind | meaning |", "| --- | --- | --- |"]
-    rows += [f"| <span id=\"{code.lower()}\"></span>{code} | {groups.get(code[0], '')} | {_cell(meaning)} |"
-             for code, meaning in CODES.items()]
+    rows += [f"| <span id=\"{code.lower()}\"></span>[{code}](#{code.lower()}-explained) | {KINDS.get(code[0], '')} | "
+             f"{_cell(meaning)} |" for code, meaning in CODES.items()]
     return "\n".join(rows)
+
+
+def finding_explanations() -> str:
+    """Each code's why, fix and example - what ``mlmeta explain CODE`` prints - from ``explanations``."""
+    from mlmeta.diagnostics import CODES
+    from mlmeta.explanations import explain
+
+    parts = []
+    for code in CODES:
+        said = explain(code)
+        parts.append(f"### <span id=\"{code.lower()}-explained\"></span>{code}: {said['meaning']}\n\n"
+                     f"**Why.** {said['why']}\n\n**Fix.** {said['fix']}\n\n```\n{said['example']}\n```\n")
+    return "\n".join(parts)
 
 
 def compatibility() -> str:
@@ -132,7 +145,7 @@ def compatibility() -> str:
 
 
 GENERATED = {"spec-reference": spec_reference, "commands": commands_reference, "finding-codes": finding_codes,
-             "compatibility": compatibility}
+             "finding-explanations": finding_explanations, "compatibility": compatibility}
 
 
 def _cell(text: str) -> str:

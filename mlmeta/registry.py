@@ -7,6 +7,7 @@ spec. Keeping it SDK-free lets the core and its tests run without mlflow.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +95,7 @@ class ProductionVersion:
     metrics: dict[str, float] = field(default_factory=dict)
     signature: tuple[SignatureInput, ...] | None = None  # None: no signature logged
     flavors: tuple[str, ...] = ()
-    estimator: str | None = None  # e.g. from autolog's estimator_name tag
+    estimator: str | None = None  # the estimator's class name, as autolog records it (estimator_of)
     artifact_uri: str | None = None  # where the model's files are (download URI)
     version_url: str | None = None  # the version in the MLflow UI
     run_url: str | None = None
@@ -126,6 +127,48 @@ class ProductionVersion:
         from dataclasses import asdict
 
         return asdict(self)
+
+
+PIPELINES = ("sklearn.pipeline.Pipeline",)  # whose own class says nothing of the algorithm: its last step does
+
+
+def estimator_of(tags: dict[str, str], params: dict[str, str]) -> str | None:
+    """The estimator's class name, as MLflow's autolog records it on the run (sklearn, pyspark.ml):
+    the ``estimator_class`` tag's last part (``sklearn.ensemble._gb.GradientBoostingRegressor`` ->
+    ``GradientBoostingRegressor``); for a scikit-learn Pipeline, its final step's class, read from
+    the ``steps`` parameter autolog logs; else the ``estimator_name`` tag (some scripts set only
+    that). None when the run records no estimator: the flavour (``sklearn``) is no algorithm."""
+    qualified = (tags.get("estimator_class") or "").strip()
+    if qualified in PIPELINES:
+        return final_step(params.get("steps") or "") or tags.get("estimator_name") or None
+    if qualified:
+        return qualified.rsplit(".", 1)[-1]
+    return (tags.get("estimator_name") or "").strip() or None
+
+
+_STEP = re.compile(r"\(\s*(['\"])[^'\"]*\1\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def final_step(steps: str) -> str | None:
+    """The class of a Pipeline's last step, from the repr of its ``steps`` that autolog logs:
+    ``[('columntransformer', ColumnTransformer(...)), ('gradientboostingregressor', GradientBoostingRegressor(...))]``.
+    Only the list's own items count (a step's parameters may hold (name, estimator) pairs too); None
+    when the text is cut short or is no such list."""
+    found, depth, quote, escaped = None, 0, None, False
+    for i, char in enumerate(steps):
+        if quote:
+            quote = None if char == quote and not escaped else quote
+            escaped = char == "\\" and not escaped
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            if depth == 1 and char == "(":
+                match = _STEP.match(steps, i)
+                found = match.group(2) if match else found
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+    return found if depth == 0 and quote is None else None
 
 
 class RegistryError(Exception):

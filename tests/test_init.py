@@ -7,8 +7,9 @@ import uuid
 import yaml
 
 from mlmeta.datasets import MappedDataset
-from mlmeta.init import model_name, next_step, scalar, starter_spec
-from mlmeta.registry import LoggedDataset, ProductionVersion, SignatureInput
+from mlmeta.init import Column, Proposal, match, model_name, next_step, propose, scalar, starter_spec
+from mlmeta.registry import LoggedDataset, ProductionVersion, SignatureInput, estimator_of, final_step
+from mlmeta.validate import validate_files
 
 
 def test_init_writes_a_spec_from_the_production_version_that_validates(cli, mlflow_server, registry, in_tmp):
@@ -80,13 +81,124 @@ def _dataset(*columns: str) -> MappedDataset:
 
 def test_the_next_step_says_what_is_left_once_sources_were_proposed():
     """init ended with "add the feature sources" even after it had proposed every one of them."""
-    every, some = [_dataset("tenure", "orders")], [_dataset("tenure")]
-    assert next_step(_facts("tenure", "orders"), every) == (
+    facts = _facts("tenure", "orders")
+    every, some = propose(facts, [_dataset("tenure", "orders")]), propose(facts, [_dataset("tenure")])
+    assert next_step(facts, every) == (
         "check the feature sources proposed from the training datasets, add the descriptions, then run mlmeta validate")
-    assert next_step(_facts("tenure", "orders"), some) == (
+    assert next_step(facts, some) == (
         "check the sources proposed for 1 of the 2 features, add the other features' sources and the descriptions, "
         "then run mlmeta validate")
-    assert next_step(_facts("tenure", "orders")) == "add the feature sources and descriptions, then run mlmeta validate"
+    assert next_step(facts) == "add the feature sources and descriptions, then run mlmeta validate"
     assert next_step(_facts()) == "list the features with their sources and descriptions, then run mlmeta validate"
-    header = starter_spec(_facts("tenure", "orders"), service="s", schema_ref=None, datasets=every).splitlines()[1]
+    header = starter_spec(facts, service="s", schema_ref=None, datasets=[_dataset("tenure", "orders")]).splitlines()[1]
     assert header == "# TODO: describe the model, and check the feature sources proposed from its training datasets."
+    checked = {"tenure": Proposal((Column("table", "svc.db.public.users", "tenure", "INT"),)),
+               "orders": Proposal((Column("table", "svc.db.public.users", "orders", "INT"),))}
+    assert next_step(facts, checked) == ("every feature's source was found in the catalog; add the descriptions, then "
+                                         "run mlmeta validate")
+
+
+USERS = "svc.db.public.users"
+
+
+def _columns(**types: str) -> list[Column]:
+    return [Column("table", USERS, name, data_type) for name, data_type in types.items()]
+
+
+def test_a_feature_gets_the_columns_of_its_name_and_type_and_near_matches_only_as_a_comment():
+    columns = _columns(premium="BOOLEAN", Tenure_Days="INT", tenure_days="VARCHAR", country="VARCHAR",
+                       last_update="TIMESTAMP", payload="STRUCT")
+    assert match(SignatureInput("country", "string"), columns) == Proposal((columns[3],))
+    assert match(SignatureInput("last_update", "datetime"), columns).sources == (columns[4],)  # a time is numerical
+    # exact first: the column of the very name and type wins over one that differs by case and underscores
+    folded = match(SignatureInput("tenuredays", "long"), columns)
+    assert folded.sources == (columns[1],)
+    assert [(c.name, why) for c, why in folded.near] == [
+        ("tenure_days", "VARCHAR: categorical, the feature is numerical")]
+    # a name that only looks alike, or the name with another type, is never a source
+    premium = match(SignatureInput("is_premium", "boolean"), columns)
+    assert premium.sources == () and premium.near == ((columns[0], "BOOLEAN, a similar name"),)
+    typed = match(SignatureInput("country", "double"), columns)
+    assert typed.sources == () and typed.near == ((columns[3], "VARCHAR: categorical, the feature is numerical"),)
+    assert match(SignatureInput("payload", "string"), columns).sources == ()  # a struct feeds neither kind as it is
+    assert match(SignatureInput("restaurant_dimension", "double"), columns) == Proposal()
+
+
+def test_the_spec_writes_found_columns_as_sources_and_near_matches_as_comments_and_validates(tmp_path):
+    facts = ProductionVersion("churn", "1", "alias", "champion", None, estimator="GradientBoostingRegressor",
+                              signature=(SignatureInput("country", "string"), SignatureInput("is_premium", "boolean")))
+    columns = _columns(country="VARCHAR", premium="BOOLEAN")
+    text = starter_spec(facts, service="s", schema_ref=None, datasets=[_dataset("whatever")],
+                        proposals={c.name: match(c, columns) for c in facts.signature})
+    spec = yaml.safe_load(text)
+    assert spec["algorithm"] == "GradientBoostingRegressor"
+    assert spec["features"][0]["sources"] == [{"table": USERS, "column": "country"}]
+    assert spec["features"][1]["sources"] == []
+    assert f"    #   - {{table: {USERS}, column: premium}}  # BOOLEAN, a similar name" in text
+    path = tmp_path / "churn.yaml"
+    path.write_text(text)
+    assert validate_files([path]).exit_code == 0
+
+
+def test_the_algorithm_is_the_estimator_autolog_records_never_the_flavour():
+    steps = ("[('columntransformer', ColumnTransformer(remainder='passthrough',\n                  transformers=[("
+             "'onehotencoder', OneHotEncoder(), ['b'])])), ('gradientboostingregressor', "
+             "GradientBoostingRegressor(n_estimators=5))]")  # as mlflow.sklearn.autolog logs a make_pipeline
+    pipeline = {"estimator_class": "sklearn.pipeline.Pipeline", "estimator_name": "Pipeline"}
+    assert estimator_of(pipeline, {"steps": steps}) == "GradientBoostingRegressor"
+    assert estimator_of(pipeline, {"steps": steps[:90]}) == "Pipeline"  # cut short: no guess
+    assert estimator_of({"estimator_class": "sklearn.ensemble._forest.RandomForestClassifier"}, {}) == \
+        "RandomForestClassifier"
+    assert final_step("[('stack', StackingRegressor(estimators=[('lr', LinearRegression())]))]") == "StackingRegressor"
+    assert estimator_of({"estimator_name": "GradientBoostingRegressor"}, {}) == "GradientBoostingRegressor"
+    assert estimator_of({}, {}) is None
+    flavour_only = ProductionVersion("churn", "1", "alias", "champion", None, flavors=("python_function", "sklearn"),
+                                     params={"steps": steps})
+    text = starter_spec(flavour_only, service="s", schema_ref=None)
+    assert "\nalgorithm:" not in text and "(its flavour is sklearn)" in text
+    assert yaml.safe_load(text)["hyperparameters"] == {"steps": {}}  # a multi-line value stays in its comment
+
+
+def test_init_names_the_estimator_autolog_records_for_a_pipeline(cli, mlflow_server, in_tmp):
+    """mlflow.sklearn.autolog tags a Pipeline's run estimator_class=sklearn.pipeline.Pipeline and logs its steps:
+    the algorithm is the final step's class, not the pipeline and not the flavour (sklearn)."""
+    import mlflow
+
+    example = _example_training_script()
+    name = f"autolog_{uuid.uuid4().hex[:8]}"
+    mlflow.set_tracking_uri(mlflow_server.url)
+    mlflow.set_experiment("mlmeta-autolog")
+    mlflow.sklearn.autolog(log_models=False, log_datasets=False, silent=True)
+    try:
+        with mlflow.start_run() as run:
+            model, sample, _ = example.train(5, 0.1, 2)  # the fit autolog records
+            info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
+                                            pip_requirements=["scikit-learn"],
+                                            signature=mlflow.models.infer_signature(sample, model.predict(sample)))
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    client = mlflow.MlflowClient(mlflow_server.url)
+    assert client.get_run(run.info.run_id).data.tags["estimator_class"] == "sklearn.pipeline.Pipeline"
+    client.create_registered_model(name)
+    version = client.create_model_version(name, source=info.model_uri, run_id=run.info.run_id,
+                                          model_id=info.model_id).version
+    client.set_registered_model_alias(name, "champion", version)
+    result = cli("init", "--from-mlflow", name, env={"MLFLOW_TRACKING_URI": mlflow_server.url})
+    assert result.exit_code == 0, result.stderr
+    spec = yaml.safe_load(result.stdout)  # autolog's multi-line 'steps' parameter stays inside its comment
+    assert spec["algorithm"] == "GradientBoostingRegressor"
+    assert "gradientboostingregressor__n_estimators" in spec["hyperparameters"]
+    (in_tmp / "autolog.yaml").write_text(result.stdout.replace("\nmlmeta: 1\n", "\nmlmeta: 1\nservice: s\n"))
+    assert cli("validate", "autolog.yaml").exit_code == 0
+
+
+def _example_training_script():
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("example_train", REPO / "examples" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests.conftest import REPO, write
 from tests.test_publish import SPEC, publish
@@ -42,8 +43,9 @@ def _example(path: Path):
 
 @pytest.fixture(scope="session")
 def trained(mlflow_server):
-    """Runs of the delivery-time model that logged their training data: ``{"all": ..., "no_users": ...}``,
-    each ``(model_uri, run_id, model_id)``. The first also logged a dataset whose source is not JSON."""
+    """Runs of the delivery-time model that logged their training data: ``{"all": ..., "no_users": ...,
+    "columns": ...}``, each ``(model_uri, run_id, model_id)``. The first also logged a dataset whose source is
+    not JSON; the last is the model that takes the tables' columns as they are (``train.py --inputs columns``)."""
     import mlflow
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
@@ -51,8 +53,9 @@ def trained(mlflow_server):
     mlflow.set_tracking_uri(mlflow_server.url)
     mlflow.set_experiment("mlmeta-training-data")
     runs = {}
-    for key, tables in (("all", ["orders", "restaurants", "users"]), ("no_users", ["orders", "restaurants"])):
-        model, sample, metrics = example.train(10, 0.1, 2)
+    for key, tables in (("all", ["orders", "restaurants", "users"]), ("no_users", ["orders", "restaurants"]),
+                        ("columns", ["orders", "restaurants", "users"])):
+        model, sample, metrics = (example.train_on_columns if key == "columns" else example.train)(10, 0.1, 2)
         with mlflow.start_run(run_name=key) as run:
             mlflow.log_params({"n_estimators": 10})
             example.log_training_data(sample, tables)
@@ -60,7 +63,9 @@ def trained(mlflow_server):
                 broken = Dataset(name="scraped", digest="0badc0de", source_type="spark", source="{not json")
                 mlflow.MlflowClient().log_inputs(run.info.run_id, [DatasetInput(broken, [
                     InputTag("mlflow.data.context", "training")])])
+            # pip_requirements given: inferring them loads the model in a subprocess (about 17 s a run here)
             info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
+                                            pip_requirements=["scikit-learn"],
                                             signature=mlflow.models.infer_signature(sample, model.predict(sample)))
         runs[key] = (info.model_uri, run.info.run_id, info.model_id)
     return runs
@@ -242,17 +247,67 @@ def test_the_bot_detectors_predictions_land_downstream_in_the_results_topic(cli,
     assert lineage(sandbox, name)["down"] == {}
 
 
-def test_init_proposes_sources_from_the_logged_datasets(cli, env, registry, project, bot_detector_runs):
+def test_init_writes_as_sources_only_columns_the_catalog_holds(cli, env, registry, project, bot_detector_runs):
+    """The issue's first hour: init proposed the logged dataset's asset with the feature names as its column
+    names, and every proposal was an R002 error online. The sessions export (the container) has none of the
+    features' columns: no source is written, and the spec validates online."""
     name = f"bots_{uuid.uuid4().hex[:8]}"
     bot_detector_runs(name)
     registry.alias(name, "1")
     result = cli("init", "--from-mlflow", name, "-o", "model_specs/new.yaml", env=env)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith("wrote model_specs/new.yaml: check the ")  # not "add the feature sources"
     text = (project / "model_specs" / "new.yaml").read_text()
-    assert "    sources:  # from the training dataset sessions@" in text
-    assert "      - container: s3.ml-training.bot_detector\n        column: country" in text
-    assert cli("validate", "model_specs/new.yaml").exit_code == 0
+    assert "column: country" not in text and "not checked" not in text
+    assert "    sources: []  # TODO: no column of its name and type in the training datasets' assets " \
+           "(s3.ml-training.bot_detector)" in text
+    online = cli("validate", "--online", "--format", "json", "model_specs/new.yaml", env=env)
+    assert online.exit_code == 0, online.stdout
+    assert "R002" not in {d["code"] for d in json.loads(online.stdout)["diagnostics"]}
+
+    offline = cli("init", "--from-mlflow", name, env={**env, "OPENMETADATA_HOST": ""})  # as before: said unchecked
+    assert offline.exit_code == 0, offline.stderr
+    assert "      - container: s3.ml-training.bot_detector\n        column: country" in offline.stdout
+    assert "from the training dataset sessions@" in offline.stdout and "not checked in OpenMetadata" in offline.stdout
+    assert "mlmeta init: feature sources not checked in OpenMetadata: OPENMETADATA_HOST is not set" in offline.stderr
+
+
+def test_init_of_the_demos_run_lists_near_matches_as_comments_and_validates_online(cli, env, registry, trained,
+                                                                                    project):
+    """The demo's features are derived (last_update_bucket from orders.last_update ...): no column has their
+    names, so none is a source; the columns that look alike are in comments, for a person to choose."""
+    name = f"delivery_{uuid.uuid4().hex[:8]}"
+    register(registry, name, trained["all"])
+    result = cli("init", "--from-mlflow", name, "-o", "model_specs/new.yaml", env=env)
+    assert result.exit_code == 0, result.stderr
+    spec_text = (project / "model_specs" / "new.yaml").read_text()
+    assert all(f["sources"] == [] for f in yaml.safe_load(spec_text)["features"])
+    assert "#   - {table: demo_pg.postgres.public.users, column: premium}  # BOOLEAN, a similar name" in spec_text
+    assert "#   - {table: demo_pg.postgres.public.orders, column: last_update}  # TIMESTAMP, a similar name" in spec_text
+    assert "mlmeta init: training dataset holidays@" in result.stderr  # what it could not map, said
+    assert "no estimator class" in result.stderr and "# algorithm: TODO" in spec_text  # the run tags none
+    online = cli("validate", "--online", "model_specs/new.yaml", env=env)
+    assert online.exit_code == 0, online.stdout
+
+
+def test_init_of_a_model_on_the_tables_columns_needs_no_source_by_hand(cli, env, sandbox, registry, trained, project):
+    """The walkthrough's case: each input of the model is a column of a table its run logged. init reads each
+    table once and writes every source; the spec validates online, strictly, as written."""
+    name = f"delivery_{uuid.uuid4().hex[:8]}"
+    register(registry, name, trained["columns"])
+    result = cli("init", "--from-mlflow", name, "-o", "model_specs/new.yaml", "--format", "json", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("wrote model_specs/new.yaml: every feature's source was found in the catalog")
+    spec = yaml.safe_load((project / "model_specs" / "new.yaml").read_text())
+    assert {f["name"]: f["sources"] for f in spec["features"]} == {
+        "last_update": [{"table": "demo_pg.postgres.public.orders", "column": "last_update"}],
+        "rating": [{"table": "demo_pg.postgres.public.restaurants", "column": "rating"}],
+        "average_price": [{"table": "demo_pg.postgres.public.restaurants", "column": "average_price"}],
+        "premium": [{"table": "demo_pg.postgres.public.users", "column": "premium"}]}
+    assert [f["type"] for f in spec["features"]] == ["numerical", "numerical", "numerical", "categorical"]
+    asked = sandbox.stats()["requests"]
+    assert asked == {"GET /v1/system/version": 1, "GET /v1/tables/name/{key}": 3}, asked  # one GET per table
+    online = cli("validate", "--online", "--strict", "--format", "json", "model_specs/new.yaml", env=env)
+    assert online.exit_code == 0, online.stdout
 
 
 def test_outputs_are_checked_offline(cli, in_tmp):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from mlmeta.demo.services import free_port
 from tests.conftest import REPO
@@ -48,7 +49,16 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
                           timeout=840)
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
-    assert "error S001 unknown key 'colum'; did you mean 'column'?" in out
+    assert "error S001 unknown key 'desciption'; did you mean 'description'?" in out
+    # no source written by hand: init found each feature's column in the tables the run logged
+    assert "every feature's source was found in the catalog" in done.stderr
+    spec = yaml.safe_load((tmp_path / "churn-project" / "model_specs" / "churn_eta.yaml").read_text())
+    assert [s for f in spec["features"] for s in f["sources"]] == [
+        {"table": "demo_pg.postgres.public.orders", "column": "last_update"},
+        {"table": "demo_pg.postgres.public.restaurants", "column": "rating"},
+        {"table": "demo_pg.postgres.public.restaurants", "column": "average_price"},
+        {"table": "demo_pg.postgres.public.users", "column": "premium"}]
+    assert spec["algorithm"] == "GradientBoostingRegressor"
     assert "[create]" in out and "[created] (version 0.1)" in out and "[unchanged] (version 0.1)" in out
     assert "[updated] (version 0.1 -> 0.2)" in out
     assert "Document churn_eta with mlmeta" in out

@@ -33,7 +33,8 @@ from mlmeta import secrets
 from mlmeta.errors import ConfigError
 from mlmeta.http import Answer, HttpClient, HttpFailure, Limits
 from mlmeta.kubeflow_production import Rule, RuleError, production_of
-from mlmeta.registry import LoggedDataset, ProductionVersion, Promotion, RegistryError, SignatureInput, Wanted
+from mlmeta.registry import (LoggedDataset, ProductionVersion, Promotion, RegistryError, SignatureInput, Wanted,
+                             estimator_of)
 
 API_V1 = "/api/model_registry/v1"
 API_V1ALPHA3 = "/api/model_registry/v1alpha3"  # what the MLflow plugin speaks (its runs live here)
@@ -306,6 +307,8 @@ class KubeflowRegistry:
         location = _location(logged) or _location(artifact)
         mlmodel = _local_mlmodel(location)
         tags = _properties(run.get("customProperties"))
+        params = {a["name"]: str(a.get("value")) for a in run_artifacts
+                  if a.get("artifactType") == "parameter" and a.get("name")}
         model_format = " ".join(filter(None, [(artifact or {}).get("modelFormatName"),
                                               (artifact or {}).get("modelFormatVersion")])) or None
         return ProductionVersion(
@@ -316,12 +319,11 @@ class KubeflowRegistry:
             run_user=run.get("owner") or tags.get("mlflow.user"),
             run_started_at=_int(run.get("startTimeSinceEpoch") or run.get("createTimeSinceEpoch")),
             experiment_id=run.get("experimentId"),
-            params={a["name"]: str(a.get("value")) for a in run_artifacts
-                    if a.get("artifactType") == "parameter" and a.get("name")},
+            params=params,
             metrics={a["name"]: float(a["value"]) for a in run_artifacts
                      if a.get("artifactType") == "metric" and a.get("name") and _is_number(a.get("value"))},
             signature=_signature(mlmodel), flavors=tuple((mlmodel.get("flavors") or {}).keys()),
-            estimator=tags.get("estimator_name"), artifact_uri=location,
+            estimator=estimator_of(tags, params), artifact_uri=location,
             version_url=self._version_url(version),
             logged_model_id=(logged or {}).get("id"),
             datasets=tuple(_dataset(a) for a in run_artifacts if a.get("artifactType") == "dataset-artifact"

@@ -32,7 +32,8 @@ import yaml
 from mlmeta import secrets
 from mlmeta.errors import ConfigError
 from mlmeta.http import Answer, HttpClient, HttpFailure, Limits
-from mlmeta.registry import LoggedDataset, ProductionVersion, Promotion, RegistryError, SignatureInput, Wanted
+from mlmeta.registry import (LoggedDataset, ProductionVersion, Promotion, RegistryError, SignatureInput, Wanted,
+                             estimator_of)
 
 log = logging.getLogger("mlmeta.mlflow")
 API = "/api/2.0/mlflow"
@@ -359,7 +360,7 @@ class MlflowRegistry:
             run_started_at=_int(info.get("start_time")), experiment_id=info.get("experiment_id"),
             params=_pairs(data.get("params")), metrics={k: float(v) for k, v in _pairs(data.get("metrics")).items()},
             signature=signature_of(mlmodel), flavors=tuple((mlmodel.get("flavors") or {}).keys()),
-            estimator=tags.get("estimator_name"), artifact_uri=artifact_uri,
+            estimator=estimator_of(tags, _pairs(data.get("params"))), artifact_uri=artifact_uri,
             version_url=self._ui_url(f"#/models/{quote(version['name'], safe='')}/versions/{version['version']}"),
             run_url=(self._ui_url(f"#/experiments/{info['experiment_id']}/runs/{version['run_id']}")
                      if info.get("experiment_id") and version.get("run_id") else None),

@@ -110,7 +110,8 @@ class Follower:
     sharing a checkpoint take turns."""
 
     def __init__(self, settings: Settings, checkpoint: Checkpoint, emitter: Emitter, *, trigger: str,
-                 paths: list[Path] | None = None, all_models: bool = False, create_service: bool = False,
+                 paths: list[Path] | None = None, select: list | None = None, all_models: bool = False,
+                 create_service: bool = False,
                  progress: Callable[[str], None] = lambda line: None,
                  stopping: threading.Event | None = None,
                  forward: Callable[[Promotion], None] | None = None) -> None:
@@ -119,6 +120,7 @@ class Follower:
         self.emitter = emitter
         self.trigger = trigger
         self.paths = paths
+        self.select = select or []  # mlmeta.selection.Selector: the specs to follow among those found
         self.all_models = all_models
         self.create_service = create_service
         self.progress = progress
@@ -146,10 +148,11 @@ class Follower:
                                     policy=self.settings.card_policy)
         settings = self.registry_settings = settings_for(validation.specs(), self.settings)
         for file in validation.files:
-            if not file.valid:
+            if not file.valid and self._chosen(file.spec, file.path):
                 report.problems.append(f"{file.path} is invalid and not watched: "
                                        f"{next(d.message for d in file.diagnostics if d.is_error)}")
-        specs = [s for s in validation.specs() if names is None or s.spec.registered_model in names]
+        specs = [s for s in validation.specs() if (names is None or s.spec.registered_model in names)
+                 and self._chosen(s, s.display_path)]
         registry = open_registry(settings)
         if self.all_models and names is None:
             listed = registry.all_registered_models()
@@ -180,6 +183,10 @@ class Follower:
             for (item, promotion), event in zip(batch, events):
                 self._settle(item, promotion, event, recorded, announced, report)
             self.checkpoint.write(recorded)
+
+    def _chosen(self, spec: Any, shown_path: str) -> bool:
+        """Selected by --select (every spec, without one)."""
+        return not self.select or any(chosen.matches(spec, shown_path) for chosen in self.select)
 
     def _forward(self, todo: list, recorded: dict[str, Any], report: PassReport) -> None:
         """Hand each promotion on; a server refusing raises ServerError: tried again, not recorded."""

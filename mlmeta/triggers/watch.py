@@ -55,6 +55,7 @@ class WatchOptions:
     once: bool = False
     all_models: bool = False
     paths: list[Path] | None = None
+    select: list | None = None  # mlmeta.selection.Selector: only the specs one of them matches
     create_service: bool = False
 
 
@@ -68,7 +69,7 @@ class Watcher:
         self.checkpoint = Checkpoint(options.checkpoint)
         self.stopping = threading.Event()
         self.follower = Follower(settings, self.checkpoint, emitter, trigger="watch", paths=options.paths,
-                                 all_models=options.all_models, create_service=options.create_service,
+                                 select=options.select, all_models=options.all_models, create_service=options.create_service,
                                  progress=progress, stopping=self.stopping)
         self.outage = Outage(progress, "watch", options.interval, options.max_backoff)
 
