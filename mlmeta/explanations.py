@@ -266,6 +266,14 @@ EXPLANATIONS: dict[str, Explanation] = {
         fix="Keep the marker on exactly one version, and store it as a string property.",
         example="model_specs/eta.yaml:9:7: error R013 custom property stage = 'production' matches 2 versions of "
                 "'delivery_time_kf': 'v1', 'v2'; exactly one may be in Production"),
+    "R014": Explanation(
+        why="The spec waits for an alias that no version of the registered model carries, while versions carry "
+            "others - one close to it (a typo), or other aliases altogether. Left alone, the model would wait "
+            "for Production forever with no one told.",
+        fix="Write the alias a version carries (the message names it and its version), or move the alias in the "
+            "registry to the version that is in Production.",
+        example="model_specs/churn.yaml:6:10: error R014 no version of 'churn' carries alias 'champoin'; did you "
+                "mean 'champion'? (v2 carries it)"),
     # --- publishing -------------------------------------------------------------------------------
     "P001": Explanation(
         why="OpenMetadata refused the model's write (a value it does not accept, an entity it cannot find), a "
@@ -280,6 +288,14 @@ EXPLANATIONS: dict[str, Explanation] = {
         fix="Rerun publish; if it repeats, report it with the server's version (mlmeta doctor shows it).",
         example="model_specs/churn.yaml:2:7: error P002 OpenMetadata 1.9.4 accepted the PATCH of "
                 "mlflow_models.churn but does not hold mlFeatures (read back after the write); ..."),
+    "P003": Explanation(
+        why="publish --plan applies a saved plan only while everything it was made against still holds: the "
+            "specs' text, each model's version and ETag in the catalog, each Production version in the registry. "
+            "Something changed since the plan was made (an edit in the catalog's UI, another promotion, a new "
+            "commit), so no write of the plan is made - not for this model, not for any other.",
+        fix="Make a new plan (mlmeta plan -o plan.json), review it, and apply that one.",
+        example="model_specs/churn.yaml:2:7: error P003 the catalog changed since the plan: the model is at version "
+                "0.3 now, the plan was made against 0.2; make a new plan"),
     # --- drift ------------------------------------------------------------------------------------
     "D001": Explanation(
         why="Someone edited a field mlmeta manages (description, features, owners, tags ...) in the catalog after "

@@ -424,7 +424,7 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
 
 # --- saved plans: what a run reads and would write, recorded by plan -o and held to by publish --plan ---
 
-STALE_PLAN = "P003"  # placeholder code until merged: the saved plan no longer holds
+STALE_PLAN = "P003"  # the saved plan no longer holds
 PLANNED = ("production", "catalog", "service", "create", "patch", "lineage")  # a saved plan's entry, per model
 
 
