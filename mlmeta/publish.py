@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mlmeta import provenance, retire
+from mlmeta import ownership, provenance, retire
 from mlmeta.catalog import CatalogError, Edge, Ref
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
@@ -106,6 +106,7 @@ class Report:
     openmetadata: dict[str, Any] | None = None  # the server's release and its behaviours
     warnings: list[str] = field(default_factory=list)  # about the run, not one spec (no file to point at)
     registry: Any = None  # the registry adapter the run read (its events' versions come from it)
+    left_alone: ownership.LeftAlone | None = None  # with --prune: the orphans that are not this project's
 
     @property
     def counts(self) -> dict[str, int]:
@@ -140,6 +141,11 @@ class Context:
     commits: dict[Path, str]
     provenance: frozenset[str] = frozenset()  # mlmeta's custom properties the server defines
     helpers: ThreadPoolExecutor | None = None  # for the independent writes of one model (its edges)
+    project: str = ""  # this project's name, the owner it records (mlmeta.ownership)
+
+    @property
+    def records_owner(self) -> bool:
+        return ownership.recorded(self.provenance)
 
     def in_parallel(self, calls: list[Callable[[], Any]]) -> None:
         """Run independent requests at once (a model's lineage edges): a first publish sends one per
@@ -173,30 +179,37 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         registry = open_registry(settings)
         setup = provenance.set_up(catalog, dry_run=options.dry_run) if options.create_properties else []
         ctx = Context(settings, catalog, registry, options, last_commits([s.path for s in specs]),
-                      provenance=provenance.defined(catalog) if specs else frozenset())
+                      provenance=provenance.defined(catalog) if specs or options.prune else frozenset(),
+                      project=ownership.identify(settings).name)
         prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
         report.setup = setup
         report.registry = registry
         report.openmetadata = catalog.release.as_dict()
         if options.prune:
-            report.results += prune(ctx, specs, invalid)
+            pruned, report.left_alone = prune(ctx, specs, invalid)
+            report.results += pruned
             report.requests = catalog.requests
     report.invalid = invalid
-    report.warnings = warnings
+    report.warnings = warnings + (report.left_alone.lines() if report.left_alone else [])
     return report
 
 
-def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> list[ModelResult]:
-    """Soft-delete (in a plan: show) the models mlmeta published whose spec is gone."""
+def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]
+          ) -> tuple[list[ModelResult], ownership.LeftAlone | None]:
+    """Soft-delete (in a plan: show) this project's models whose spec is gone; the orphans of
+    other projects, and those nobody owns, are counted and left alone."""
     if invalid:  # an invalid spec's model would look orphaned: never guess
         return [ModelResult("", "(prune)", "skipped", message=f"not pruning: {len(invalid)} spec(s) are invalid, and "
-                                                              "their models would look orphaned")]
+                                                              "their models would look orphaned")], None
     settings = ctx.settings
     documented = {model_fqn(s.spec, s.spec.service or settings.service) for s in specs}
     services = sorted({s.spec.service or settings.service for s in specs} | {settings.service} - {None, ""})
     results = []
+    left_alone = ownership.LeftAlone(ctx.records_owner)
     for orphan in retire.orphans(ctx.catalog, services, documented, ctx.options.deleted_specs, settings.service):
+        if not left_alone.sort(orphan.fqn, orphan.entity, ctx.project):
+            continue
         result = ModelResult(orphan.spec, orphan.fqn, "deleted", version_before=orphan.entity.get("version"),
                              version_after=orphan.entity.get("version"),
                              message="its spec is gone: soft-deleted (publishing a spec for it restores it)")
@@ -205,7 +218,7 @@ def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> l
             if problem:
                 result.status, result.message = "failed", problem
         results.append(result)
-    return results
+    return results, left_alone
 
 
 def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
@@ -237,7 +250,10 @@ def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
         if promotion is None:
             return entity
         if _untouched(ctx, entity, stamp):
-            return {key: entity[key] for key in _FAST_PATH_FIELDS if key in entity}
+            kept = {key: entity[key] for key in _FAST_PATH_FIELDS if key in entity}
+            if ownership.owner(entity):  # the fast path asks whose it is
+                kept["extension"] = {ownership.PROPERTY: ownership.owner(entity)}
+            return kept
         stale.append(promotion)
         return entity
 
@@ -357,6 +373,7 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
     mode = training_data.mode(loaded, ctx.settings)
     for attempt in range(MAX_ATTEMPTS):
         current = ctx.catalog.model(result.model, fresh=attempt > 0)
+        _check_claim(ctx, loaded, current, result)
         if _untouched(ctx, current, stamp):
             _confirm(ctx, loaded, current, result, desired)
             return
@@ -370,7 +387,8 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
             training = _training(ctx, loaded, facts, result)
         desired = build(loaded, service=service, facts=facts, resolution=resolution, current=current,
                         spec_commit=commit, stamp=stamp, drop_tag=ctx.settings.not_in_production_tag,
-                        provenance=ctx.provenance, training=training, training_lineage=mode == "lineage")
+                        provenance=ctx.provenance, training=training, training_lineage=mode == "lineage",
+                        project=ctx.project if ctx.records_owner else None)
         if current is None:
             if _create(ctx, loaded, desired, result):
                 return
@@ -385,7 +403,26 @@ def _untouched(ctx: Context, current: dict[str, Any] | None, stamp: str) -> bool
     marked as out of production (a promotion back to the same version must unmark it)."""
     return (current is not None and not ctx.options.refresh and current.get("sourceHash") == stamp
             and current.get("updatedBy") is not None and current.get("updatedBy") == ctx.catalog.user
-            and not str(current.get("description") or "").startswith(retire.NOTICE))
+            and not str(current.get("description") or "").startswith(retire.NOTICE)
+            and (not ctx.records_owner or ownership.standing(current, ctx.project) == ownership.MINE))
+
+
+def _check_claim(ctx: Context, loaded: LoadedSpec, current: dict[str, Any] | None, result: ModelResult) -> None:
+    """A model another project owns is left alone (O001: nothing is written). One OpenMetadata's
+    MLflow connector wrote last is taken over, with a warning (O002): the connector will write
+    its fields back on its next run."""
+    if current is None:
+        return
+    if ownership.standing(current, ctx.project) == ownership.OTHERS:
+        raise _Failed(loaded.diagnostic(("name",), "O001", ownership.claimed_elsewhere(
+            result.model, ownership.owner(current), ctx.project)))
+    if ownership.by_connector(current) and not any(d.code == "O002" for d in result.diagnostics):
+        verb = "would take" if ctx.options.dry_run else "takes"
+        result.diagnostics.append(loaded.diagnostic(("name",), "O002", (
+            f"{result.model} was written last by OpenMetadata's MLflow connector; publish {verb} it over, and the "
+            "connector's next run writes its algorithm, features, hyperparameters, ML store and source URL back: "
+            "exclude the registered model from the connector (mlModelFilterPattern), or publish into another "
+            "service"), severity=Severity.WARNING))
 
 
 def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: ModelResult,
