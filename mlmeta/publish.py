@@ -525,7 +525,7 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
     except CatalogError as error:
         if error.status == 409:
             result.created_before_answer = error.retried
-            _restore_if_deleted(ctx, result.model)
+            _restore_if_deleted(ctx, loaded, result)
             return False
         if error.status == 404 and "mlmodelService instance" in error.message:
             if not ctx.options.create_service:
@@ -617,9 +617,11 @@ def _missing_service(loaded: LoadedSpec, service: str) -> Diagnostic:
                                           "or rerun with --create-service")
 
 
-def _restore_if_deleted(ctx: Context, model: str) -> None:
-    existing = ctx.catalog.model(model, include_deleted=True)
+def _restore_if_deleted(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> None:
+    """A soft-deleted model of the spec comes back - unless another project owns it (O001)."""
+    existing = ctx.catalog.model(result.model, include_deleted=True)
     if existing is not None and existing.get("deleted"):
+        _check_claim(ctx, loaded, existing, result)
         ctx.catalog.restore_model(existing["id"])
 
 
