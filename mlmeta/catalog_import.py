@@ -349,10 +349,11 @@ def _outputs(edge: Any, kind: str, model: str, features: list[str]) -> list[dict
 def pin_what_differs(data: dict[str, Any], facts: Any) -> dict[str, Any]:
     """Hyperparameter values, the ML store's location and the algorithm, written only where the
     catalog's differ from what publish derives from the Production version (``facts``); without
-    facts, the algorithm as the catalog shows it, and no values."""
+    facts, the algorithm as the catalog shows it, and no values. What the MLflow connector wrote
+    is its reading of the newest version, not anyone's choice: never pinned."""
     entity = data["_catalog"]
     result = {k: v for k, v in data.items() if k != "_catalog"}
-    if facts is None:
+    if facts is None or ownership.by_connector(entity):  # the connector's are the newest version's: never pinned
         return result
     if result.get("algorithm") == facts.algorithm:
         del result["algorithm"]

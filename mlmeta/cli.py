@@ -431,7 +431,7 @@ def pull(
 
 @app.command()
 def adopt(
-    models: Annotated[list[str], typer.Argument(metavar="FQN...", help="The models to adopt, e.g. "
+    models: Annotated[list[str], typer.Argument(metavar="FQN", help="The models to adopt, e.g. "
                                                                        "mlflow_models.churn.", show_default=False)],
     from_project: Annotated[Optional[str], typer.Option(
         "--from", metavar="PROJECT", help="Take over models this other project owns (its name, as the models "
@@ -476,7 +476,7 @@ def adopt(
 
 @app.command("import")
 def import_(
-    models: Annotated[list[str], typer.Argument(metavar="FQN...", help="The catalog's models to write specs for, "
+    models: Annotated[list[str], typer.Argument(metavar="FQN", help="The catalog's models to write specs for, "
                                                                        "e.g. mlflow_models.churn.",
                                                 show_default=False)],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (one model; refuses "

@@ -117,7 +117,7 @@ def finding_codes() -> str:
     from mlmeta.diagnostics import CODES
 
     groups = {"F": "files", "Y": "YAML", "S": "spec structure", "R": "references (validate --online, plan, publish)",
-              "P": "publishing", "D": "drift"}
+              "P": "publishing", "O": "ownership (many projects, one service)", "D": "drift"}
     rows = ["| code | kind | meaning |", "| --- | --- | --- |"]
     rows += [f"| <span id=\"{code.lower()}\"></span>{code} | {groups.get(code[0], '')} | {_cell(meaning)} |"
              for code, meaning in CODES.items()]

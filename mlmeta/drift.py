@@ -166,7 +166,7 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
                 + (" after mlmeta's last publish" if ownership.owner(current) else "")
                 + "; publish takes it over (the connector writes its fields back on its next run)")
     if current is None or not is_mlmetas(current):  # nothing of mlmeta's to compare: only a waiting version is news
-        if promotion is not None:
+        if promotion is not None and not ownership.by_connector(current):  # O002 says it for the connector's
             state = ("is not in the catalog; publish creates it" if current is None else
                      "was not published by mlmeta (it carries no mlmeta mark); publish takes it over")
             finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
