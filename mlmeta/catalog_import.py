@@ -60,6 +60,8 @@ def import_models(models: list[str], settings: Any, *, output: Path | None = Non
     """Write one spec per model (FQN); ``output``: the file, when one model is imported."""
     from mlmeta.adapters.openmetadata import OpenMetadataCatalog
 
+    for model in models:
+        model_name(model)  # a mistyped FQN stops the command before anything is read (exit 2)
     catalog = OpenMetadataCatalog(settings)
     project = ownership.identify(settings).name
     documented = _documented(settings)
@@ -95,8 +97,22 @@ def _default_path(settings: Any, model: str) -> Path:
     folder = settings.spec_paths[0] if settings.spec_paths else Path("model_specs")
     if folder.is_file():
         raise UsageError(f"the first spec path, {folder}, is a file: say where the spec goes with -o")
-    name = _SAFE_FILE.sub("_", fqn.split(model)[-1]).strip("._") or "model"
+    name = _SAFE_FILE.sub("_", model_name(model)).strip("._") or "model"
     return folder / f"{name}.yaml"
+
+
+def model_name(model: str) -> str:
+    """The name of a model FQN as typed (``service.model``), or a UsageError saying why it is not one."""
+    from mlmeta.errors import UsageError
+
+    try:
+        parts = fqn.split(model)
+    except fqn.FqnError as error:
+        raise UsageError(f"{model!r} is not a model FQN: {error}", hint="write service.model, quoting a part "
+                                                                          "that holds a dot: svc.\"my.model\"") from None
+    if len(parts) != 2:
+        raise UsageError(f"{model!r} is not a model FQN: an ML model's FQN is service.model ({len(parts)} parts here)")
+    return parts[1]
 
 
 def _import_one(catalog: Any, registry: Any, settings: Any, model: str, project: str, documented: dict[str, str],
@@ -391,16 +407,22 @@ def _header(entity: dict[str, Any], model: str, no_facts: str | None) -> list[st
     return lines
 
 
+# What only a double-quoted scalar holds as it is, escaped: a character YAML does not allow in a file,
+# or one YAML 1.1 reads as a line break besides \n (\r, NEL, U+2028, U+2029) - PyYAML's emitter
+# folds NEL in a single-quoted scalar into a space, and in a block it would end a line early.
+_ESCAPED = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def render(data: dict[str, Any], header: list[str], schema_ref: str | None = None) -> str:
     """The spec as YAML, through the emitter: every value quoted as it needs, multi-line texts as
-    literal blocks where YAML allows one."""
+    literal blocks where YAML allows one, double-quoted with escapes where only that holds them."""
     import yaml
 
     class Dumper(yaml.SafeDumper):
         pass
 
     def text(dumper: Any, value: str) -> Any:
-        style = "|" if "\n" in value else None
+        style = '"' if _ESCAPED.search(value) else "|" if "\n" in value else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     Dumper.add_representer(str, text)

@@ -452,9 +452,12 @@ def adopt(
         from mlmeta import ownership
         from mlmeta.adapters.openmetadata import OpenMetadataCatalog
         from mlmeta.adopt import adopt as adopt_models
+        from mlmeta.catalog_import import model_name
         from mlmeta.config import load_settings
         from mlmeta.output import console, jsonfmt
 
+        for model in models:
+            model_name(model)  # a mistyped FQN stops the command before anything is read (exit 2)
         settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
         project = ownership.identify(settings)
         done = adopt_models(OpenMetadataCatalog(settings), models, project.name, handover_from=from_project,

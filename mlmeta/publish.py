@@ -5,6 +5,10 @@ entity, resolve references, build the desired entity, diff, then - publish only 
 PATCH the difference (If-Match on the version read, so a concurrent writer makes us re-read
 instead of overwriting), and bring feature lineage in line. One spec failing never stops the
 others. The adapters are passed in, so this module never imports an SDK.
+
+Each model written records this project as its owner (``mlmeta.ownership``, where the catalog
+defines the property); a model another project owns is left alone (O001), and ``--prune``
+deletes only this project's orphans.
 """
 
 from __future__ import annotations

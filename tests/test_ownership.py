@@ -62,6 +62,16 @@ def test_the_name_comes_from_the_project_file_else_the_remote_else_the_folder(tm
     assert project.name == "ml-platform/models" and project.source.startswith("project in ")
 
 
+def test_doctor_shows_the_name_and_where_it_came_from(cli, in_tmp):
+    git_project(in_tmp, "git@github.com:acme/models.git")
+    result = cli("doctor", "--format", "json", env={"OPENMETADATA_HOST": "http://127.0.0.1:9",
+                                                    "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
+    shown = json.loads(result.stdout)["settings"]["project"]
+    assert shown == {"value": "github.com/acme/models", "from": f"git remote origin of {in_tmp}"}
+    assert "project = github.com/acme/models  (git remote origin of" in cli(
+        "doctor", env={"OPENMETADATA_HOST": "http://127.0.0.1:9", "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}).stdout
+
+
 def test_a_project_key_that_cannot_be_trusted_is_a_configuration_error(tmp_path):
     from mlmeta.errors import ConfigError
 
