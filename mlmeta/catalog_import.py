@@ -108,8 +108,8 @@ def model_name(model: str) -> str:
     try:
         parts = fqn.split(model)
     except fqn.FqnError as error:
-        raise UsageError(f"{model!r} is not a model FQN: {error}", hint="write service.model, quoting a part "
-                                                                          "that holds a dot: svc.\"my.model\"") from None
+        raise UsageError(f"{model!r} is not a model FQN: {error}",
+                         hint='write service.model, quoting a part that holds a dot: svc."my.model"') from None
     if len(parts) != 2:
         raise UsageError(f"{model!r} is not a model FQN: an ML model's FQN is service.model ({len(parts)} parts here)")
     return parts[1]
@@ -333,9 +333,9 @@ def _lineage(model: str, edges: list[Any], features: list[str]) -> dict[str, Any
         kind = _KIND_KEYS.get(edge.asset_type)
         if LINEAGE_MARKER not in text or kind is None:
             continue
-        if edge.downstream and "Predictions of" in text:
+        if edge.downstream and _role_text(model, PREDICTIONS) in text:
             outputs += _outputs(edge, kind, model, features)
-        elif not edge.downstream and "Label source of" in text:
+        elif not edge.downstream and _role_text(model, LABEL_SOURCE) in text:
             labels.append({kind: edge.asset_fqn})
     found: dict[str, Any] = {}
     if labels:
@@ -343,6 +343,16 @@ def _lineage(model: str, edges: list[Any], features: list[str]) -> dict[str, Any
     if outputs:
         found["outputs"] = outputs
     return found
+
+
+def _role_text(model: str, role: str) -> str:
+    """How an edge mlmeta drew says it stands for ``role`` ("Predictions of svc.m"), as publish writes it."""
+    from mlmeta.catalog import Ref
+    from mlmeta.plan.desired import WantedEdge
+    from mlmeta.plan.lineage import description
+
+    said = description(model, WantedEdge(Ref("", "table", "", ""), roles=(role,)))
+    return said.removesuffix(f" ({LINEAGE_MARKER})")
 
 
 def _outputs(edge: Any, kind: str, model: str, features: list[str]) -> list[dict[str, Any]]:

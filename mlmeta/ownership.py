@@ -57,7 +57,8 @@ def identify(settings: Any, cwd: Path | None = None) -> Project:
     if name:
         source = f"git remote origin of {top}"
     else:
-        name, source = folder.resolve().name, f"the name of the project folder {folder.resolve()} (no git remote origin)"
+        real = folder.resolve()
+        name, source = real.name, f"the name of the project folder {real} (no git remote origin)"
     problem = names.problem(name, "a project name", "set project in mlmeta.toml")
     if problem or not name:
         raise ConfigError("project", f"cannot be derived from {source}: {problem or 'it is empty'}",
@@ -160,8 +161,9 @@ class LeftAlone:
         if self.others:
             found.append(f"{len(self.others)} model(s) of other projects left alone")
         if self.unowned and self.recording:
-            found.append(f"{len(self.unowned)} model(s) published by mlmeta with no recorded owner left alone (published "
-                         f"before owners were recorded; mlmeta adopt FQN makes one this project's): {_named(self.unowned)}")
+            found.append(f"{len(self.unowned)} model(s) published by mlmeta with no recorded owner left alone "
+                         "(published before owners were recorded; mlmeta adopt FQN makes one this project's): "
+                         f"{_named(self.unowned)}")
         elif self.unowned:
             found.append(f"{len(self.unowned)} model(s) published by mlmeta left alone: this catalog records no owner "
                          f"(the {PROPERTY} custom property is not defined - run mlmeta setup, then publish): "

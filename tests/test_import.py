@@ -22,6 +22,14 @@ from tests.test_publish import SPEC
 
 ONE, TWO = "github.com/acme/one", "github.com/acme/two"
 TABLES = "demo_pg.postgres.public"
+LINEAGE = f"""\
+label_sources:
+  - table: {TABLES}.orders
+outputs:
+  - topic: kafka.bot_detection_results
+    field: IS_BOT
+    features: [is_premium]
+"""
 
 
 # --- the spec as data and text (offline) ------------------------------------------------------------
@@ -85,7 +93,7 @@ def test_an_imported_spec_validates_and_republishes_with_no_change_but_the_adopt
     assert cli("setup", env=env).exit_code == 0
     name = f"imported_{uuid.uuid4().hex[:8]}"
     elsewhere = in_tmp / "elsewhere"  # a project whose spec is gone since
-    write(elsewhere / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
+    write(elsewhere / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name) + LINEAGE)
     registry.alias(name, registry.register(name))
     monkeypatch.chdir(elsewhere)
     assert run(cli, env, "publish", "--all")[0] == 0
@@ -108,11 +116,15 @@ def test_an_imported_spec_validates_and_republishes_with_no_change_but_the_adopt
         {"table": f"{TABLES}.restaurants", "column": "average_price"}]}
     assert spec["hyperparameters"] == {"n_estimators": {"description": "Number of boosting stages."}}
     assert "algorithm" not in spec and "mlflow" not in spec  # MLflow gives them on every publish
+    assert spec["label_sources"] == [{"table": f"{TABLES}.orders"}]  # from the edges mlmeta drew
+    assert spec["outputs"] == [{"topic": "kafka.bot_detection_results", "field": "IS_BOT", "features": ["is_premium"]}]
     assert cli("validate", env=env).exit_code == 0
     code, plan = run(cli, env, "plan")
     assert [c["summary"] for c in plan["models"][0]["changes"]] == [
         f"custom property {ownership.PROPERTY}: (none) -> '{TWO}'"]
-    assert plan["models"][0]["lineage"]["added"] == [] and plan["models"][0]["lineage"]["removed"] == []
+    lineage = plan["models"][0]["lineage"]
+    assert lineage["added"] == lineage["updated"] == lineage["removed"] == []
+    assert lineage["outputs"] == {"added": [], "updated": [], "removed": []}
     sandbox.reset_stats()
     assert run(cli, env, "publish", "--all")[1]["models"][0]["status"] == "updated"
     assert writes(sandbox) == {"PATCH /v1/mlmodels/{key}": 1}

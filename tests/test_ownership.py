@@ -144,7 +144,8 @@ def stored(sandbox, name: str) -> dict:
 
 
 def writes(sandbox) -> dict[str, int]:
-    return {k: v for k, v in sandbox.stats()["requests"].items() if k.startswith(("PUT ", "POST ", "PATCH ", "DELETE "))}
+    return {k: v for k, v in sandbox.stats()["requests"].items()
+            if k.startswith(("PUT ", "POST ", "PATCH ", "DELETE "))}
 
 
 @pytest.mark.slow
