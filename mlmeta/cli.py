@@ -544,6 +544,105 @@ def pull(
 
 
 @app.command()
+def adopt(
+    models: Annotated[list[str], typer.Argument(metavar="FQN", help="The models to adopt, e.g. "
+                                                                       "mlflow_models.churn.", show_default=False)],
+    from_project: Annotated[Optional[str], typer.Option(
+        "--from", metavar="PROJECT", help="Take over models this other project owns (its name, as the models "
+                                          "record it).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be adopted, write nothing.")] = False,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Record this project as the owner of models mlmeta published (so prune may delete them once their spec is
+    gone); another project's models only with --from."""
+
+    def body() -> int:
+        from mlmeta import ownership
+        from mlmeta.adapters.openmetadata import OpenMetadataCatalog
+        from mlmeta.adopt import adopt as adopt_models
+        from mlmeta.catalog_import import model_name
+        from mlmeta.config import load_settings
+        from mlmeta.output import console, jsonfmt
+
+        for model in models:
+            model_name(model)  # a mistyped FQN stops the command before anything is read (exit 2)
+        settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
+        project = ownership.identify(settings)
+        done = adopt_models(OpenMetadataCatalog(settings), models, project.name, handover_from=from_project,
+                            dry_run=dry_run)
+        code = 1 if any(a.status in ("refused", "failed") for a in done) else 0
+        if fmt is Format.JSON:
+            jsonfmt.dump({"command": "adopt", "dry_run": dry_run, "project": project.name,
+                          "models": [a.as_dict() for a in done]})
+            return code
+        for adoption in done:
+            console.out(f"{adoption.model} [{adoption.status}]: {adoption.message}")
+        adopted = sum(1 for a in done if a.status == "adopted")
+        console.out(f"adopt: {adopted} of {len(done)} model(s) {'would be ' if dry_run else ''}adopted by "
+                    f"{project.name} ({project.source})")
+        return code
+
+    _exit(run("adopt", fmt, body, verbose=verbose))
+
+
+@app.command("import")
+def import_(
+    models: Annotated[list[str], typer.Argument(metavar="FQN", help="The catalog's models to write specs for, "
+                                                                       "e.g. mlflow_models.churn.",
+                                                show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the spec here (one model; refuses "
+                                                                          "to overwrite). Default: the first spec "
+                                                                          "folder, named after the model.")] = None,
+    schema_ref: SchemaRefOption = None,
+    host: HostOption = None,
+    token_file: TokenFileOption = None,
+    mlflow_uri: MlflowOption = None,
+    ca_bundle: CaBundleOption = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
+    verbose: VerboseOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Write a spec from a model already in the catalog (published from elsewhere, or ingested by OpenMetadata's
+    MLflow connector); its next publish makes it this project's."""
+
+    def body() -> int:
+        from mlmeta.catalog_import import import_models
+        from mlmeta.config import load_settings
+        from mlmeta.errors import UsageError
+        from mlmeta.output import console, jsonfmt
+        from mlmeta.output.text import diagnostic_line
+
+        if output is not None and len(models) > 1:
+            raise UsageError("-o names one file: import one model with -o, or leave it out to write each under the "
+                             "spec folder")
+        _refuse_overwrite(output, "import")
+        settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
+        done = import_models(models, settings, output=output,
+                             schema_ref=_schema_ref(schema_ref, output, settings))
+        code = 1 if any(i.status != "written" for i in done) else 0
+        if fmt is Format.JSON:
+            jsonfmt.dump({"command": "import", "models": [i.as_dict() for i in done]})
+            return code
+        for imported in done:
+            console.out(f"{imported.model} [{imported.status}]: {imported.message}")
+            for diagnostic in imported.diagnostics:
+                console.out("    " + diagnostic_line(diagnostic))
+        written = sum(1 for i in done if i.status == "written")
+        console.out(f"import: {written} of {len(done)} spec(s) written" + (
+            "; validate them, then publish: that records this project as each model's owner" if written else ""))
+        return code
+
+    _exit(run("import", fmt, body, verbose=verbose))
+
+
+@app.command()
 def publish(
     paths: PathsArgument = None,
     changed_since: ChangedSinceOption = None,

@@ -32,6 +32,8 @@ DEFAULT_CONCURRENCY = 8
 # key in the project file -> (type, description) - docs/configuration.md's table mirrors this
 FILE_KEYS: dict[str, tuple[type, str]] = {
     "spec_paths": (list, "folders or files with specs"),
+    "project": (str, "this project's name in the catalog, recorded as the owner of the models it publishes "
+                     "(default: the git remote origin as host/owner/name, else the project folder's name)"),
     "service": (str, "default OpenMetadata ML model service"),
     "alias": (str, "MLflow alias that marks Production"),
     "openmetadata_host": (str, "OpenMetadata URL, e.g. https://catalog.example.com"),
@@ -64,6 +66,7 @@ DEFAULT_DEADLINE = 60.0
 @dataclass(frozen=True)
 class Settings:
     spec_paths: tuple[Path, ...] = tuple(Path(p) for p in DEFAULT_SPEC_PATHS)
+    project: str | None = None  # None: derived from git or the folder (mlmeta.ownership.identify)
     service: str | None = None
     alias: str = DEFAULT_ALIAS
     openmetadata_host: str | None = None
@@ -347,6 +350,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(settings.where("concurrency"), f"must be between 1 and 64, got {settings.concurrency}")
     if not settings.alias.strip():
         raise ConfigError(settings.where("alias"), "cannot be empty")
+    if settings.project is not None and not settings.project.strip():
+        raise ConfigError(settings.where("project"), "cannot be empty; leave it out to use the git remote origin")
     _check_names(settings)
     if settings.when_not_in_production not in NOT_IN_PRODUCTION_POLICIES:
         raise ConfigError(settings.where("when_not_in_production"),
@@ -367,7 +372,7 @@ def _check_names(settings: Settings) -> None:
     spec's own must be (mlmeta.names)."""
     from mlmeta import names
 
-    for key in ("service", "alias", "not_in_production_tag"):
+    for key in ("project", "service", "alias", "not_in_production_tag"):
         value = getattr(settings, key)
         problem = names.problem(value) if isinstance(value, str) else None
         if problem:

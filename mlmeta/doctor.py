@@ -89,7 +89,19 @@ def _shown_settings(settings: Any) -> dict[str, dict[str, str]]:
                       "from": f"{used}; {ignored} is set too, and ignored: a token file wins" if ignored else used}
     if settings.project_file:
         shown["project file"] = {"value": str(settings.project_file), "from": "found from the working directory"}
+    shown["project"] = _project(settings)
     return shown
+
+
+def _project(settings: Any) -> dict[str, str]:
+    """This project's name - the owner it records on its models - and where it came from."""
+    from mlmeta import ownership
+
+    try:
+        project = ownership.identify(settings)
+    except MlmetaError as error:
+        return {"value": "(none)", "from": str(error)}
+    return {"value": project.name, "from": project.source}
 
 
 def _openmetadata(settings: Any, checks: list[Check]) -> Any:
@@ -169,8 +181,12 @@ def _properties(catalog: Any, checks: list[Check]) -> None:
     defined = provenance.defined(catalog)
     missing = [p.name for p in provenance.PROPERTIES if p.name not in defined]
     if missing:
+        from mlmeta.ownership import PROPERTY
+
+        owners = (f"; without {PROPERTY} no owner is recorded, so prune, retire and drift's D009 act on no model"
+                  if PROPERTY in missing else "")
         checks.append(Check("provenance properties", WARN, f"{len(missing)} of {len(provenance.PROPERTIES)} are not "
-                                                           f"defined on mlmodel: {', '.join(missing)}",
+                                                           f"defined on mlmodel: {', '.join(missing)}{owners}",
                             "run mlmeta setup (once per catalog): publish fills them in from then on"))
     else:
         checks.append(Check("provenance properties", OK, f"all {len(provenance.PROPERTIES)} defined on mlmodel"))

@@ -16,6 +16,12 @@ Per spec, each difference becomes a finding at the spec's line that causes it:
 | D010 | the spec changed since the last publish |
 | D011 | an edge's column-level lineage or what it stands for differs from the spec's (edited, or pruned by the server) |
 | D012 | an edge mlmeta drew that the spec no longer asks for (a source, output or training dataset gone) |
+| O001 | a model another project owns (``mlmeta.ownership``): not compared, named with its owner |
+| O002 | a model OpenMetadata's MLflow connector wrote last |
+| O003 | a model of the spec with no recorded owner yet: the next publish records this project (notice) |
+
+Orphans (D009) are this project's models only: the other projects' are counted in one line, and
+so are marked models with no recorded owner, which nothing deletes until a project adopts them.
 
 The Production version's training datasets are compared with the spec's sources as ``plan`` does
 (R010, R011, R012), and with ``training_data: lineage`` their edges are expected too. Edges go
@@ -34,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlmeta import provenance
+from mlmeta import ownership, provenance
 from mlmeta.catalog import CatalogError
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
@@ -63,6 +69,7 @@ class DriftReport:
     orphans: list[dict[str, str]] = field(default_factory=list)  # {"model", "message"}: no spec to point at
     invalid: list[FileReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # about the run, not one spec
+    left_alone: ownership.LeftAlone | None = None  # orphans that are not this project's (when orphans are looked for)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -102,6 +109,7 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
 
     commits = last_commits([s.path for s in specs])
     defined = provenance.defined(catalog)  # part of the fingerprint publish wrote
+    project = ownership.identify(settings).name
     promotions = []
     for loaded in specs:
         spec = loaded.spec
@@ -113,21 +121,31 @@ def detect(files: list[Path], settings: Settings, *, registered_model: str | Non
     for loaded in specs:
         report.checked += 1
         report.findings += _spec_drift(loaded, settings, catalog, registry, commits.get(loaded.path.resolve()),
-                                       defined)
+                                       defined, project)
     if complete and registered_model is None:
-        documented = {model_fqn(s.spec, settings.service) for s in specs}
-        for service in services:
-            for entity in catalog.iter_models(service):
-                if is_mlmetas(entity) and entity["fullyQualifiedName"] not in documented:
-                    report.orphans.append({"model": entity["fullyQualifiedName"], "message": (
-                        f"D009 published by mlmeta, but no spec documents it any more (last written by "
-                        f"{entity.get('updatedBy')} at {_when(entity.get('updatedAt'))}); publish --prune "
-                        "soft-deletes it")})
+        _orphans(report, catalog, services, {model_fqn(s.spec, settings.service) for s in specs},
+                 ownership.LeftAlone(ownership.recorded(defined)), project)
     return report
 
 
+def _orphans(report: DriftReport, catalog: Any, services: list[str], documented: set[str],
+             left_alone: ownership.LeftAlone, project: str) -> None:
+    """D009 for each of this project's published models that no spec documents; the others' counted."""
+    for service in services:
+        for entity in catalog.iter_models(service):
+            model = entity["fullyQualifiedName"]
+            if not is_mlmetas(entity) or model in documented or not left_alone.sort(model, entity, project):
+                continue
+            report.orphans.append({"model": model, "message": (
+                f"D009 published by mlmeta, but no spec documents it any more (last written by "
+                f"{entity.get('updatedBy')} at {_when(entity.get('updatedAt'))}); publish --prune "
+                "soft-deletes it")})
+    report.left_alone = left_alone
+    report.warnings += left_alone.lines()
+
+
 def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: Any,
-                commit: str | None, defined: frozenset[str]) -> list[Diagnostic]:
+                commit: str | None, defined: frozenset[str], project: str) -> list[Diagnostic]:
     spec = loaded.spec
     service = spec.service or settings.service
     name = model_fqn(spec, service)
@@ -141,13 +159,24 @@ def _spec_drift(loaded: LoadedSpec, settings: Settings, catalog: Any, registry: 
     except RegistryError as error:
         return [loaded.diagnostic(registry_loc(spec, error), error.code, str(error))]
     current = catalog.model(name)
+    if ownership.standing(current, project) == ownership.OTHERS:  # another project's: not ours to compare
+        return [loaded.diagnostic(("name",), "O001", ownership.claimed_elsewhere(name, ownership.owner(current),
+                                                                                 project))]
+    if ownership.by_connector(current):
+        finding(("name",), "O002", f"{name} was written last by OpenMetadata's MLflow connector"
+                + (" after mlmeta's last publish" if ownership.owner(current) else "")
+                + "; publish takes it over (the connector writes its fields back on its next run)")
     if current is None or not is_mlmetas(current):  # nothing of mlmeta's to compare: only a waiting version is news
-        if promotion is not None:
+        if promotion is not None and not ownership.by_connector(current):  # O002 says it for the connector's
             state = ("is not in the catalog; publish creates it" if current is None else
                      "was not published by mlmeta (it carries no mlmeta mark); publish takes it over")
             finding(("name",), "D007", f"version {promotion.version} of {spec.registered_model!r} is in Production "
                                        f"({promotion.recognised_by} {promotion.marker}) but {name} {state}")
         return found
+    if ownership.recorded(defined) and ownership.standing(current, project) == ownership.UNOWNED:
+        found.append(loaded.diagnostic(("name",), "O003", f"{name} has no recorded owner yet; the next publish "
+                                                         f"records this project ({project}) as its owner",
+                                       severity=Severity.NOTICE))
     shown = registry.version_in_url(current.get("sourceUrl"), spec.registered_model)
     if promotion is None:
         finding((next((key for key in ("mlflow", "kubeflow") if key in spec.model_fields_set), "name"),), "D008",

@@ -16,7 +16,7 @@ from typing import Any
 from mlmeta.diagnostics import CODES
 
 KINDS = {"F": "files", "Y": "YAML", "S": "spec structure", "R": "references (validate --online, plan, publish)",
-         "P": "publishing", "D": "drift"}
+         "P": "publishing", "O": "ownership (many projects, one service)", "D": "drift"}
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ PROPERTIES = (
              "catalog asset (or the source as logged) (written by mlmeta).",
              {"columns": ["dataset", "digest", "source"]}),
     Property("specCommit", "string", "Git commit of the spec the model was published from (written by mlmeta)."),
+    # not a fact of the version: the project (repository) that owns the model - see mlmeta.ownership
+    Property("mlmetaProject", "string", "The project whose specs publish this model, e.g. github.com/acme/models; "
+             "mlmeta's prune, retire and drift act only on their own project's models (written by mlmeta)."),
 )
 BY_NAME = {p.name: p for p in PROPERTIES}
 

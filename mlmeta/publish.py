@@ -5,6 +5,10 @@ entity, resolve references, build the desired entity, diff, then - publish only 
 PATCH the difference (If-Match on the version read, so a concurrent writer makes us re-read
 instead of overwriting), and bring feature lineage in line. One spec failing never stops the
 others. The adapters are passed in, so this module never imports an SDK.
+
+Each model written records this project as its owner (``mlmeta.ownership``, where the catalog
+defines the property); a model another project owns is left alone (O001), and ``--prune``
+deletes only this project's orphans.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mlmeta import provenance, retire
+from mlmeta import ownership, provenance, retire
 from mlmeta.catalog import CatalogError, Edge, Ref
 from mlmeta.config import Settings
 from mlmeta.diagnostics import Diagnostic, Severity
@@ -114,6 +118,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)  # about the run, not one spec (no file to point at)
     registry: Any = None  # the registry adapter the run read (its events' versions come from it)
     commits: dict[str, str | None] = field(default_factory=dict)  # spec path -> the commit its entity records
+    left_alone: ownership.LeftAlone | None = None  # with --prune: the orphans that are not this project's
 
     @property
     def counts(self) -> dict[str, int]:
@@ -148,6 +153,11 @@ class Context:
     commits: dict[Path, str]
     provenance: frozenset[str] = frozenset()  # mlmeta's custom properties the server defines
     helpers: ThreadPoolExecutor | None = None  # for the independent writes of one model (its edges)
+    project: str = ""  # this project's name, the owner it records (mlmeta.ownership)
+
+    @property
+    def records_owner(self) -> bool:
+        return ownership.recorded(self.provenance)
 
     def in_parallel(self, calls: list[Callable[[], Any]]) -> None:
         """Run independent requests at once (a model's lineage edges): a first publish sends one per
@@ -180,7 +190,8 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         registry = open_registry(settings)
         setup = provenance.set_up(catalog, dry_run=options.dry_run) if options.create_properties else []
         ctx = Context(settings, catalog, registry, options, _commits(specs, options),
-                      provenance=provenance.defined(catalog) if specs else frozenset())
+                      provenance=provenance.defined(catalog) if specs or options.prune else frozenset(),
+                      project=ownership.identify(settings).name)
         prefetch(ctx, specs)
         report = run(specs, ctx, on_done=on_done)
         report.commits = {s.display_path: ctx.commits.get(s.path.resolve()) for s in specs}
@@ -188,10 +199,11 @@ def execute(files: list[Path], settings: Settings, options: Options, *,
         report.registry = registry
         report.openmetadata = catalog.release.as_dict()
         if options.prune:
-            report.results += prune(ctx, specs, invalid)
+            pruned, report.left_alone = prune(ctx, specs, invalid)
+            report.results += pruned
             report.requests = catalog.requests
     report.invalid = invalid
-    report.warnings = warnings
+    report.warnings = warnings + (report.left_alone.lines() if report.left_alone else [])
     return report
 
 
@@ -205,16 +217,21 @@ def _commits(specs: list[LoadedSpec], options: Options) -> dict[Path, str]:
     return {s.path.resolve(): options.commits[s.display_path] for s in specs if options.commits.get(s.display_path)}
 
 
-def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> list[ModelResult]:
-    """Soft-delete (in a plan: show) the models mlmeta published whose spec is gone."""
+def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]
+          ) -> tuple[list[ModelResult], ownership.LeftAlone | None]:
+    """Soft-delete (in a plan: show) this project's models whose spec is gone; the orphans of
+    other projects, and those nobody owns, are counted and left alone."""
     if invalid:  # an invalid spec's model would look orphaned: never guess
         return [ModelResult("", "(prune)", "skipped", message=f"not pruning: {len(invalid)} spec(s) are invalid, and "
-                                                              "their models would look orphaned")]
+                                                              "their models would look orphaned")], None
     settings = ctx.settings
     documented = {model_fqn(s.spec, s.spec.service or settings.service) for s in specs}
     services = sorted({s.spec.service or settings.service for s in specs} | {settings.service} - {None, ""})
     results = []
+    left_alone = ownership.LeftAlone(ctx.records_owner)
     for orphan in retire.orphans(ctx.catalog, services, documented, ctx.options.deleted_specs, settings.service):
+        if not left_alone.sort(orphan.fqn, orphan.entity, ctx.project):
+            continue
         result = ModelResult(orphan.spec, orphan.fqn, "deleted", version_before=orphan.entity.get("version"),
                              version_after=orphan.entity.get("version"),
                              message="its spec is gone: soft-deleted (publishing a spec for it restores it)")
@@ -223,7 +240,7 @@ def prune(ctx: Context, specs: list[LoadedSpec], invalid: list[FileReport]) -> l
             if problem:
                 result.status, result.message = "failed", problem
         results.append(result)
-    return results
+    return results, left_alone
 
 
 def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
@@ -255,7 +272,10 @@ def prefetch(ctx: Context, specs: list[LoadedSpec]) -> None:
         if promotion is None:
             return entity
         if _untouched(ctx, entity, stamp):
-            return {key: entity[key] for key in _FAST_PATH_FIELDS if key in entity}
+            kept = {key: entity[key] for key in _FAST_PATH_FIELDS if key in entity}
+            if ownership.owner(entity):  # the fast path asks whose it is
+                kept["extension"] = {ownership.PROPERTY: ownership.owner(entity)}
+            return kept
         stale.append(promotion)
         return entity
 
@@ -393,6 +413,7 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
     applying = ctx.options.expected is not None
     for attempt in range(1 if applying else MAX_ATTEMPTS):  # a saved plan is applied as made, or not at all
         current = ctx.catalog.model(result.model, fresh=attempt > 0)
+        _check_claim(ctx, loaded, current, result)
         if attempt == 0 and (ctx.options.record or applying):
             _expect(ctx, loaded, result, "catalog", _catalog_state(ctx, result.model, current))
         if _untouched(ctx, current, stamp):
@@ -408,7 +429,8 @@ def _pipeline(ctx: Context, loaded: LoadedSpec, service: str, promotion: Promoti
             training = _training(ctx, loaded, facts, result)
         desired = build(loaded, service=service, facts=facts, resolution=resolution, current=current,
                         spec_commit=commit, stamp=stamp, drop_tag=ctx.settings.not_in_production_tag,
-                        provenance=ctx.provenance, training=training, training_lineage=mode == "lineage")
+                        provenance=ctx.provenance, training=training, training_lineage=mode == "lineage",
+                        project=ctx.project if ctx.records_owner else None)
         if current is None:
             if _create(ctx, loaded, desired, result):
                 return
@@ -490,7 +512,26 @@ def _untouched(ctx: Context, current: dict[str, Any] | None, stamp: str) -> bool
     marked as out of production (a promotion back to the same version must unmark it)."""
     return (current is not None and not ctx.options.refresh and current.get("sourceHash") == stamp
             and current.get("updatedBy") is not None and current.get("updatedBy") == ctx.catalog.user
-            and not str(current.get("description") or "").startswith(retire.NOTICE))
+            and not str(current.get("description") or "").startswith(retire.NOTICE)
+            and (not ctx.records_owner or ownership.standing(current, ctx.project) == ownership.MINE))
+
+
+def _check_claim(ctx: Context, loaded: LoadedSpec, current: dict[str, Any] | None, result: ModelResult) -> None:
+    """A model another project owns is left alone (O001: nothing is written). One OpenMetadata's
+    MLflow connector wrote last is taken over, with a warning (O002): the connector will write
+    its fields back on its next run."""
+    if current is None:
+        return
+    if ownership.standing(current, ctx.project) == ownership.OTHERS:
+        raise _Failed(loaded.diagnostic(("name",), "O001", ownership.claimed_elsewhere(
+            result.model, ownership.owner(current), ctx.project)))
+    if ownership.by_connector(current) and not any(d.code == "O002" for d in result.diagnostics):
+        verb = "would take" if ctx.options.dry_run else "takes"
+        result.diagnostics.append(loaded.diagnostic(("name",), "O002", (
+            f"{result.model} was written last by OpenMetadata's MLflow connector; publish {verb} it over, and the "
+            "connector's next run writes its algorithm, features, hyperparameters, ML store and source URL back: "
+            "exclude the registered model from the connector (mlModelFilterPattern), or publish into another "
+            "service"), severity=Severity.WARNING))
 
 
 def _confirm(ctx: Context, loaded: LoadedSpec, current: dict[str, Any], result: ModelResult,
@@ -637,7 +678,7 @@ def _create(ctx: Context, loaded: LoadedSpec, desired: Desired, result: ModelRes
             if ctx.options.expected is not None:
                 return False  # created by someone since the plan's check: the plan does not hold
             result.created_before_answer = error.retried
-            _restore_if_deleted(ctx, result.model)
+            _restore_if_deleted(ctx, loaded, result)
             return False
         if error.status == 404 and "mlmodelService instance" in error.message:  # deleted since it was looked up
             if not ctx.options.create_service or ctx.options.expected is not None:
@@ -727,9 +768,11 @@ def _missing_service(ctx: Context, loaded: LoadedSpec, service: str) -> Diagnost
                                           "--create-service")
 
 
-def _restore_if_deleted(ctx: Context, model: str) -> None:
-    existing = ctx.catalog.model(model, include_deleted=True)
+def _restore_if_deleted(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> None:
+    """A soft-deleted model of the spec comes back - unless another project owns it (O001)."""
+    existing = ctx.catalog.model(result.model, include_deleted=True)
     if existing is not None and existing.get("deleted"):
+        _check_claim(ctx, loaded, existing, result)
         ctx.catalog.restore_model(existing["id"])
 
 

@@ -1,8 +1,9 @@
 """Retirement: the catalog's models whose spec is gone (prune), and those whose registered model
 has no version in Production any more (keep, mark or delete).
 
-Both act only on entities carrying mlmeta's mark (``plan.desired.is_mlmetas``), and both only
-soft-delete: a deleted model keeps its versions and lineage and comes back with
+Both act only on entities carrying mlmeta's mark (``plan.desired.is_mlmetas``) and owned by this
+project (``mlmeta.ownership``: ``orphans`` lists every marked one, ``publish.prune`` sorts them),
+and both only soft-delete: a deleted model keeps its versions and lineage and comes back with
 ``PUT /v1/mlmodels/restore`` - which ``publish`` does by itself when a spec for it appears again.
 
 ``mark`` puts a notice at the top of the model's description (and, when ``not_in_production_tag``
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from mlmeta import fqn
+from mlmeta import fqn, ownership
 from mlmeta.plan.desired import is_mlmetas, tag_label
 from mlmeta.spec.load import LoadedSpec
 
@@ -33,6 +34,19 @@ def not_in_production(ctx: Any, loaded: LoadedSpec, result: Any, reason: str) ->
     current = ctx.catalog.model(result.model)
     if how == "keep" or current is None or not is_mlmetas(current):
         return False
+    whose = ownership.standing(current, ctx.project)
+    if whose == ownership.OTHERS:  # a spec here for another project's model: left alone, and said
+        result.status, result.message = "failed", ownership.claimed_elsewhere(result.model, ownership.owner(current),
+                                                                              ctx.project)
+        result.diagnostics.append(loaded.diagnostic(("name",), "O001", result.message))
+        return True
+    if whose == ownership.UNOWNED:  # nobody's yet: never marked or deleted until a project adopts it
+        result.status = "skipped"
+        result.message = (f"{reason}: not {'marked' if how == 'mark' else 'deleted'}: "
+                          + ("it has no recorded owner (mlmeta adopt makes it this project's)" if ctx.records_owner
+                             else f"this catalog records no owner ({ownership.PROPERTY} is not defined: run mlmeta "
+                                  "setup)"))
+        return True
     result.version_before = result.version_after = current.get("version")
     if how == "delete":
         result.status, result.message = "deleted", f"{reason}: soft-deleted (a new promotion restores it)"

@@ -20,7 +20,8 @@ from tests.conftest import GOOD_SPEC, REPO, write
 
 # what a command needs besides the option under test to get as far as checking it
 REQUIRED = {("publish",): ["--all"], ("init",): ["--from-mlflow", "some_model"], ("card",): ["spec.yaml"],
-            ("webhook", "work"): ["--queue", "kafka://127.0.0.1:9/deliveries"]}
+            ("webhook", "work"): ["--queue", "kafka://127.0.0.1:9/deliveries"], ("adopt",): ["svc.model"],
+            ("import",): ["svc.model"]}
 
 
 def commands(typer_app: typer.Typer = app, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Callable]]:

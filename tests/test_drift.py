@@ -18,7 +18,9 @@ TABLES = "demo_pg.postgres.public"
 
 @pytest.fixture
 def published(cli, env, registry, in_tmp):
-    """A model in Production, published: (name, spec path)."""
+    """A model in Production, published (with mlmeta's properties defined, the owner's among them, as
+    ``mlmeta setup`` leaves a catalog): (name, spec path)."""
+    assert cli("setup", env=env).exit_code == 0
     name = f"drifting_{uuid.uuid4().hex[:8]}"
     spec = write(in_tmp / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name))
     registry.alias(name, registry.register(name))

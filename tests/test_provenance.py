@@ -62,13 +62,13 @@ def extension_of(sandbox, name: str) -> dict:
 def test_setup_defines_the_properties_once(cli, env, sandbox):
     first = cli("setup", "--format", "json", env=env)
     assert first.exit_code == 0, first.stdout
-    assert json.loads(first.stdout)["summary"] == {"created": 9, "exists": 0, "conflict": 0, "unavailable": 0,
+    assert json.loads(first.stdout)["summary"] == {"created": 10, "exists": 0, "conflict": 0, "unavailable": 0,
                                                    "failed": 0}
     defined = {p["name"]: p["propertyType"]["name"] for p in mlmodel_type(sandbox)["customProperties"]}
     assert defined["mlflowVersion"] == "integer" and defined["mlflowMetrics"] == "table-cp"
     sandbox.reset_stats()
     again = cli("setup", env=env)
-    assert again.exit_code == 0 and "setup: created 0, 9 already defined, 0 conflicts" in again.stdout
+    assert again.exit_code == 0 and "setup: created 0, 10 already defined, 0 conflicts" in again.stdout
     assert writes(sandbox) == {}
 
 

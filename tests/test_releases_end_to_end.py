@@ -131,6 +131,7 @@ def test_plan_and_drift_see_the_catalog_in_step_then_a_hand_edit(cli, served, mo
 
 def test_prune_soft_deletes_the_model_whose_spec_is_gone(cli, served, model, in_tmp):
     server, env = served
+    mlmeta(cli, env, "setup")  # the owner's property: prune deletes only models the project is recorded to own
     mlmeta(cli, env, "publish", "--all")
     (in_tmp / "model_specs" / f"{model}.yaml").unlink()
     write(in_tmp / "mlmeta.toml", 'service = "mlflow_models"\n')  # the service whose orphans to look for
@@ -144,14 +145,15 @@ def test_prune_soft_deletes_the_model_whose_spec_is_gone(cli, served, model, in_
 def test_setup_defines_what_the_release_has_and_publish_writes_it(cli, served, model):
     server, env = served
     code, out, _ = mlmeta(cli, env, "setup")
-    assert code == 0 and out["summary"]["created"] == 9, out
+    assert code == 0 and out["summary"]["created"] == 10, out
     code, out, _ = mlmeta(cli, env, "publish", "--all")
     assert code == 0 and out["summary"]["created"] == 1
     extension = held(server, model)["extension"]
     assert extension["mlflowRegisteredModel"] == model and extension["mlflowAlias"] == "champion"
+    assert extension["mlmetaProject"]  # the owner, recorded on every release
     assert [r["metric"] for r in extension["mlflowMetrics"]["rows"]]
     code, out, _ = mlmeta(cli, env, "setup")
-    assert code == 0 and out["summary"]["exists"] == 9 and out["summary"]["created"] == 0
+    assert code == 0 and out["summary"]["exists"] == 10 and out["summary"]["created"] == 0
 
 
 def test_a_saved_plan_is_applied_exactly_then_refused_after_an_edit_on_every_release(cli, served, model, in_tmp):
@@ -190,7 +192,7 @@ def test_before_1_5_7_the_metrics_property_is_unavailable_and_the_rest_works(cli
         env = {"OPENMETADATA_HOST": server.url, "OPENMETADATA_JWT_TOKEN": server.token("mlmeta-bot"),
                "MLFLOW_TRACKING_URI": mlflow_server.url}
         code, out, _ = mlmeta(cli, env, "setup")
-        assert code == 0 and out["summary"]["created"] == 7 and out["summary"]["unavailable"] == 2
+        assert code == 0 and out["summary"]["created"] == 8 and out["summary"]["unavailable"] == 2
         metrics, datasets = [p for p in out["properties"] if p["status"] == "unavailable"]
         assert metrics["name"] == "mlflowMetrics" and "from 1.5.7" in metrics["message"]
         assert datasets["name"] == "mlflowTrainingDatasets"

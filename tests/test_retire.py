@@ -1,7 +1,8 @@
 """Retirement end to end (a real MLflow server, the sandbox, real git): pruning the models whose
 spec is gone - shown by plan, applied by publish, restored by a spec that comes back - and what
 happens to a model that lost its Production version (keep, mark, delete). Only entities carrying
-mlmeta's mark are ever touched."""
+mlmeta's mark, and owned by the project (recorded once ``mlmeta setup`` defines the property: see
+tests/test_ownership.py), are ever touched."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def spec_for(in_tmp, registry, text_changes: str = "") -> tuple[str, object]:
     return name, path
 
 
+def set_up(cli, env) -> None:
+    """Define mlmeta's properties, the owner's among them: without it nothing is this project's to retire."""
+    assert cli("setup", env=env).exit_code == 0
+
+
 def run(cli, env, *args) -> tuple[int, dict]:
     result = cli(*args, "--format", "json", env=env)
     return result.exit_code, json.loads(result.stdout)
@@ -38,6 +44,7 @@ def stored(sandbox, name: str) -> dict:
 
 def test_prune_is_shown_by_plan_applied_by_publish_and_undone_by_the_spec_coming_back(cli, env, sandbox, registry,
                                                                                      in_tmp):
+    set_up(cli, env)
     kept, _ = spec_for(in_tmp, registry)
     gone, gone_path = spec_for(in_tmp, registry)
     assert run(cli, env, "publish", "--all")[0] == 0
@@ -78,6 +85,7 @@ def test_prune_refuses_to_guess_when_a_spec_is_invalid_or_paths_are_picked(cli, 
 def test_prune_with_changed_since_takes_the_specs_git_saw_deleted(cli, env, sandbox, registry, in_tmp):
     import git
 
+    set_up(cli, env)
     first, first_path = spec_for(in_tmp, registry)
     second, _ = spec_for(in_tmp, registry)
     repo = git.Repo.init(in_tmp)
@@ -95,6 +103,7 @@ def test_prune_with_changed_since_takes_the_specs_git_saw_deleted(cli, env, sand
 
 def test_losing_production_can_mark_and_the_next_promotion_unmarks(cli, env, sandbox, registry, in_tmp):
     write(in_tmp / "mlmeta.toml", 'when_not_in_production = "mark"\nnot_in_production_tag = "Tier.Tier3"\n')
+    set_up(cli, env)
     name, _ = spec_for(in_tmp, registry)
     run(cli, env, "publish", "--all")
     registry.client.delete_registered_model_alias(name, "champion")
@@ -113,6 +122,7 @@ def test_losing_production_can_mark_and_the_next_promotion_unmarks(cli, env, san
 
 
 def test_losing_production_can_soft_delete_per_spec(cli, env, sandbox, registry, in_tmp):
+    set_up(cli, env)
     name, path = spec_for(in_tmp, registry)
     path.write_text(path.read_text().replace("  registered_model:", "  when_not_in_production: delete\n"
                                                                     "  registered_model:"))

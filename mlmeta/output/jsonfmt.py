@@ -50,6 +50,7 @@ def render_publish(report) -> None:
         "models": [r.as_dict() for r in report.results],
         "invalid": [{"path": f.path, "diagnostics": [d.as_dict() for d in f.diagnostics]} for f in report.invalid],
         "warnings": report.warnings,
+        **({"left_alone": report.left_alone.as_dict()} if report.left_alone else {}),
         "summary": {**report.counts, "openmetadata_requests": report.requests,
                     "mlflow_requests": report.mlflow_requests},
     })
@@ -58,5 +59,6 @@ def render_publish(report) -> None:
 def render_drift(report) -> None:
     dump({"command": "drift", "diagnostics": [d.as_dict() for d in report.diagnostics],
           "orphans": report.orphans, "warnings": report.warnings,
+          **({"left_alone": report.left_alone.as_dict()} if report.left_alone else {}),
           "summary": {"checked": report.checked, "drifted": report.drifted, "orphans": len(report.orphans),
                       "findings": len(report.findings) + len(report.orphans), "invalid": len(report.invalid)}})

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from mlmeta import fqn
 from mlmeta import provenance as properties
 from mlmeta.catalog import Ref
+from mlmeta.ownership import PROPERTY as OWNER
 from mlmeta.plan import describe
 from mlmeta.plan.training import TrainingData
 from mlmeta.registry import ProductionVersion, Promotion
@@ -210,9 +211,11 @@ def tag_label(tag_fqn: str, source: str) -> dict[str, Any]:
 def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, resolution: Resolution,
           current: dict[str, Any] | None, spec_commit: str | None, stamp: str, drop_tag: str | None = None,
           provenance: frozenset[str] = frozenset(), training: TrainingData | None = None,
-          training_lineage: bool = False) -> Desired:
+          training_lineage: bool = False, project: str | None = None) -> Desired:
     """``drop_tag``: the tag retirement's ``mark`` adds; a model in Production never keeps it.
     ``provenance``: the custom properties the server defines for mlmeta (see ``mlmeta.provenance``).
+    ``project``: this project's name, recorded as the model's owner where the server defines the
+    property for it (``mlmeta.ownership``).
     ``training``: the version's training datasets as found in the catalog; ``training_lineage``
     draws them as upstream edges."""
     spec = loaded.spec
@@ -241,7 +244,10 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
         fields["sourceUrl"] = facts.version_url
     if provenance and facts is not None:
         table = training.property_value() if training is not None else None
-        fields["extension"] = properties.extension(current, properties.values(facts, spec_commit, table), provenance)
+        wanted = properties.values(facts, spec_commit, table)
+        if project:
+            wanted[OWNER] = project
+        fields["extension"] = properties.extension(current, wanted, provenance)
     if "owners" in set_keys:
         fields["owners"] = [o.as_json() for o in resolution.owners or []]
     marked = drop_tag is not None and any(t.get("tagFQN") == drop_tag for t in (current or {}).get("tags") or [])

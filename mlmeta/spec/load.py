@@ -94,6 +94,21 @@ def load_spec(path: Path, display_path: str | None = None) -> LoadResult:
     return _validate(path, shown, document)
 
 
+def load_text(text: str, path: Path, display_path: str | None = None) -> LoadResult:
+    """A spec not written yet, validated as the file ``path`` would be (``mlmeta import`` checks
+    what it is about to write)."""
+    shown = display_path or str(path)
+    try:
+        document = parse_yaml(text)
+    except YamlProblem as problem:
+        return LoadResult(None, [Diagnostic(shown, problem.position.line, problem.position.column,
+                                            problem.code, problem.message)])
+    result = _validate(path, shown, document)
+    if result.spec is not None:
+        result.spec.locator.document = document  # there is no file to read its positions back from
+    return result
+
+
 def _validate(path: Path, shown: str, document: Document) -> LoadResult:
     data = document.data
     conversion = None

@@ -1,0 +1,208 @@
+"""``mlmeta import``: a spec from a model already in the catalog. Offline, the spec as data and as
+text (catalog text is untrusted: it can never add a key); on the sandbox with a real MLflow, a
+model published elsewhere comes back as a spec that validates and re-publishes with no change
+but the adoption, and a model made the way OpenMetadata's MLflow connector makes it is imported,
+taken over by publish with a warning, and recognised again after the connector writes it back."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import requests
+import yaml
+
+from mlmeta import ownership
+from mlmeta.catalog_import import render, spec_data, split_description
+from mlmeta.plan.describe import GENERATED_MARKER
+from tests.conftest import write
+from tests.test_ownership import git_project, run, stored, writes
+from tests.test_publish import SPEC
+
+ONE, TWO = "github.com/acme/one", "github.com/acme/two"
+TABLES = "demo_pg.postgres.public"
+LINEAGE = f"""\
+label_sources:
+  - table: {TABLES}.orders
+outputs:
+  - topic: kafka.bot_detection_results
+    field: IS_BOT
+    features: [is_premium]
+"""
+
+
+# --- the spec as data and text (offline) ------------------------------------------------------------
+
+
+def test_the_description_splits_into_the_human_text_and_the_model_card():
+    text = (f"Predicts churn.\n\n## Notes of ours\n\nKept.\n\n## Intended use\n\nRetention offers.\n\n"
+            f"## Limitations\n\nNew users.\n\n---\n{GENERATED_MARKER}\n- **In production:** version 3")
+    assert split_description(text) == ("Predicts churn.\n\n## Notes of ours\n\nKept.",
+                                       {"intended_use": "Retention offers.", "limitations": "New users."})
+
+
+def test_catalog_text_is_quoted_so_that_it_can_never_become_a_key():
+    hostile = "Fine.\nname: stolen\nservice: elsewhere\n# not a comment"
+    entity = {"name": "churn", "fullyQualifiedName": "svc.churn", "service": {"fullyQualifiedName": "svc"},
+              "description": hostile, "displayName": 'x: "y" #z',
+              "mlFeatures": [{"name": "tenure", "dataType": "numerical", "description": "- a list?\n  - no",
+                              "featureSources": [{"name": "tenure", "dataSource": {
+                                  "type": "table", "fullyQualifiedName": "pg.db.public.users"}}]}]}
+    text = render(spec_data(entity, [], "svc"), ["from svc.churn\nname: injected"])
+    data = yaml.safe_load(text)
+    assert data["name"] == "churn" and data["description"] == hostile and data["display_name"] == 'x: "y" #z'
+    assert data["features"][0]["description"] == "- a list?\n  - no" and "service" not in data
+    assert data["features"][0]["sources"] == [{"table": "pg.db.public.users", "column": "tenure"}]
+    assert "# from svc.churn\\u000aname: injected" in text  # the header's line break is escaped, not obeyed
+
+
+def test_a_whole_asset_source_a_field_and_the_connectors_placeholder_algorithm():
+    entity = {"name": "m", "fullyQualifiedName": "svc.m", "algorithm": ownership.CONNECTOR_ALGORITHM,
+              "mlFeatures": [{"name": "clicks", "dataType": "numerical", "featureSources": [
+                  {"name": "events", "dataSource": {"type": "topic", "fullyQualifiedName": "kafka.events"}},
+                  {"name": "payload.clicks", "dataType": "integer",
+                   "dataSource": {"type": "topic", "fullyQualifiedName": "kafka.events"}}]}]}
+    data = spec_data(entity, [], "svc")
+    assert "algorithm" not in data
+    assert data["features"][0]["sources"] == [{"topic": "kafka.events"},
+                                              {"topic": "kafka.events", "field": "payload.clicks"}]
+
+
+def test_the_connectors_models_are_recognised_and_mlmetas_are_not():
+    connector = {"name": "churn", "sourceUrl": "http://mlflow:5000/#/models/churn", "algorithm": "mlmodel",
+                 "sourceHash": "0123456789abcdef0123456789abcdef"}
+    assert ownership.by_connector(connector)
+    assert ownership.connector_registered_model(connector) == "churn"
+    assert not ownership.by_connector({**connector, "sourceHash": "mlmeta:0123"})
+    assert not ownership.by_connector({"name": "churn", "sourceUrl": "http://mlflow:5000/#/models/churn/versions/3",
+                                       "sourceHash": "mlmeta:0123"})
+    assert not ownership.by_connector({"name": "hand_made", "algorithm": "xgboost"})
+
+
+# --- on the sandbox, with a real MLflow (slow) ----------------------------------------------------------
+
+
+def admin(sandbox, user: str = "admin") -> dict:
+    return {"Authorization": f"Bearer {sandbox.token(user)}"}
+
+
+@pytest.mark.slow
+def test_an_imported_spec_validates_and_republishes_with_no_change_but_the_adoption(cli, env, sandbox, registry,
+                                                                                     in_tmp, monkeypatch):
+    assert cli("setup", env=env).exit_code == 0
+    name = f"imported_{uuid.uuid4().hex[:8]}"
+    elsewhere = in_tmp / "elsewhere"  # a project whose spec is gone since
+    write(elsewhere / "model_specs" / f"{name}.yaml", SPEC.format(name=name, registered=name) + LINEAGE)
+    registry.alias(name, registry.register(name))
+    monkeypatch.chdir(elsewhere)
+    assert run(cli, env, "publish", "--all")[0] == 0
+    model = stored(sandbox, name)
+    unowned = {k: v for k, v in model["extension"].items() if k != ownership.PROPERTY}  # published before owners
+    requests.patch(f"{sandbox.api_url}/v1/mlmodels/{model['id']}", timeout=10,
+                   json=[{"op": "replace", "path": "/extension", "value": unowned}],
+                   headers={**admin(sandbox, "mlmeta-bot"), "Content-Type": "application/json-patch+json"}
+                   ).raise_for_status()
+    here = git_project(in_tmp / "here", f"https://github.com/{TWO.split('/', 1)[1]}.git")
+    monkeypatch.chdir(here)
+    code, out = run(cli, env, "import", f"mlflow_models.{name}")
+    [imported] = out["models"]
+    assert code == 0 and imported["status"] == "written" and imported["path"] == f"model_specs/{name}.yaml"
+    assert "publishing it makes" in imported["message"]
+    spec = yaml.safe_load((here / "model_specs" / f"{name}.yaml").read_text())
+    assert spec["description"] == "Estimates how long an order takes to arrive." and spec["target"] == "expected_time"
+    assert spec["features"][1] == {"name": "restaurant_dimension", "type": "numerical", "algorithm": "PCA", "sources": [
+        {"table": f"{TABLES}.restaurants", "column": "rating"},
+        {"table": f"{TABLES}.restaurants", "column": "average_price"}]}
+    assert spec["hyperparameters"] == {"n_estimators": {"description": "Number of boosting stages."}}
+    assert "algorithm" not in spec and "mlflow" not in spec  # MLflow gives them on every publish
+    assert spec["label_sources"] == [{"table": f"{TABLES}.orders"}]  # from the edges mlmeta drew
+    assert spec["outputs"] == [{"topic": "kafka.bot_detection_results", "field": "IS_BOT", "features": ["is_premium"]}]
+    assert cli("validate", env=env).exit_code == 0
+    code, plan = run(cli, env, "plan")
+    assert [c["summary"] for c in plan["models"][0]["changes"]] == [
+        f"custom property {ownership.PROPERTY}: (none) -> '{TWO}'"]
+    lineage = plan["models"][0]["lineage"]
+    assert lineage["added"] == lineage["updated"] == lineage["removed"] == []
+    assert lineage["outputs"] == {"added": [], "updated": [], "removed": []}
+    sandbox.reset_stats()
+    assert run(cli, env, "publish", "--all")[1]["models"][0]["status"] == "updated"
+    assert writes(sandbox) == {"PATCH /v1/mlmodels/{key}": 1}
+    assert stored(sandbox, name)["extension"][ownership.PROPERTY] == TWO
+    code, again = run(cli, env, "import", f"mlflow_models.{name}")  # the spec is there now: never a second one
+    assert code == 1 and again["models"][0]["status"] == "refused" and "documents it already" in \
+        again["models"][0]["message"]
+
+
+def connector_creates(sandbox, mlflow_url: str, name: str) -> dict:
+    """The model as OpenMetadata's MLflow connector creates it (MlflowSource.yield_mlmodel, sent with
+    create_or_update as the ingestion bot): the registered model's name and description, the
+    constant algorithm, the run's parameters, the signature's columns without sources, the run's
+    artifact location, the registered model's page, and the ingestion framework's md5 fingerprint."""
+    body = {"name": name, "service": "mlflow_models", "description": "Delivery time, as the registry describes it.",
+            "algorithm": "mlmodel",
+            "mlHyperParameters": [{"name": "n_estimators", "value": "20"}, {"name": "learning_rate", "value": "0.1"},
+                                  {"name": "max_depth", "value": "3"}],
+            "mlFeatures": [{"name": "last_update_bucket", "dataType": "categorical"},
+                           {"name": "restaurant_dimension", "dataType": "numerical"},
+                           {"name": "is_premium", "dataType": "numerical"}],
+            "mlStore": {"storage": "mlflow-artifacts:/1/runs/artifacts"},
+            "sourceUrl": f"{mlflow_url}/#/models/{name}", "sourceHash": uuid.uuid4().hex}
+    answer = requests.put(f"{sandbox.api_url}/v1/mlmodels", json=body, headers=admin(sandbox, "ingestion-bot"),
+                          timeout=10)
+    answer.raise_for_status()
+    return answer.json()
+
+
+@pytest.mark.slow
+def test_a_model_the_connector_ingested_is_imported_taken_over_and_recognised_again(cli, env, sandbox, registry,
+                                                                                     mlflow_server, in_tmp):
+    assert cli("setup", env=env).exit_code == 0
+    git_project(in_tmp, f"https://github.com/{ONE.split('/', 1)[1]}.git")
+    name = f"ingested_{uuid.uuid4().hex[:8]}"
+    registry.alias(name, registry.register(name))
+    created = connector_creates(sandbox, mlflow_server.url, name)
+    code, out = run(cli, env, "import", f"mlflow_models.{name}")
+    assert code == 0, out
+    text = (in_tmp / "model_specs" / f"{name}.yaml").read_text()
+    assert "ingested by OpenMetadata's MLflow connector" in text and "mlModelFilterPattern" in text
+    spec = yaml.safe_load(text)
+    assert spec["description"] == "Delivery time, as the registry describes it."
+    assert "algorithm" not in spec and "ml_store" not in spec and "hyperparameters" not in spec  # the newest version's
+    assert [f["name"] for f in spec["features"]] == ["last_update_bucket", "restaurant_dimension", "is_premium"]
+    assert cli("validate", env=env).exit_code == 0
+    code, plan = run(cli, env, "plan")
+    [model] = plan["models"]
+    assert code == 0 and model["status"] == "updated"
+    assert [d["code"] for d in model["diagnostics"]] == ["O002"]
+    fields = {c["field"] for c in model["changes"]}
+    assert {"description", "algorithm", "sourceUrl", "extension"} <= fields
+    code, out = run(cli, env, "publish", "--all")
+    assert code == 0 and [d["code"] for d in out["models"][0]["diagnostics"]] == ["O002"]
+    taken = stored(sandbox, name)
+    assert taken["sourceHash"].startswith("mlmeta:") and taken["extension"][ownership.PROPERTY] == ONE
+    assert taken["algorithm"] == "GradientBoostingRegressor"
+    # the connector's next run: its fingerprint differs, so it PATCHes its fields back (description,
+    # tags, owners and extension only where empty: restrict_update_fields)
+    back = [{"op": "replace", "path": "/algorithm", "value": "mlmodel"},
+            {"op": "replace", "path": "/sourceUrl", "value": f"{mlflow_server.url}/#/models/{name}"},
+            {"op": "replace", "path": "/sourceHash", "value": uuid.uuid4().hex}]
+    requests.patch(f"{sandbox.api_url}/v1/mlmodels/{created['id']}", json=back, timeout=10,
+                   headers={**admin(sandbox, "ingestion-bot"), "Content-Type": "application/json-patch+json"}
+                   ).raise_for_status()
+    code, drift = run(cli, env, "drift")
+    assert code == 1 and [d["code"] for d in drift["diagnostics"]] == ["O002"]
+    assert "after mlmeta's last publish" in drift["diagnostics"][0]["message"]
+    code, out = run(cli, env, "publish", "--all")
+    assert code == 0 and out["models"][0]["status"] == "updated"
+    assert stored(sandbox, name)["algorithm"] == "GradientBoostingRegressor"
+
+
+def test_import_needs_one_file_per_model_and_never_overwrites(cli, in_tmp):
+    result = cli("import", "-o", "x.yaml", "svc.a", "svc.b")
+    assert result.exit_code == 2 and "-o names one file" in result.stderr
+    write(in_tmp / "taken.yaml", "mine\n")
+    result = cli("import", "-o", "taken.yaml", "svc.a")
+    assert result.exit_code == 2 and "never overwrites" in result.stderr
+    assert (in_tmp / "taken.yaml").read_text() == "mine\n"
+    assert json.loads(cli("import", "--format", "json", "-o", "taken.yaml", "svc.a").stdout)["error"]
