@@ -296,6 +296,32 @@ EXPLANATIONS: dict[str, Explanation] = {
         fix="Make a new plan (mlmeta plan -o plan.json), review it, and apply that one.",
         example="model_specs/churn.yaml:2:7: error P003 the catalog changed since the plan: the model is at version "
                 "0.3 now, the plan was made against 0.2; make a new plan"),
+    # --- ownership --------------------------------------------------------------------------------
+    "O001": Explanation(
+        why="Many projects publish into one ML model service, and each model records the project that owns it. "
+            "This project has a spec for a model another project owns; publishing it would overwrite that "
+            "project's work, so nothing is written.",
+        fix="Remove one of the two specs; or, once the owning team agrees, hand the model over with "
+            "mlmeta adopt --from OWNER FQN in this project.",
+        example="model_specs/churn.yaml:2:7: error O001 mlflow_models.churn belongs to project "
+                "'github.com/acme/other' (its mlmetaProject); this project (github.com/acme/models) has a spec for "
+                "it too, so mlmeta leaves it alone: remove one of the two specs, or - once its team agrees - take "
+                "it over with mlmeta adopt --from github.com/acme/other mlflow_models.churn"),
+    "O002": Explanation(
+        why="OpenMetadata's MLflow connector ingested this model (no mlmeta mark; its sourceUrl is the registered "
+            "model's page). Publish takes it over, and the connector writes its own fields back on its next run: "
+            "the two would overwrite each other on every run.",
+        fix="Exclude the registered model from the connector (mlModelFilterPattern), or publish mlmeta's models "
+            "into a service of their own.",
+        example="model_specs/churn.yaml:2:7: warning O002 mlflow_models.churn was written last by OpenMetadata's "
+                "MLflow connector; publish takes it over, and the connector's next run writes its algorithm, "
+                "features, hyperparameters, ML store and source URL back: ..."),
+    "O003": Explanation(
+        why="mlmeta published this model before owners were recorded, so it has none: no project may prune it "
+            "yet. The spec's next publish records this project as its owner, and that is its only change.",
+        fix="Nothing to do: publish. For a model whose spec is gone, mlmeta adopt FQN makes it this project's.",
+        example="model_specs/churn.yaml:2:7: notice O003 mlflow_models.churn has no recorded owner yet; the next "
+                "publish records this project (github.com/acme/models) as its owner"),
     # --- drift ------------------------------------------------------------------------------------
     "D001": Explanation(
         why="Someone edited a field mlmeta manages (description, features, owners, tags ...) in the catalog after "
