@@ -212,7 +212,8 @@ def _splice(text: str, node: Any, value: str, indent: int, in_flow: bool) -> tup
     one; a multi-line text becomes one (a literal block, indented ``indent``); a trailing comment
     stays on the value's line, at its column when there is room."""
     start = node.start_mark.index
-    if _UNWRITTEN.search(value):  # only a double-quoted scalar holds it as it is, escaped
+    blank_with_spaces = any(line and not line.strip() for line in value.split("\n"))  # a block would drop them
+    if _UNWRITTEN.search(value) or blank_with_spaces:  # only a double-quoted scalar holds it as it is, escaped
         if node.style in ("|", ">"):
             start, end, _ = _block_splice(text, node, value, indent)
             return start, end, _flow_scalar(value, '"', in_flow) + ("\n" if text[end - 1:end] == "\n" else "")
