@@ -122,7 +122,7 @@ def main() -> None:
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
     warnings.simplefilter("ignore")
-    from mlmeta.kubeflow_standin import StandIn
+    from mlmeta.standins.kubeflow import StandIn
 
     with tempfile.TemporaryDirectory() as tmp, StandIn() as registry:
         work = Path(tmp)

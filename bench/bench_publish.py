@@ -47,8 +47,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 MLMETA = [sys.executable, "-m", "mlmeta"]
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"  # GNU time (Debian: package time)
-from mlmeta.adapters.mlflow import BATCH as NAME_BATCH  # registered models per search  # noqa: E402
-from mlmeta.adapters.openmetadata import PAGE_SIZE  # models per list page  # noqa: E402
+from mlmeta.registry.mlflow import BATCH as NAME_BATCH  # registered models per search  # noqa: E402
+from mlmeta.catalog.openmetadata import PAGE_SIZE  # models per list page  # noqa: E402
 
 SPEC = """\
 mlmeta: 1
@@ -167,7 +167,7 @@ def measure(size: int, names: list[str], work: Path, tracking_uri: str, latency:
 
 def baseline_of(project: Path, work: Path, size: int, faults: list[str]) -> dict:
     from mlmeta.demo.services import SandboxProcess
-    from mlmeta.sandbox import sdk_client
+    from mlmeta.standins.openmetadata import sdk_client
 
     sys.path.insert(0, str(REPO / "bench"))
     import baseline_demo

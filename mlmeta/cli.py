@@ -131,8 +131,7 @@ def _exit(code: int) -> None:
 
 def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], settings,
                select: Optional[list[str]] = None, command: str = "") -> list[Path]:
-    from mlmeta import discovery
-
+    from mlmeta.spec import discovery
     selectors = _selectors(select)  # a malformed one stops the command before anything is read
     roots = list(paths) if paths else list(settings.spec_paths)
     if not paths:
@@ -150,7 +149,7 @@ def _spec_files(paths: Optional[list[Path]], changed_since: Optional[str], setti
 
 
 def _selectors(select: Optional[list[str]]) -> list:
-    from mlmeta.selection import parse
+    from mlmeta.spec.selection import parse
 
     return parse(select) if select else []
 
@@ -158,9 +157,9 @@ def _selectors(select: Optional[list[str]]) -> list:
 def _selected_files(files: list[Path], selectors: list, command: str) -> list[Path]:
     """The spec files --select keeps (each is loaded to be judged, offline); a warning line on stderr
     for each selector that matches nothing."""
-    from mlmeta.discovery import display_path
+    from mlmeta.spec.discovery import display_path
     from mlmeta.output import console
-    from mlmeta.selection import Candidate, select
+    from mlmeta.spec.selection import Candidate, select
     from mlmeta.spec.load import load_spec
 
     cwd = os.getcwd()
@@ -273,7 +272,7 @@ def validate(
     def body() -> int:
         from mlmeta.config import load_settings
         from mlmeta.output import render_validation
-        from mlmeta.validate import validate_files
+        from mlmeta.commands.validate import validate_files
 
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline)
                                  if online else {"timeout": timeout, "deadline": deadline})  # checked offline too
@@ -281,7 +280,7 @@ def validate(
                                 default_service=settings.service, strict=strict, service_required=True,
                                 policy=settings.card_policy)
         if online:
-            from mlmeta.online import check_online
+            from mlmeta.commands.validate_online import check_online
 
             check_online(report, settings, strict=strict, create_service=create_service)
         render_validation(report, fmt)
@@ -298,7 +297,7 @@ def _connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, dead
 
 def _prune_scope(options, paths, changed_since, settings, select=None) -> None:
     """--prune needs every spec (--all) or the deletions since a ref: never a hand-picked subset."""
-    from mlmeta.discovery import deleted_since
+    from mlmeta.spec.discovery import deleted_since
     from mlmeta.errors import UsageError
 
     if not options.prune:
@@ -316,7 +315,7 @@ def _publish(mode: str, paths, changed_since, all_specs, fmt, options, overrides
     from mlmeta.errors import UsageError
     from mlmeta.output import render_publish
     from mlmeta.output.progress import progress
-    from mlmeta.publish import execute
+    from mlmeta.commands.publish import execute
 
     if mode == "publish" and not (paths or changed_since or all_specs or select):
         raise UsageError("say which specs to publish: PATHS, --all, or --changed-since REF (or --select SELECTOR)")
@@ -342,7 +341,9 @@ def _save_plan(output: Path, report, files, options, settings) -> int:
     """plan -o: the plan as a file publish --plan applies; 1 (and no file) when it cannot be saved."""
     import json
 
-    from mlmeta import saved_plan, secrets
+    from mlmeta.plan import saved as saved_plan
+
+    from mlmeta import secrets
     from mlmeta.output import console
 
     problem = saved_plan.unsaveable(report, options)
@@ -357,7 +358,7 @@ def _save_plan(output: Path, report, files, options, settings) -> int:
 
 def _apply_plan(plan_file: Path, dry_run: bool, fmt, overrides, events) -> int:
     """publish --plan: the saved plan written as made, or nothing written at all."""
-    from mlmeta import saved_plan
+    from mlmeta.plan import saved as saved_plan
     from mlmeta.config import load_settings
     from mlmeta.output import render_publish
     from mlmeta.output.progress import progress
@@ -376,7 +377,7 @@ def _apply_plan(plan_file: Path, dry_run: bool, fmt, overrides, events) -> int:
 def _emit_report_events(report, settings, emitter) -> int:
     """The events of a publish; 1 when one could not be delivered (it waits in the spool)."""
     from mlmeta.output import console
-    from mlmeta.registries import open_registry
+    from mlmeta.registry.table import open_registry
     from mlmeta.triggers.promotions import events_of_report
 
     try:
@@ -423,7 +424,7 @@ def plan(
 
     def body() -> int:
         from mlmeta.errors import UsageError
-        from mlmeta.publish import Options
+        from mlmeta.commands.publish import Options
 
         if output is not None and prune:
             raise UsageError("a saved plan does not carry --prune's deletions yet: leave out --prune or -o")
@@ -455,7 +456,7 @@ def drift(
 
     def body() -> int:
         from mlmeta.config import load_settings
-        from mlmeta.drift import detect
+        from mlmeta.commands.drift import detect
         from mlmeta.output import render_drift
 
         settings = load_settings(_connection_overrides(host, token_file, mlflow_uri, ca_bundle, timeout, deadline))
@@ -482,10 +483,10 @@ def setup(
     """Define mlmeta's provenance custom properties on OpenMetadata's mlmodel type (idempotent)."""
 
     def body() -> int:
-        from mlmeta.adapters.openmetadata import OpenMetadataCatalog
+        from mlmeta.catalog.openmetadata import OpenMetadataCatalog
         from mlmeta.config import load_settings
         from mlmeta.output import render_setup
-        from mlmeta.provenance import set_up
+        from mlmeta.catalog.provenance import set_up
 
         settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
         steps = set_up(OpenMetadataCatalog(settings), dry_run=dry_run)
@@ -515,8 +516,8 @@ def pull(
     def body() -> int:
         from mlmeta.config import load_settings
         from mlmeta.output import console, github, jsonfmt, render_validation, text
-        from mlmeta.pull import pull as pull_texts
-        from mlmeta.validate import ValidationReport
+        from mlmeta.commands.pull import pull as pull_texts
+        from mlmeta.commands.validate import ValidationReport
 
         settings = load_settings(_connection_overrides(host, token_file, None, ca_bundle, timeout, deadline))
         report = pull_texts(_spec_files(paths, changed_since, settings, select, "pull"), settings, dry_run=dry_run,
@@ -563,10 +564,10 @@ def adopt(
     gone); another project's models only with --from."""
 
     def body() -> int:
-        from mlmeta import ownership
-        from mlmeta.adapters.openmetadata import OpenMetadataCatalog
-        from mlmeta.adopt import adopt as adopt_models
-        from mlmeta.catalog_import import model_name
+        from mlmeta.catalog import ownership
+        from mlmeta.catalog.openmetadata import OpenMetadataCatalog
+        from mlmeta.commands.adopt import adopt as adopt_models
+        from mlmeta.commands.catalog_import import model_name
         from mlmeta.config import load_settings
         from mlmeta.output import console, jsonfmt
 
@@ -613,7 +614,7 @@ def import_(
     MLflow connector); its next publish makes it this project's."""
 
     def body() -> int:
-        from mlmeta.catalog_import import import_models
+        from mlmeta.commands.catalog_import import import_models
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
         from mlmeta.output import console, jsonfmt
@@ -682,7 +683,7 @@ def publish(
     """Create or update the OpenMetadata ML models of the specs, with their feature lineage."""
 
     def body() -> int:
-        from mlmeta.publish import Options
+        from mlmeta.commands.publish import Options
 
         if saved_plan is not None:
             _plan_decides({"PATHS": paths, "--changed-since": changed_since, "--all": all_specs,
@@ -1001,9 +1002,9 @@ def init(
 
         from mlmeta.config import load_settings
         from mlmeta.errors import UsageError
-        from mlmeta.init import next_step, notes, propose, read_catalog, starter_spec
-        from mlmeta.registries import open_registry
-        from mlmeta.registry import RegistryError, Wanted
+        from mlmeta.commands.init import next_step, notes, propose, read_catalog, starter_spec
+        from mlmeta.registry.table import open_registry
+        from mlmeta.registry.types import RegistryError, Wanted
         from mlmeta.spec.model import DEFAULT_STAGE, STAGES
 
         _refuse_overwrite(output, "init")
@@ -1021,7 +1022,7 @@ def init(
             facts = registry.facts(promotion)
         except RegistryError as error:
             raise UsageError(str(error)) from None
-        from mlmeta.datasets import DatasetRules, map_dataset
+        from mlmeta.catalog.datasets import DatasetRules, map_dataset
 
         datasets = [map_dataset(d, settings.datasets or DatasetRules()) for d in facts.training_datasets]
         catalog = read_catalog(datasets, settings)  # the columns of the assets they map to: one GET each
@@ -1064,7 +1065,7 @@ def doctor(
     def body() -> int:
         import json
 
-        from mlmeta import doctor as checks
+        from mlmeta.commands import doctor as checks
         from mlmeta.config import load_settings
         from mlmeta.output import console
 
@@ -1093,7 +1094,7 @@ def doctor(
 
 def _write_test(settings, fmt: Format) -> int:
     """``doctor --write-test``: the self-test's report as text, or as JSON to attach to an issue."""
-    from mlmeta import selftest
+    from mlmeta.commands import doctor_write_test as selftest
     from mlmeta.output import console, jsonfmt
 
     report = selftest.run(settings, say=console.err)
@@ -1157,14 +1158,14 @@ def card(
 
     def body() -> int:
 
-        from mlmeta import card as model_card
+        from mlmeta.commands import card as model_card
         from mlmeta.config import load_settings
-        from mlmeta.discovery import last_commits
+        from mlmeta.spec.discovery import last_commits
         from mlmeta.errors import ServerError, UsageError
         from mlmeta.output import console, render_validation
         from mlmeta.plan.desired import model_fqn
-        from mlmeta.registry import RegistryError
-        from mlmeta.validate import validate_files
+        from mlmeta.registry.types import RegistryError
+        from mlmeta.commands.validate import validate_files
 
         settings = load_settings({"mlflow_tracking_uri": mlflow_uri, "timeout": timeout, "deadline": deadline})
         if not spec_path.is_file():
@@ -1174,7 +1175,7 @@ def card(
             render_validation(report, fmt)
             return report.exit_code
         [loaded] = report.specs()
-        from mlmeta.registries import settings_for
+        from mlmeta.registry.table import settings_for
 
         settings = settings_for([loaded], settings)
         facts, why = None, None
@@ -1182,7 +1183,7 @@ def card(
             why = (f"{'MODEL_REGISTRY_URL' if settings.registry == 'kubeflow' else 'MLFLOW_TRACKING_URI'} is not set, "
                    "so the Production version's metrics were not read")
         else:
-            from mlmeta.registries import open_registry, registry_label, wanted_of
+            from mlmeta.registry.table import open_registry, registry_label, wanted_of
 
             spec = loaded.spec
             try:
@@ -1251,11 +1252,11 @@ def graph(
     def body() -> int:
         import json
 
-        from mlmeta import graph as lineage_graph
+        from mlmeta.commands import graph as lineage_graph
         from mlmeta.config import load_settings
         from mlmeta.output import console, render_validation
         from mlmeta.plan.desired import model_fqn
-        from mlmeta.validate import validate_files
+        from mlmeta.commands.validate import validate_files
 
         settings = load_settings({})
         report = validate_files(_spec_files(paths, changed_since, settings, select, "graph"),
@@ -1309,10 +1310,10 @@ def convert(
 
     def body() -> int:
         from mlmeta.config import load_settings
-        from mlmeta.discovery import find_spec_files
+        from mlmeta.spec.discovery import find_spec_files
         from mlmeta.output import console, jsonfmt, render_validation
         from mlmeta.spec.convert import to_v1_yaml, v1_data
-        from mlmeta.validate import validate_files
+        from mlmeta.commands.validate import validate_files
 
         find_spec_files([file])  # a missing file is a usage error (exit 2), as for every command
         _refuse_overwrite(output, "convert")
@@ -1338,7 +1339,7 @@ def convert(
 def _sandbox_release(version: Optional[str], quirks: list[str]) -> tuple[Optional[str], frozenset[str]]:
     """The release the sandbox plays, and the behaviours added to it: checked before anything starts."""
     from mlmeta.errors import UsageError
-    from mlmeta.releases import BY_KEY, UnsupportedRelease, capabilities, supported_range
+    from mlmeta.catalog.releases import BY_KEY, UnsupportedRelease, capabilities, supported_range
 
     if version is not None:
         try:
@@ -1388,8 +1389,8 @@ def sandbox(
         import signal
 
         from mlmeta.output import console
-        from mlmeta.sandbox import FaultSettings, Sandbox
-        from mlmeta.sandbox.faults import ALLOWED_STATUSES
+        from mlmeta.standins.openmetadata import FaultSettings, Sandbox
+        from mlmeta.standins.openmetadata.faults import ALLOWED_STATUSES
 
         _require_port(port)
         for option, value in (("--latency-ms", latency_ms), ("--jitter-ms", jitter_ms)):
@@ -1417,7 +1418,7 @@ def sandbox(
             raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         server.warm_up()  # load the release's schemas (seconds) before saying we are ready
         from mlmeta.errors import UsageError
-        from mlmeta.sandbox.tokens import default_token_file, keep_out_of_git
+        from mlmeta.standins.openmetadata.tokens import default_token_file, keep_out_of_git
 
         tokens = token_file or default_token_file()
         try:

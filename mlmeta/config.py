@@ -66,7 +66,7 @@ DEFAULT_DEADLINE = 60.0
 @dataclass(frozen=True)
 class Settings:
     spec_paths: tuple[Path, ...] = tuple(Path(p) for p in DEFAULT_SPEC_PATHS)
-    project: str | None = None  # None: derived from git or the folder (mlmeta.ownership.identify)
+    project: str | None = None  # None: derived from git or the folder (mlmeta.catalog.ownership.identify)
     service: str | None = None
     alias: str = DEFAULT_ALIAS
     openmetadata_host: str | None = None
@@ -86,7 +86,7 @@ class Settings:
     when_not_in_production: str = "keep"
     not_in_production_tag: str | None = None
     training_data: str = "check"
-    datasets: Any = None  # mlmeta.datasets.DatasetRules (None: no rules)
+    datasets: Any = None  # mlmeta.catalog.datasets.DatasetRules (None: no rules)
     policy: Any = None  # mlmeta.spec.policy.Policy: tag -> required model-card sections (None: no policy)
     project_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # setting -> where it came from
@@ -222,7 +222,7 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
         elif key in ("ca_bundle", "token_file", "kubeflow_token_file"):
             value = path.parent / value
         elif key == "datasets":
-            from mlmeta.datasets import rules_from
+            from mlmeta.catalog.datasets import rules_from
 
             value = rules_from(value, lambda key, shown=f"{prefix}{{}} in {path}": shown.format(key), path.name)
         elif key == "policy":
@@ -232,7 +232,7 @@ def _file_settings(path: Path, table: dict[str, Any]) -> tuple[dict[str, Any], d
         values[key] = value
         sources[key] = where
     if "datasets" not in values:  # none yet: a hint still names the section as this file spells it
-        from mlmeta.datasets import DatasetRules
+        from mlmeta.catalog.datasets import DatasetRules
 
         values["datasets"] = DatasetRules(spelled_in=path.name)
     return values, sources
@@ -371,7 +371,6 @@ def _check_names(settings: Settings) -> None:
     """The names a project file (a pull request can change it) gives every spec: readable, as a
     spec's own must be (mlmeta.names)."""
     from mlmeta import names
-
     for key in ("project", "service", "alias", "not_in_production_tag"):
         value = getattr(settings, key)
         problem = names.problem(value) if isinstance(value, str) else None

@@ -96,7 +96,7 @@ CODES: dict[str, str] = {
     "P002": "the server accepted a write but does not hold it (read back after the write)",
     "P003": "a saved plan no longer holds: the catalog, the registry or the spec changed since it was made "
             "(`publish --plan` writes nothing)",
-    # ownership (one service, many projects: mlmeta.ownership)
+    # ownership (one service, many projects: mlmeta.catalog.ownership)
     "O001": "a spec here for a model another project owns (named): publish leaves it alone, exit 1",
     "O002": "the model was written last by OpenMetadata's MLflow connector: publish takes it over (warning)",
     "O003": "a model of the spec with no recorded owner yet: the next publish records this project (notice)",

@@ -1,5 +1,5 @@
 """What each finding code means, why it happens, how to fix it, and an example: the one table that
-``mlmeta explain CODE`` and the documentation's finding-code page (``mlmeta.docs``) read.
+``mlmeta explain CODE`` and the documentation's finding-code page (``mlmeta.tooling.docs_site``) read.
 
 ``diagnostics.CODES`` keeps each code's one-line meaning; this table adds the longer account, one
 ``Explanation`` per code, and a test proves the two tables hold the same codes. The examples are

@@ -71,7 +71,7 @@ def outage(soak: float, default: float) -> float:
 
 @pytest.fixture(scope="session")
 def sandbox_server():
-    from mlmeta.sandbox import Sandbox
+    from mlmeta.standins.openmetadata import Sandbox
 
     with Sandbox() as server:
         yield server

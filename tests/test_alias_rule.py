@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from mlmeta.config import Settings
-from mlmeta.registries import mistyped_alias, wanted_of
-from mlmeta.registry import Promotion
+from mlmeta.registry.table import mistyped_alias, wanted_of
+from mlmeta.registry.types import Promotion
 from mlmeta.spec.load import load_spec
 from tests.conftest import GOOD_SPEC, write
 

@@ -88,7 +88,7 @@ def test_values_that_cannot_work_are_refused_before_anything_starts(cli, in_tmp,
 # --gzip mark on an ETag: not mlmeta's own
 OTHER_PROGRAMS = {"--diff-filter", "--name-only", "--no-renames", "--no-deps", "--only-binary", "--quiet",
                   "--disable-pip-version-check", "--gzip", "--is-shallow-repository", "--unshallow",
-                  "--token"}  # python -m mlmeta.kubeflow_standin
+                  "--token"}  # python -m mlmeta.standins.kubeflow
 
 
 def every_option() -> set[str]:

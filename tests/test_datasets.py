@@ -7,9 +7,9 @@ import json
 import pytest
 
 from mlmeta.config import load_settings
-from mlmeta.datasets import DatasetRules, map_dataset, rules_from, table_parts
+from mlmeta.catalog.datasets import DatasetRules, map_dataset, rules_from, table_parts
 from mlmeta.errors import ConfigError
-from mlmeta.registry import LoggedDataset
+from mlmeta.registry.types import LoggedDataset
 
 RULES = rules_from({"tables": {"postgres": "demo_pg.postgres", "main.sales": "dbx.main.sales", "*": "lake"},
                     "storage": {"s3://ml-training": "s3.ml-training",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import git
 import pytest
 
-from mlmeta.discovery import changed_since, deleted_since, find_spec_files
+from mlmeta.spec.discovery import changed_since, deleted_since, find_spec_files
 from mlmeta.errors import UsageError
 from tests.conftest import GOOD_SPEC, write
 

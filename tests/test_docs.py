@@ -56,7 +56,7 @@ def test_no_page_shows_the_backslash_of_an_escaped_pipe(site):
 
 
 def test_a_pipe_in_a_generated_cell_is_escaped_outside_code_and_an_entity_inside():
-    from mlmeta.docs import _cell
+    from mlmeta.tooling.docs_site import _cell
 
     assert _cell("keep | or `drop|mark` and `plain`") == "keep \\| or <code>drop&#124;mark</code> and `plain`"
 
@@ -66,7 +66,7 @@ def _copy(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "docs", tmp_path / "docs")
     config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     config = config.replace("docs_dir: docs", f"docs_dir: {tmp_path / 'docs'}")
-    config = config.replace("  - mlmeta/docs.py", f"  - {REPO / 'mlmeta' / 'docs.py'}")
+    config = config.replace("  - mlmeta/tooling/docs_site.py", f"  - {REPO / 'mlmeta' / 'tooling' / 'docs_site.py'}")
     (tmp_path / "mkdocs.yml").write_text(config, encoding="utf-8")
     return tmp_path / "mkdocs.yml"
 

@@ -118,8 +118,8 @@ def test_doctor_and_validate_online_say_the_server_is_mlmetas_sandbox(cli, env, 
 
 
 def test_a_server_that_does_not_announce_itself_is_not_called_the_sandbox():
-    from mlmeta.adapters.openmetadata import _announces_sandbox
-    from mlmeta.releases import capabilities
+    from mlmeta.catalog.openmetadata import _announces_sandbox
+    from mlmeta.catalog.releases import capabilities
 
     assert not _announces_sandbox({"Content-Type": "application/json"})
     assert _announces_sandbox({"x-mlmeta-sandbox": "mlmeta"})  # a proxy may change the header's case

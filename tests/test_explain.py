@@ -9,7 +9,7 @@ import re
 import pytest
 
 from mlmeta.diagnostics import CODES
-from mlmeta.docs import finding_codes, finding_explanations
+from mlmeta.tooling.docs_site import finding_codes, finding_explanations
 from mlmeta.explanations import EXPLANATIONS, KINDS
 
 

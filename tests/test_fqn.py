@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlmeta import fqn
-
+from mlmeta.catalog import fqn
 CASES = ["a.b", '"a.b".c', "svc.db.public.orders", 'svc."db.v2".public."my.table"', "a b.c", "x"]
 BAD = ["", "a..b", "a.", ".a", 'a."b', '"".a', 'a"b.c', '"a.b"c.d']
 

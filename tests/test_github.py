@@ -170,7 +170,6 @@ def test_the_release_workflow_checks_tests_publishes_then_releases():
     build = " ".join(step.get("run", "") for step in release["jobs"]["build"]["steps"])
     assert "twine check --strict" in build and "/tmp/installed/bin/mlmeta --version" in build
     from mlmeta import __version__
-
     assert f"## [{__version__}]" in (REPO / "CHANGELOG.md").read_text()  # the version being released has notes
 
 

@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 
-from mlmeta import graph
+from mlmeta.commands import graph
 from mlmeta.spec.load import load_spec
 from tests.browser import REPO, render
 from tests.conftest import write

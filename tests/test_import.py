@@ -13,8 +13,8 @@ import pytest
 import requests
 import yaml
 
-from mlmeta import ownership
-from mlmeta.catalog_import import render, spec_data, split_description
+from mlmeta.catalog import ownership
+from mlmeta.commands.catalog_import import render, spec_data, split_description
 from mlmeta.plan.describe import GENERATED_MARKER
 from tests.conftest import write
 from tests.test_ownership import git_project, run, stored, writes

@@ -6,10 +6,10 @@ import uuid
 
 import yaml
 
-from mlmeta.datasets import MappedDataset
-from mlmeta.init import Column, Proposal, match, model_name, next_step, propose, scalar, starter_spec
-from mlmeta.registry import LoggedDataset, ProductionVersion, SignatureInput, estimator_of, final_step
-from mlmeta.validate import validate_files
+from mlmeta.catalog.datasets import MappedDataset
+from mlmeta.commands.init import Column, Proposal, match, model_name, next_step, propose, scalar, starter_spec
+from mlmeta.registry.types import LoggedDataset, ProductionVersion, SignatureInput, estimator_of, final_step
+from mlmeta.commands.validate import validate_files
 
 
 def test_init_writes_a_spec_from_the_production_version_that_validates(cli, mlflow_server, registry, in_tmp):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlmeta.kubeflow_standin import StandIn
+from mlmeta.standins.kubeflow import StandIn
 from tests.conftest import REPO
 from tests.test_publish import writes
 

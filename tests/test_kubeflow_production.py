@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlmeta.kubeflow_production import Rule, RuleError, production_of
+from mlmeta.registry.kubeflow_rules import Rule, RuleError, production_of
 
 MODEL = {"id": "1", "name": "churn", "customProperties": {
     "production_version": {"metadataType": "MetadataStringValue", "string_value": "v2"},

@@ -11,7 +11,7 @@ import sys
 import pytest
 import requests
 
-from mlmeta.kubeflow_standin import StandIn
+from mlmeta.standins.kubeflow import StandIn
 
 RUN = """
 import json, os, sys

@@ -38,7 +38,7 @@ def test_online_checks_find_what_offline_cannot_and_write_nothing(cli, sandbox, 
 def test_online_json_names_the_release_and_its_switches(cli, mlflow_server, in_tmp):
     import json
 
-    from mlmeta.sandbox import Sandbox
+    from mlmeta.standins.openmetadata import Sandbox
 
     write(in_tmp / "model_specs" / "one.yaml", SPEC.format(name="one", registered="one"))
     with Sandbox(server_version="1.10.3") as server:

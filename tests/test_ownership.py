@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlmeta import ownership
+from mlmeta.catalog import ownership
 from mlmeta.config import load_settings
-from mlmeta.provenance import BY_NAME
+from mlmeta.catalog.provenance import BY_NAME
 from tests.conftest import write
 from tests.test_publish import SPEC
 

@@ -42,7 +42,6 @@ def wheel(dist):
 
 def test_twine_accepts_the_sdist_and_the_wheel(dist):
     from mlmeta import __version__
-
     built = sorted(p.name for p in dist.iterdir())
     assert built == [f"mlmeta-{__version__}-py3-none-any.whl", f"mlmeta-{__version__}.tar.gz"]
     checked = run(sys.executable, "-m", "twine", "check", "--strict", *map(str, sorted(dist.iterdir())), timeout=120)
@@ -53,7 +52,6 @@ def test_twine_accepts_the_sdist_and_the_wheel(dist):
 @pytest.mark.timeout(900)
 def test_the_sdist_installs_and_says_its_version(dist, tmp_path):
     from mlmeta import __version__
-
     [sdist] = dist.glob("mlmeta-*.tar.gz")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
@@ -68,7 +66,6 @@ def test_the_sdist_installs_and_says_its_version(dist, tmp_path):
 @pytest.mark.timeout(900)
 def test_the_wheel_installs_with_plain_pip_and_without_the_sdk(wheel, tmp_path):
     from mlmeta import __version__
-
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = str(env_dir / "bin" / "python")

@@ -7,10 +7,10 @@ import json
 
 import requests
 
-from mlmeta import provenance
-from mlmeta.provenance import set_up, setup_plan
-from mlmeta.registry import ProductionVersion
-from mlmeta.releases import capabilities
+from mlmeta.catalog import provenance
+from mlmeta.catalog.provenance import set_up, setup_plan
+from mlmeta.registry.types import ProductionVersion
+from mlmeta.catalog.releases import capabilities
 from tests.conftest import write
 from tests.test_publish import SPEC, entity, publish, writes
 

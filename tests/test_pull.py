@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from mlmeta.pull import edited
+from mlmeta.commands.pull import edited
 from tests.conftest import write
 
 pytestmark = pytest.mark.slow

@@ -1,10 +1,10 @@
-"""The capabilities record (mlmeta.releases): versions, ranges and what each release does."""
+"""The capabilities record (mlmeta.catalog.releases): versions, ranges and what each release does."""
 
 from __future__ import annotations
 
 import pytest
 
-from mlmeta.releases import RULES, UnsupportedRelease, capabilities, parse_version
+from mlmeta.catalog.releases import RULES, UnsupportedRelease, capabilities, parse_version
 
 
 @pytest.mark.parametrize("text, numbers", [("1.12.14", (1, 12, 14)), ("1.5.15.2", (1, 5, 15, 2)),
@@ -67,8 +67,8 @@ def test_asking_for_a_behaviour_nobody_wrote_down_is_a_bug():
 
 
 def test_the_documented_compatibility_table_is_the_record():
-    from mlmeta.docs import compatibility
-    from mlmeta.releases import markdown_table
+    from mlmeta.tooling.docs_site import compatibility
+    from mlmeta.catalog.releases import markdown_table
     from tests.conftest import REPO
 
     assert "<!-- mlmeta:compatibility -->" in (REPO / "docs" / "compatibility.md").read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ from dataclasses import replace
 import pytest
 import requests
 
-from mlmeta.releases import capabilities
-from mlmeta.sandbox import Sandbox
+from mlmeta.catalog.releases import capabilities
+from mlmeta.standins.openmetadata import Sandbox
 from tests.conftest import write
 from tests.test_publish import SPEC, WRITES
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mlmeta.catalog import Asset, Ref, flatten_children
-from mlmeta.resolve import resolve
+from mlmeta.catalog.records import Asset, Ref, flatten_children
+from mlmeta.catalog.resolve import resolve
 from mlmeta.spec.load import load_spec
 from tests.conftest import write
 

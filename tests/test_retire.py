@@ -12,8 +12,8 @@ import uuid
 import pytest
 import requests
 
-from mlmeta.releases import capabilities
-from mlmeta.retire import delete_checked
+from mlmeta.catalog.releases import capabilities
+from mlmeta.commands.retire import delete_checked
 from tests.conftest import write
 from tests.test_publish import SPEC
 

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from mlmeta import selftest
-from mlmeta.releases import BY_KEY, RULES, capabilities
-from mlmeta.sandbox import Sandbox
+from mlmeta.commands import doctor_write_test as selftest
+from mlmeta.catalog.releases import BY_KEY, RULES, capabilities
+from mlmeta.standins.openmetadata import Sandbox
 
 PROFILES = ["1.5.3", "1.9.17", "1.12.14"]  # and 2.0.7, the session's sandbox
 # a behaviour switched on in a release that does not have it; the sandbox cannot play `domains` so
@@ -276,7 +276,7 @@ def test_the_compat_workflow_runs_the_self_test_against_every_supported_minor(re
     """Syntax: tests/test_github.py checks every workflow against GitHub's schema, this one included."""
     import yaml
 
-    from mlmeta.sandbox.releases import WHEELS
+    from mlmeta.standins.openmetadata.schemas import WHEELS
 
     workflow = yaml.safe_load((repo_root / ".github" / "workflows" / "openmetadata-compat.yml").read_text())
     job = workflow["jobs"]["self-test"]

@@ -2,7 +2,7 @@
 
     python examples/kubeflow/run_example.py [--work DIR] [--format json]
 
-1. starts the Kubeflow Model Registry stand-in (``mlmeta.kubeflow_standin``) and the OpenMetadata
+1. starts the Kubeflow Model Registry stand-in (``mlmeta.standins.kubeflow``) and the OpenMetadata
    sandbox, both on 127.0.0.1 and free ports;
 2. trains version v1 through the registry's MLflow plugin, registers it and sets its custom
    property ``stage = production`` (``train.py``);
@@ -50,8 +50,8 @@ def writes(sandbox) -> int:
 
 
 def run(work: Path) -> dict:
-    from mlmeta.kubeflow_standin import StandIn
-    from mlmeta.sandbox import Sandbox
+    from mlmeta.standins.kubeflow import StandIn
+    from mlmeta.standins.openmetadata import Sandbox
 
     project = work / "project"
     shutil.copytree(HERE, project, ignore=shutil.ignore_patterns("*.py", "__pycache__"))

@@ -26,7 +26,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mlmeta import secrets
-
 SPEC_VERSION = "1.0"
 EVENT_TYPE = "io.mlmeta.model.promoted"
 

@@ -125,7 +125,7 @@ def pictures(report) -> str:
     marked and what it removes struck through (GitHub renders ```mermaid blocks)."""
     from pathlib import Path
 
-    from mlmeta import graph
+    from mlmeta.commands import graph
     from mlmeta.spec.load import load_spec
 
     shown = []

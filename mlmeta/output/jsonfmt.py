@@ -7,7 +7,7 @@ from typing import Any
 
 from mlmeta.diagnostics import Severity
 from mlmeta.output import console
-from mlmeta.provenance import SETUP_STATUSES
+from mlmeta.catalog.provenance import SETUP_STATUSES
 
 SCHEMA_VERSION = 1
 

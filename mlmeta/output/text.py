@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mlmeta import fqn
+from mlmeta.catalog import fqn
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.output import console
-from mlmeta.registry import version_label
+from mlmeta.registry.types import version_label
 
 
 def diagnostic_line(d: Diagnostic) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from mlmeta.registry import ProductionVersion
+from mlmeta.registry.types import ProductionVersion
 from mlmeta.spec.model import ModelCard
 
 GENERATED_MARKER = "<!-- mlmeta:generated - this section is rewritten on every publish -->"

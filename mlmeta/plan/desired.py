@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from mlmeta import fqn
-from mlmeta import provenance as properties
-from mlmeta.catalog import Ref
-from mlmeta.ownership import PROPERTY as OWNER
+from mlmeta.catalog import fqn
+from mlmeta.catalog import provenance as properties
+from mlmeta.catalog.records import Ref
+from mlmeta.catalog.ownership import PROPERTY as OWNER
 from mlmeta.plan import describe
 from mlmeta.plan.training import TrainingData
-from mlmeta.registry import ProductionVersion, Promotion
+from mlmeta.registry.types import ProductionVersion, Promotion
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import Feature, ModelSpec
 
@@ -213,9 +213,9 @@ def build(loaded: LoadedSpec, *, service: str, facts: ProductionVersion | None, 
           provenance: frozenset[str] = frozenset(), training: TrainingData | None = None,
           training_lineage: bool = False, project: str | None = None) -> Desired:
     """``drop_tag``: the tag retirement's ``mark`` adds; a model in Production never keeps it.
-    ``provenance``: the custom properties the server defines for mlmeta (see ``mlmeta.provenance``).
+    ``provenance``: the custom properties the server defines for mlmeta (see ``mlmeta.catalog.provenance``).
     ``project``: this project's name, recorded as the model's owner where the server defines the
-    property for it (``mlmeta.ownership``).
+    property for it (``mlmeta.catalog.ownership``).
     ``training``: the version's training datasets as found in the catalog; ``training_lineage``
     draws them as upstream edges."""
     spec = loaded.spec

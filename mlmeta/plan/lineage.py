@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlmeta.catalog import Edge
+from mlmeta.catalog.records import Edge
 from mlmeta.plan.desired import FEATURE_SOURCE, LABEL_SOURCE, LINEAGE_MARKER, PREDICTIONS, WantedEdge
 
 

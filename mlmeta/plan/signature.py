@@ -7,7 +7,7 @@ with --strict): the documentation describes a model other than the one serving.
 from __future__ import annotations
 
 from mlmeta.diagnostics import Diagnostic, Severity
-from mlmeta.registry import ProductionVersion
+from mlmeta.registry.types import ProductionVersion
 from mlmeta.spec.load import LoadedSpec
 
 TEXT_TYPES = {"string", "binary"}

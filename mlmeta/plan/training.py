@@ -1,7 +1,7 @@
 """What the Production version was really trained on, against what the spec says (pure but for
 the catalog look-ups, which go through the adapter passed in and its per-run cache).
 
-MLflow records the datasets a run logged (``mlflow.log_input``); ``mlmeta.datasets`` maps each to
+MLflow records the datasets a run logged (``mlflow.log_input``); ``mlmeta.catalog.datasets`` maps each to
 a catalog asset by the project's rules. Then, for a spec whose training data is checked:
 
 - R010 (warning, an error with --strict): a training dataset maps to an asset no source of the
@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlmeta import fqn
-from mlmeta.catalog import ASSET_KINDS, Ref
-from mlmeta.datasets import DatasetRules, MappedDataset, map_dataset
+from mlmeta.catalog import fqn
+from mlmeta.catalog.records import ASSET_KINDS, Ref
+from mlmeta.catalog.datasets import DatasetRules, MappedDataset, map_dataset
 from mlmeta.diagnostics import Diagnostic, Severity
-from mlmeta.registry import ProductionVersion
+from mlmeta.registry.types import ProductionVersion
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.rules import source_identity
 

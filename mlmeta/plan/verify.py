@@ -22,7 +22,7 @@ from typing import Any
 
 from mlmeta.plan.desired import Desired
 from mlmeta.plan.diff import NORMALISE
-from mlmeta.releases import Capabilities
+from mlmeta.catalog.releases import Capabilities
 
 # what MlModelRepository's own updater applies (the rest is the base EntityUpdater's)
 MODEL_FIELDS = ("algorithm", "dashboard", "mlFeatures", "mlHyperParameters", "mlStore", "server", "sourceUrl", "target")

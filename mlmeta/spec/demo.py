@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlmeta import fqn
+from mlmeta.catalog import fqn
 from mlmeta.spec.rules import Finding
 
 # demo key -> v1 key, for each level of the document

@@ -17,8 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from mlmeta import fqn
-
+from mlmeta.catalog import fqn
 FORMAT_VERSION = 1
 DEFAULT_ALIAS = "champion"
 DEFAULT_STAGE = "Production"

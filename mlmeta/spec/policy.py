@@ -17,7 +17,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from mlmeta import fqn
+from mlmeta.catalog import fqn
 from mlmeta.errors import ConfigError
 from mlmeta.plan.describe import CARD_TITLES
 from mlmeta.spec.load import LoadedSpec

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mlmeta import fqn, names
-from mlmeta.catalog import FIELD_KINDS
+from mlmeta.catalog import fqn
+
+from mlmeta import names
+from mlmeta.catalog.records import FIELD_KINDS
 from mlmeta.diagnostics import Severity
 from mlmeta.spec import files
 from mlmeta.spec.model import ASSET_KEYS, DataRef

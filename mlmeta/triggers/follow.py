@@ -38,7 +38,7 @@ from mlmeta.config import Settings
 from mlmeta.errors import ConfigError
 from mlmeta.events import PromotionEvent
 from mlmeta.events.sinks import Emitter
-from mlmeta.registry import Promotion, version_label
+from mlmeta.registry.types import Promotion, version_label
 from mlmeta.triggers import promotions
 
 CHECKPOINT_VERSION = 1
@@ -120,7 +120,7 @@ class Follower:
         self.emitter = emitter
         self.trigger = trigger
         self.paths = paths
-        self.select = select or []  # mlmeta.selection.Selector: the specs to follow among those found
+        self.select = select or []  # mlmeta.spec.selection.Selector: the specs to follow among those found
         self.all_models = all_models
         self.create_service = create_service
         self.progress = progress
@@ -140,8 +140,8 @@ class Follower:
             return report
 
     def _pass(self, report: PassReport, names: Collection[str] | None, announced: dict[str, float]) -> None:
-        from mlmeta.registries import open_registry, settings_for
-        from mlmeta.validate import validate_files
+        from mlmeta.registry.table import open_registry, settings_for
+        from mlmeta.commands.validate import validate_files
 
         validation = validate_files(promotions.spec_files(self.settings, self.paths),
                                     default_service=self.settings.service, service_required=True,

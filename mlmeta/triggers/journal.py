@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from mlmeta import state
-
 COMPACT_AFTER = 500  # done marks in the file before it is rewritten with the open entries only
 
 

@@ -25,7 +25,7 @@ def probe(settings: Settings) -> str | None:
     quick = Limits(timeout=min(5.0, settings.limits().timeout), deadline=5.0, attempts=1)
     checks = [("OpenMetadata", settings.api_url(), "/v1/system/version", settings.tls_verify())]
     if settings.registry == "kubeflow":
-        from mlmeta.adapters.kubeflow import API_V1ALPHA3, ca_bundle
+        from mlmeta.registry.kubeflow import API_V1ALPHA3, ca_bundle
 
         checks.append(("Kubeflow Model Registry", settings.require_kubeflow_url(),
                        f"{API_V1ALPHA3}/registered_models?pageSize=1", ca_bundle()))

@@ -18,8 +18,8 @@ from typing import Any
 from mlmeta import names
 from mlmeta.config import Settings
 from mlmeta.events import CatalogOutcome, PromotionEvent
-from mlmeta.registries import wanted_of
-from mlmeta.registry import Promotion, RegistryError, Wanted
+from mlmeta.registry.table import wanted_of
+from mlmeta.registry.types import Promotion, RegistryError, Wanted
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import DEFAULT_STAGE
 
@@ -32,7 +32,7 @@ class Watched:
     alias: str | None
     stage: str | None
     specs: list[LoadedSpec] = field(default_factory=list)
-    rule: Any = None  # Kubeflow Model Registry: the Production rule (mlmeta.kubeflow_production.Rule)
+    rule: Any = None  # Kubeflow Model Registry: the Production rule (mlmeta.registry.kubeflow_rules.Rule)
 
     @property
     def key(self) -> str:
@@ -105,7 +105,7 @@ def act(promoted: list[tuple[Watched, Promotion]], settings: Settings, *, regist
         generations: list[int], create_service: bool = False) -> list[PromotionEvent]:
     """Publish the specs of these promotions (one pipeline run) and describe each as an event;
     ``generations``: each promotion's, from the checkpoint (``follow``), in the same order."""
-    from mlmeta.publish import Options, execute
+    from mlmeta.commands.publish import Options, execute
 
     files = sorted({loaded.path for item, _ in promoted for loaded in item.specs})
     results = {}
@@ -181,6 +181,6 @@ def transient(event: PromotionEvent) -> bool:
 
 
 def spec_files(settings: Settings, paths: list[Path] | None) -> list[Path]:
-    from mlmeta.discovery import find_spec_files
+    from mlmeta.spec.discovery import find_spec_files
 
     return find_spec_files(list(paths) if paths else list(settings.spec_paths))

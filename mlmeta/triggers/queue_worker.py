@@ -428,7 +428,7 @@ class QueueWorker:
     def _announce(self) -> None:
         """Reconcile messages for every watched model - or, when the group's state is empty (its
         first start), baseline messages. The partitions' owners act on them."""
-        from mlmeta.validate import validate_files
+        from mlmeta.commands.validate import validate_files
 
         validation = validate_files(promotions.spec_files(self.settings, None), default_service=self.settings.service,
                                     service_required=True, policy=self.settings.card_policy)

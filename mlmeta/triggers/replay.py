@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from mlmeta import state
-
 LIMIT = 100_000  # live delivery ids at most
 PRUNE_EVERY = 10.0  # seconds between sweeps of expired ids
 

@@ -39,7 +39,7 @@ from mlmeta import state
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
 from mlmeta.events.sinks import Emitter
-from mlmeta.registry import RegistryError
+from mlmeta.registry.types import RegistryError
 from mlmeta.triggers.follow import Checkpoint, Follower, PassReport
 from mlmeta.triggers.outage import Outage
 
@@ -55,7 +55,7 @@ class WatchOptions:
     once: bool = False
     all_models: bool = False
     paths: list[Path] | None = None
-    select: list | None = None  # mlmeta.selection.Selector: only the specs one of them matches
+    select: list | None = None  # mlmeta.spec.selection.Selector: only the specs one of them matches
     create_service: bool = False
 
 

@@ -449,7 +449,7 @@ class Receiver:
 
     def _watched(self) -> set[str]:
         from mlmeta.triggers import promotions
-        from mlmeta.validate import validate_files
+        from mlmeta.commands.validate import validate_files
 
         validation = validate_files(promotions.spec_files(self.settings, None), default_service=self.settings.service,
                                     service_required=True, policy=self.settings.card_policy)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from mlmeta.adapters import kubeflow
-from mlmeta.kubeflow_production import Rule
-from mlmeta.kubeflow_standin import StandIn
-from mlmeta.registry import RegistryError, Wanted
+from mlmeta.registry import kubeflow
+from mlmeta.registry.kubeflow_rules import Rule
+from mlmeta.standins.kubeflow import StandIn
+from mlmeta.registry.types import RegistryError, Wanted
 
 STAGE = Rule(property="stage", value="production")
 

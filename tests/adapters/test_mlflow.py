@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from mlmeta.adapters.mlflow import MlflowRegistry
-from mlmeta.registry import Wanted
+from mlmeta.registry.mlflow import MlflowRegistry
+from mlmeta.registry.types import Wanted
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlmeta.adapters import openmetadata
+from mlmeta.catalog import openmetadata
 from mlmeta.config import load_settings
 from tests.sandbox.test_fidelity import create
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.output import github
 from mlmeta.plan.diff import Change
-from mlmeta.publish import ModelResult, Report
+from mlmeta.commands.publish import ModelResult, Report
 
 
 def test_annotation_escapes_data_and_properties():

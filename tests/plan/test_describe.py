@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from mlmeta.plan import describe
-from mlmeta.registry import ProductionVersion
+from mlmeta.registry.types import ProductionVersion
 from mlmeta.spec.model import ModelCard
 
 FACTS = ProductionVersion(registered_model="churn", version="3", recognised_by="alias", marker="champion",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mlmeta.catalog import Edge, Ref
+from mlmeta.catalog.records import Edge, Ref
 from mlmeta.plan import lineage
 from mlmeta.plan.desired import WantedEdge
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from mlmeta.catalog import Asset
-from mlmeta.datasets import rules_from
+from mlmeta.catalog.records import Asset
+from mlmeta.catalog.datasets import rules_from
 from mlmeta.plan import training
-from mlmeta.registry import LoggedDataset, ProductionVersion
+from mlmeta.registry.types import LoggedDataset, ProductionVersion
 from mlmeta.spec.load import load_spec
 from tests.conftest import write
 

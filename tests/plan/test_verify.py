@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlmeta.plan.desired import Desired
 from mlmeta.plan.verify import expected_version, unheld, why_read_back
-from mlmeta.releases import capabilities
+from mlmeta.catalog.releases import capabilities
 
 NEW, OLD = capabilities("2.0.7"), capabilities("1.8.12")
 FEATURES = [{"name": "tenure", "dataType": "numerical"}]

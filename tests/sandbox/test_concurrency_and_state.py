@@ -46,7 +46,7 @@ def test_parallel_creates_and_patches_stay_consistent(om, sandbox):
 
 
 def test_state_file_keeps_published_models_across_restarts(tmp_path):
-    from mlmeta.sandbox import Sandbox
+    from mlmeta.standins.openmetadata import Sandbox
 
     state = tmp_path / "state.json"
     with Sandbox(state_file=state) as first:
@@ -109,7 +109,7 @@ def test_tokens_go_outside_the_repository_by_default_and_export_in_one_line(tmp_
 
 
 def test_a_token_file_inside_a_git_repository_is_kept_out_of_git(tmp_path):
-    from mlmeta.sandbox.tokens import keep_out_of_git
+    from mlmeta.standins.openmetadata.tokens import keep_out_of_git
 
     (tmp_path / ".git" / "info").mkdir(parents=True)
     target = tmp_path / "dev" / "tokens.json"

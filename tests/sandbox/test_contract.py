@@ -60,7 +60,7 @@ def test_the_sdk_connects_because_the_version_matches(om):
 
 
 def test_a_server_of_another_minor_version_is_refused_by_the_sdk():
-    from mlmeta.sandbox import Sandbox
+    from mlmeta.standins.openmetadata import Sandbox
 
     with Sandbox(server_version="1.9.4") as old, pytest.raises(Exception, match="Server version is 1.9.4 vs"):
         old.client()

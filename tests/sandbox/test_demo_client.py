@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlmeta.sandbox import Sandbox, sdk_client
-from mlmeta.sandbox.tokens import QUICKSTART_ADMIN
+from mlmeta.standins.openmetadata import Sandbox, sdk_client
+from mlmeta.standins.openmetadata.tokens import QUICKSTART_ADMIN
 from tests.conftest import REPO
 from tests.test_walkthrough import outer_pip_cache
 

@@ -1,4 +1,4 @@
-"""The sandbox plays each release as its evidence says (mlmeta.releases): raw HTTP, because these
+"""The sandbox plays each release as its evidence says (mlmeta.catalog.releases): raw HTTP, because these
 are about what a server of that release answers - statuses, headers, versions - and a client of
 any release must meet the same.
 """
@@ -11,8 +11,8 @@ import hashlib
 import pytest
 import requests
 
-from mlmeta.sandbox import Sandbox
-from mlmeta.sandbox.tokens import QUICKSTART_ADMIN, QUICKSTART_INGESTION_BOT
+from mlmeta.standins.openmetadata import Sandbox
+from mlmeta.standins.openmetadata.tokens import QUICKSTART_ADMIN, QUICKSTART_INGESTION_BOT
 from tests.sandbox.test_contract import TABLES
 
 FEATURES = [{"name": "tenure", "dataType": "numerical"}]

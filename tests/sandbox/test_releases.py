@@ -1,4 +1,4 @@
-"""Each release's own schemas (mlmeta.sandbox.releases): fetched once, never installed, side by side."""
+"""Each release's own schemas (mlmeta.standins.openmetadata.schemas): fetched once, never installed, side by side."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from mlmeta.releases import parse_version
-from mlmeta.sandbox import releases
+from mlmeta.catalog.releases import parse_version
+from mlmeta.standins.openmetadata import schemas as releases
 from tests.conftest import REPO
 
 
@@ -27,7 +27,7 @@ def test_two_releases_validate_side_by_side_without_the_installed_sdk():
     code = """
 import json, sys
 from pydantic import ValidationError
-from mlmeta.sandbox.releases import schemas
+from mlmeta.standins.openmetadata.schemas import schemas
 found = {}
 for version, field, value in (("1.8.12", "domain", "sales"), ("2.0.7", "domains", ["sales"])):
     model = schemas(version).model("CreateMlModel")

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmeta.catalog_import import _default_path, render, spec_data
+from mlmeta.commands.catalog_import import _default_path, render, spec_data
 from mlmeta.config import Settings
 from mlmeta.errors import UsageError
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import yaml
 
-from mlmeta.datasets import MappedDataset
-from mlmeta.init import Column, Proposal, starter_spec
-from mlmeta.registry import LoggedDataset, ProductionVersion, SignatureInput
+from mlmeta.catalog.datasets import MappedDataset
+from mlmeta.commands.init import Column, Proposal, starter_spec
+from mlmeta.registry.types import LoggedDataset, ProductionVersion, SignatureInput
 
 USERS = "svc.db.public.users"
 

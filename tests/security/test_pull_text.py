@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmeta.pull import edited
+from mlmeta.commands.pull import edited
 
 SPEC = """\
 mlmeta: 1

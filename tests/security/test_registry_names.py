@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlmeta.adapters.mlflow import filter_literal
+from mlmeta.registry.mlflow import filter_literal
 from tests.conftest import write
 from tests.test_publish import SPEC
 

@@ -11,8 +11,8 @@ import jwt
 import pytest
 import requests
 
-from mlmeta.sandbox import FaultSettings
-from mlmeta.sandbox.tokens import QUICKSTART_ADMIN
+from mlmeta.standins.openmetadata import FaultSettings
+from mlmeta.standins.openmetadata.tokens import QUICKSTART_ADMIN
 
 ROUTES = [("GET", "/_sandbox/stats"), ("DELETE", "/_sandbox/stats"), ("GET", "/_sandbox/faults"),
           ("PUT", "/_sandbox/faults"), ("POST", "/_sandbox/reset")]

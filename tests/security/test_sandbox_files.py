@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from mlmeta.errors import ConfigError
-from mlmeta.sandbox import Sandbox
+from mlmeta.standins.openmetadata import Sandbox
 from tests.conftest import REPO
 
 MODEL = {"name": "kept", "service": "mlflow_models", "algorithm": "GradientBoosting"}

@@ -1,4 +1,4 @@
-"""Both stand-ins (``mlmeta sandbox`` and ``python -m mlmeta.kubeflow_standin``) check a request's
+"""Both stand-ins (``mlmeta sandbox`` and ``python -m mlmeta.standins.kubeflow``) check a request's
 framing before reading its body, bound the body's size and nesting, and take clients that hang
 up in their stride: a refusal is an answer, never a traceback on the server's stderr or a hang.
 
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from mlmeta.sandbox.http_input import MAX_BODY, MAX_DEPTH
+from mlmeta.standins.http_input import MAX_BODY, MAX_DEPTH
 from tests.conftest import REPO
 
 ANSWER_WITHIN = 5.0  # seconds: a stand-in that has not answered by then is waiting for bytes that never come
@@ -48,7 +48,7 @@ class StandIn:
             self.token, self.admin_token = tokens["mlmeta-bot"], tokens["admin"]
             self.write_path = "/api/v1/mlmodels"
         else:
-            self.process = subprocess.Popen([sys.executable, "-m", "mlmeta.kubeflow_standin", "--port", "0"],
+            self.process = subprocess.Popen([sys.executable, "-m", "mlmeta.standins.kubeflow", "--port", "0"],
                                             cwd=REPO, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
             self.url = self.process.stdout.readline().strip()  # its first line says where it listens
             self.token = self.admin_token = ""

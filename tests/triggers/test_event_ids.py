@@ -15,7 +15,7 @@ import pytest
 
 from mlmeta.config import load_settings
 from mlmeta.events.sinks import Emitter, parse_sink
-from mlmeta.publish import ModelResult
+from mlmeta.commands.publish import ModelResult
 from mlmeta.triggers.promotions import catalog_generation
 from mlmeta.triggers.queue import DeliveryQueue, parse_queue
 from mlmeta.triggers.watch import Watcher, WatchOptions

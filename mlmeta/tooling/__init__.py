@@ -1,0 +1,1 @@
+"""Project tooling outside the command: the documentation site's generated pages."""
