@@ -92,6 +92,17 @@ def test_a_gigabyte_sent_with_any_length_leaves_the_receivers_memory_flat(receiv
     assert receiver.health().status_code == 200  # and still serving
 
 
+def _quiet_window(receiver, window: float, within: float) -> bool:
+    """Whether the receiver spent under a quarter of some ``window`` seconds on the CPU, within ``within`` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() + window <= deadline:
+        cpu = receiver.cpu_seconds()
+        time.sleep(window)
+        if receiver.cpu_seconds() - cpu < window / 4:
+            return True
+    return False
+
+
 def test_over_a_thousand_idle_connections_stop_neither_a_delivery_nor_health(model, tmp_path):
     # the receiver runs with the soft limit on open files many machines have (1,024): it raises
     # it to what its connection cap needs; without that, accept() fails once the idle
@@ -108,10 +119,9 @@ def test_over_a_thousand_idle_connections_stop_neither_a_delivery_nor_health(mod
             if number % 2:  # half of them start a request and never finish it (the read deadline closes them)
                 connection.sendall(b"POST / HTTP/1.1\r\nHost: mlmeta\r\nContent-Length: 100\r\n\r\n")
             idle.append(connection)
-        time.sleep(1)  # all accepted
-        cpu = receiver.cpu_seconds()
-        time.sleep(2)
-        assert receiver.cpu_seconds() - cpu < 0.5, "the receiver is busy with idle connections"
+        # accepting 1,100 connections takes the receiver a while on a loaded machine: judge its steady
+        # state - a loop that spins on idle connections never gets a quiet 2-second window in 12 s
+        assert _quiet_window(receiver, window=2, within=12), "the receiver is busy with idle connections"
         started = time.monotonic()
         assert receiver.deliver(alias_event(model)).status_code == 202
         health = receiver.health()
