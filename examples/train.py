@@ -92,32 +92,31 @@ def log_training_data(features: pd.DataFrame, tables: list[str]) -> None:
                      context="training")
 
 
-def train(n_estimators: int, learning_rate: float, max_depth: int, seed: int = 7):
-    features, target = synthetic_orders(2000, seed)
-    x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=0.25, random_state=seed)
-    encode = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["last_update_bucket"]),
-                                     remainder="passthrough")
-    model = make_pipeline(encode, GradientBoostingRegressor(n_estimators=n_estimators, learning_rate=learning_rate,
-                                                            max_depth=max_depth, random_state=seed))
+def fit_and_score(prepare, data: pd.DataFrame, target: pd.Series, n_estimators: int, learning_rate: float,
+                  max_depth: int, seed: int):
+    """Fit ``prepare`` + gradient boosting on three quarters of the rows; score it on the rest."""
+    x_train, x_test, y_train, y_test = train_test_split(data, target, test_size=0.25, random_state=seed)
+    model = make_pipeline(prepare, GradientBoostingRegressor(n_estimators=n_estimators, learning_rate=learning_rate,
+                                                             max_depth=max_depth, random_state=seed))
     model.fit(x_train, y_train)
     predicted = model.predict(x_test)
     metrics = {"rmse": float(np.sqrt(mean_squared_error(y_test, predicted))),
                "mae": float(mean_absolute_error(y_test, predicted)), "r2": float(r2_score(y_test, predicted))}
     return model, x_train, metrics
+
+
+def train(n_estimators: int, learning_rate: float, max_depth: int, seed: int = 7):
+    features, target = synthetic_orders(2000, seed)
+    encode = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["last_update_bucket"]),
+                                     remainder="passthrough")
+    return fit_and_score(encode, features, target, n_estimators, learning_rate, max_depth, seed)
 
 
 def train_on_columns(n_estimators: int, learning_rate: float, max_depth: int, seed: int = 7):
     """The same estimator on the tables' columns: the hour of ``last_update`` is derived in the pipeline."""
     columns, target = synthetic_columns(2000, seed)
-    x_train, x_test, y_train, y_test = train_test_split(columns, target, test_size=0.25, random_state=seed)
     hours = make_column_transformer((FunctionTransformer(hour_of_day), ["last_update"]), remainder="passthrough")
-    model = make_pipeline(hours, GradientBoostingRegressor(n_estimators=n_estimators, learning_rate=learning_rate,
-                                                           max_depth=max_depth, random_state=seed))
-    model.fit(x_train, y_train)
-    predicted = model.predict(x_test)
-    metrics = {"rmse": float(np.sqrt(mean_squared_error(y_test, predicted))),
-               "mae": float(mean_absolute_error(y_test, predicted)), "r2": float(r2_score(y_test, predicted))}
-    return model, x_train, metrics
+    return fit_and_score(hours, columns, target, n_estimators, learning_rate, max_depth, seed)
 
 
 def main() -> None:
