@@ -37,7 +37,7 @@ from mlmeta.plan.desired import (FEATURE_SOURCE, MARK, Desired, WantedEdge, buil
                                  training_settings)
 from mlmeta.plan.training import TrainingData
 from mlmeta.plan.diff import Change, ModelDiff, diff
-from mlmeta.registry.table import (alias_candidates, mistyped_alias, open_registry, registry_loc, settings_for,
+from mlmeta.registry.table import (alias_candidates, kind_of, mistyped_alias, open_registry, registry_loc, settings_for,
                                wanted_of)
 from mlmeta.registry.types import ProductionVersion, Promotion, RegistryError, version_label
 from mlmeta.catalog.resolve import resolve, service_hint
@@ -365,7 +365,8 @@ def _promotion(ctx: Context, loaded: LoadedSpec, result: ModelResult) -> Promoti
     if promotion is not None:
         result.production = {"registered_model": promotion.registered_model, "version": promotion.version,
                              "recognised_by": promotion.recognised_by, "marker": promotion.marker,
-                             **({"registry": ctx.registry.name} if ctx.registry.name != "mlflow" else {})}
+                             **({"registry": ctx.registry.name} if kind_of(ctx.registry.name).named_in_results
+                                else {})}
     _expect(ctx, loaded, result, "production", result.production)
     if promotion is None:
         how = wanted.rule.describe() if wanted.rule else " or ".join(filter(None, [
