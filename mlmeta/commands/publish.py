@@ -114,7 +114,7 @@ class Report:
     results: list[ModelResult]
     invalid: list[FileReport] = field(default_factory=list)
     requests: int = 0  # OpenMetadata HTTP calls
-    mlflow_requests: int = 0  # MLflow HTTP calls
+    mlflow_requests: int = 0  # the registry's HTTP calls, whichever registry (the JSON key predates Kubeflow)
     setup: list[provenance.SetupStep] = field(default_factory=list)  # with --create-properties
     openmetadata: dict[str, Any] | None = None  # the server's release and its behaviours
     warnings: list[str] = field(default_factory=list)  # about the run, not one spec (no file to point at)
