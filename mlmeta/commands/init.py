@@ -291,7 +291,8 @@ def _algorithm(facts: ProductionVersion) -> list[str]:
 
 def _kubeflow(facts: ProductionVersion, alias: str | None, stage: str | None) -> list[str]:
     """The registry block of a Kubeflow Model Registry model: its Production rule as found, or one to
-    fill in (KF MR has no stages: what marks Production is the team's own convention)."""
+    fill in (KF MR has no stages: what marks Production is the team's own convention; the alias and
+    stage asked for have no place in it)."""
     lines = ["registry: kubeflow", "kubeflow:", f"  registered_model: {scalar(facts.registered_model)}",
              "  production:"]
     if facts.recognised_by == "property":
