@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from mlmeta import secrets
 from mlmeta.errors import ConfigError
+from mlmeta.registry.table import kind_of, names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -146,7 +147,7 @@ class Settings:
     @property
     def registry_address(self) -> str | None:
         """Where the run's registry is, as the published fingerprint records it."""
-        return self.kubeflow_url if self.registry == "kubeflow" else self.mlflow_tracking_uri
+        return kind_of(self.registry).address(self)
 
     @property
     def card_policy(self) -> tuple[dict, str] | None:
@@ -356,8 +357,9 @@ def _check(settings: Settings) -> None:
     if settings.when_not_in_production not in NOT_IN_PRODUCTION_POLICIES:
         raise ConfigError(settings.where("when_not_in_production"),
                           f"must be one of {', '.join(NOT_IN_PRODUCTION_POLICIES)}, got {settings.when_not_in_production!r}")
-    if settings.registry not in ("mlflow", "kubeflow"):
-        raise ConfigError(settings.where("registry"), f"must be mlflow or kubeflow, got {settings.registry!r}")
+    if settings.registry not in names():
+        *others, last = names()
+        raise ConfigError(settings.where("registry"), f"must be {', '.join(others)} or {last}, got {settings.registry!r}")
     if settings.training_data not in ("check", "lineage", "ignore"):
         raise ConfigError(settings.where("training_data"),
                           f"must be one of check, lineage, ignore, got {settings.training_data!r}")

@@ -387,14 +387,18 @@ class OpenMetadataCatalog:
         return self._request("PUT", "/v1/mlmodels/restore", json_body={"id": model_id})
 
     def create_service(self, name: str, tracking_uri: str | None, registry: str = "mlflow") -> None:
-        if registry != "mlflow":  # OpenMetadata has no Kubeflow connector: a custom ML model service, no connection
-            request: dict[str, Any] = {"name": name, "serviceType": "CustomMlModel",
-                                       "description": f"Models of the {registry} registry, published by mlmeta."}
-        else:
-            request = {"name": name, "serviceType": "Mlflow"}
-        if tracking_uri and registry == "mlflow":
+        """The ML model service of the registry's kind: with its connection where OpenMetadata has a
+        connector for the registry, else a custom ML model service that says whose models it holds."""
+        from mlmeta.registry.table import kind_of
+
+        kind = kind_of(registry)
+        request: dict[str, Any] = {"name": name, "serviceType": kind.service_type}
+        if kind.service_connection is None:
+            request["description"] = f"Models of the {registry} registry, published by mlmeta."
+        elif tracking_uri:
             public = _without_credentials(tracking_uri)  # the catalog shows it to everyone
-            request["connection"] = {"config": {"type": "Mlflow", "trackingUri": public, "registryUri": public}}
+            request["connection"] = {"config": {"type": kind.service_connection, "trackingUri": public,
+                                                "registryUri": public}}
         self._request("PUT", "/v1/services/mlmodelServices", json_body=request)
         with self._lock:
             self._cache.pop(("mlmodelService", name), None)

@@ -69,7 +69,7 @@ def run(settings: Any) -> Report:
     else:
         checks += [Check(name, SKIP, "the token cannot read the catalog") for name in
                    ("ML model service", "provenance properties")]
-    _mlflow(settings, checks)
+    _registry(settings, checks)
     _specs(settings, checks)
     return Report(checks, _shown_settings(settings))
 
@@ -190,32 +190,27 @@ def _properties(catalog: Any, checks: list[Check]) -> None:
         checks.append(Check("provenance properties", OK, f"all {len(provenance.PROPERTIES)} defined on mlmodel"))
 
 
-def _mlflow(settings: Any, checks: list[Check]) -> None:
-    """The project's registry: MLflow, or Kubeflow Model Registry."""
-    from mlmeta.registry.table import open_registry, registry_label
+def _registry(settings: Any, checks: list[Check]) -> None:
+    """The project's registry, whichever it is: its address set, its server answering."""
+    from mlmeta.registry.table import kind_of
     from mlmeta.registry.types import RegistryError
 
-    name = registry_label(settings)
-    kubeflow = settings.registry == "kubeflow"
-    setting, example = (("MODEL_REGISTRY_URL", "https://your-model-registry:8443 or set kubeflow_url") if kubeflow
-                        else ("MLFLOW_TRACKING_URI", "http://your-mlflow:5000 or set mlflow_tracking_uri"))
+    kind = kind_of(settings.registry)
+    name, setting = kind.label, kind.address_setting
     if not settings.registry_address:
-        checks.append(Check(name, FAIL, f"{setting} is not set", f"export {setting}={example}"))
+        checks.append(Check(name, FAIL, f"{setting} is not set",
+                            f"export {setting}={kind.address_example} or set {kind.address_key}"))
         return
     try:
-        registry = open_registry(settings)
-        version = registry.server_version()
+        registry = kind.open(settings)
+        summary = registry.server_summary()
     except MlmetaError as error:
         checks.append(Check(name, FAIL, str(error), error.hint or f"check {setting}"))
         return
     except RegistryError as error:
         checks.append(Check(name, FAIL, str(error), f"check {setting} and that the server is up"))
         return
-    if kubeflow:
-        token = "with a token" if settings.kubeflow_token else "without a token"
-        checks.append(Check(name, OK, f"{registry.public_uri} answers: API {version}, {token}"))
-    else:
-        checks.append(Check(name, OK, f"{registry.public_uri} answers: MLflow {version or '(version not said)'}"))
+    checks.append(Check(name, OK, f"{registry.public_uri} answers: {summary}"))
 
 
 def _specs(settings: Any, checks: list[Check]) -> None:

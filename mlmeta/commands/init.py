@@ -28,6 +28,7 @@ from typing import Any
 from mlmeta.catalog import fqn
 from mlmeta.catalog.records import ASSET_KINDS, SOURCE_TYPE_OF_COLUMN
 from mlmeta.catalog.datasets import MappedDataset
+from mlmeta.registry.table import kind_of
 from mlmeta.registry.types import ProductionVersion, SignatureInput
 
 CATEGORICAL_TYPES = {"string", "boolean", "binary"}
@@ -194,9 +195,6 @@ def _from_logged_schemas(feature: str, datasets: list[MappedDataset]) -> Proposa
 # --- the spec ------------------------------------------------------------------------------------
 
 
-_FROM = {"mlflow": "--from-mlflow", "kubeflow": "--from-registry"}  # the flag a team on each registry types
-
-
 def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: str | None,
                  alias: str | None = None, stage: str | None = None, datasets: list[MappedDataset] = (),
                  proposals: dict[str, Proposal] | None = None) -> str:
@@ -212,7 +210,7 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
     if schema_ref:
         lines.append(f"# yaml-language-server: $schema={schema_ref}")
     lines += [
-        _comment(f"# Written by `mlmeta init {_FROM[facts.registry]} {facts.registered_model}` from version "
+        _comment(f"# Written by `mlmeta init {kind_of(facts.registry).init_flag} {facts.registered_model}` from version "
                  f"{facts.version} ({promotion})."),
         f"# TODO: {_header_todo(facts, proposals)}",
         "mlmeta: 1",
@@ -223,10 +221,7 @@ def starter_spec(facts: ProductionVersion, *, service: str | None, schema_ref: s
     lines += [
         "# description: TODO - what the model does, for whom, and how to use its predictions",
     ]
-    if facts.registry == "kubeflow":
-        lines += _kubeflow(facts)
-    else:
-        lines += _mlflow(facts, alias, stage)
+    lines += _REGISTRY_BLOCKS[kind_of(facts.registry).spec_block](facts, alias, stage)
     lines += _algorithm(facts)
     lines += _features(facts, [d for d in datasets if d.mapped], proposals)
     lines += _hyperparameters(facts)
@@ -294,9 +289,10 @@ def _algorithm(facts: ProductionVersion) -> list[str]:
     return [_comment(f"# algorithm: TODO - the estimator, e.g. GradientBoostingRegressor: the run records none{hint}")]
 
 
-def _kubeflow(facts: ProductionVersion) -> list[str]:
+def _kubeflow(facts: ProductionVersion, alias: str | None, stage: str | None) -> list[str]:
     """The registry block of a Kubeflow Model Registry model: its Production rule as found, or one to
-    fill in (KF MR has no stages: what marks Production is the team's own convention)."""
+    fill in (KF MR has no stages: what marks Production is the team's own convention; the alias and
+    stage asked for have no place in it)."""
     lines = ["registry: kubeflow", "kubeflow:", f"  registered_model: {scalar(facts.registered_model)}",
              "  production:"]
     if facts.recognised_by == "property":
@@ -320,6 +316,9 @@ def _mlflow(facts: ProductionVersion, alias: str | None, stage: str | None) -> l
     if stage:
         lines.append(f"  stage: {scalar(stage)}")
     return lines
+
+
+_REGISTRY_BLOCKS = {"mlflow": _mlflow, "kubeflow": _kubeflow}  # a spec's registry blocks, by key
 
 
 def _features(facts: ProductionVersion, datasets: list[MappedDataset], proposals: dict[str, Proposal]) -> list[str]:

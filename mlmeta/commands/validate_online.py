@@ -18,7 +18,7 @@ from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.errors import ServerError
 from mlmeta.output import console
 from mlmeta.plan import signature, training
-from mlmeta.registry.table import (alias_candidates, mistyped_alias, open_registry, registry_label, registry_loc,
+from mlmeta.registry.table import (alias_candidates, kind_of, mistyped_alias, open_registry, registry_label, registry_loc,
                                settings_for, wanted_of)
 from mlmeta.registry.types import RegistryError
 from mlmeta.catalog.resolve import resolve, service_hint
@@ -39,10 +39,9 @@ def check_online(report: ValidationReport, settings: Settings, *, strict: bool =
     registry = None
     if settings.registry_address:
         registry = open_registry(settings)
-    elif settings.registry == "kubeflow":
-        console.err("mlmeta validate: Kubeflow Model Registry checks skipped (MODEL_REGISTRY_URL is not set)")
     else:
-        console.err("mlmeta validate: MLflow checks skipped (MLFLOW_TRACKING_URI is not set)")
+        kind = kind_of(settings.registry)
+        console.err(f"mlmeta validate: {kind.label} checks skipped ({kind.address_setting} is not set)")
 
     def check(file: FileReport) -> None:
         try:

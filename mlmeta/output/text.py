@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlmeta.catalog import fqn
 from mlmeta.diagnostics import Diagnostic, Severity
 from mlmeta.output import console
+from mlmeta.registry.table import kind_of
 from mlmeta.registry.types import version_label
 
 
@@ -133,7 +134,7 @@ def _headline(mode: str, result) -> str:
     production = ""
     if result.production:
         p = result.production
-        registry = "Kubeflow Model Registry" if p.get("registry") == "kubeflow" else "MLflow"
+        registry = kind_of(p.get("registry")).label
         production = f" <- {registry} {p['registered_model']} {version_label(p['version'])} ({p['recognised_by']} {p['marker']})"
     reason = f": {result.message}" if result.message else ""  # set only when there is something to explain
     return f"{result.model} [{status}]{version}{production}{reason}  ({result.spec})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from mlmeta.registry.table import kind_of
 from mlmeta.registry.types import ProductionVersion
 from mlmeta.spec.model import ModelCard
 
@@ -53,7 +54,8 @@ def _generated(facts: ProductionVersion | None, spec_path: str, spec_commit: str
     lines = ["---", GENERATED_MARKER]
     if facts is not None:
         version = f"[{facts.version}]({facts.version_url})" if facts.version_url else facts.version
-        promotion = facts.promotion.describe() + (" in Kubeflow Model Registry" if facts.registry == "kubeflow" else "")
+        kind = kind_of(facts.registry)
+        promotion = facts.promotion.describe() + (f" in {kind.label}" if kind.named_in_results else "")
         registered = f", registered {_when(facts.created_at)}" if facts.created_at else ""
         by = f" by `{facts.author}`" if facts.author else ""
         lines.append(f"- **In production:** version {version} of registered model `{facts.registered_model}` "

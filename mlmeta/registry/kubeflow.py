@@ -56,6 +56,7 @@ class KubeflowRegistry:
             headers["Authorization"] = f"Bearer {token}"
         self.url = url.rstrip("/")
         self.ui_url = ui_url.rstrip("/") if ui_url else None
+        self.with_token = bool(token)
         self._client = HttpClient(self.url, server="Kubeflow Model Registry", setting=setting, limits=limits,
                                   headers=headers, verify=verify)
         self._lock = threading.Lock()
@@ -144,6 +145,9 @@ class KubeflowRegistry:
     def server_version(self) -> str | None:
         """KF MR does not say its version; the API version it serves stands in for it."""
         return self.api.rsplit("/", 1)[-1]
+
+    def server_summary(self) -> str:
+        return f"API {self.server_version()}, {'with a token' if self.with_token else 'without a token'}"
 
     # --- registered models and their versions ---------------------------------------------------
 

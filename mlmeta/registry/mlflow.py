@@ -163,6 +163,9 @@ class MlflowRegistry:
         text = answer.text.strip()
         return text if answer.ok and text and len(text) < 40 and "<" not in text else None
 
+    def server_summary(self) -> str:
+        return f"MLflow {self.server_version() or '(version not said)'}"
+
     # --- look-ups -----------------------------------------------------------------------------
 
     def prefetch(self, names: list[str]) -> None:

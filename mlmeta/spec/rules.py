@@ -16,6 +16,7 @@ from mlmeta.catalog import fqn
 from mlmeta import names
 from mlmeta.catalog.records import FIELD_KINDS
 from mlmeta.diagnostics import Severity
+from mlmeta.registry.table import REGISTRIES
 from mlmeta.spec import files
 from mlmeta.spec.model import ASSET_KEYS, DataRef
 
@@ -36,9 +37,7 @@ def check(data: dict[str, Any], spec_dir: Path) -> list[Finding]:
     findings += _check_description(data, spec_dir)
     findings += _check_mlflow(_mapping(data.get("mlflow")))
     findings += _check_kubeflow(_mapping(_mapping(data.get("kubeflow")).get("production")))
-    if data.get("registry") == "kubeflow" and not _mapping(data.get("kubeflow")).get("production"):
-        findings.append(Finding(("registry",), "S002", "Kubeflow Model Registry has no aliases or stages: say in "
-                                                       "kubeflow.production what marks the Production version"))
+    findings += _check_production_named(data)
     findings += _check_features(_items(data.get("features")))
     findings += _check_sources(_items(data.get("label_sources")), ("label_sources",))
     findings += _check_outputs(_items(data.get("outputs")), _items(data.get("features")))
@@ -81,6 +80,15 @@ def _check_description(data: dict[str, Any], spec_dir: Path) -> list[Finding]:
     except files.OutsideRepository as problem:
         return [Finding(("description_file",), "F005", str(problem))]
     return []
+
+
+def _check_production_named(data: dict[str, Any]) -> list[Finding]:
+    """A spec naming a registry without a default Production marker must say what marks Production."""
+    kind = REGISTRIES.get(data["registry"]) if isinstance(data.get("registry"), str) else None
+    if kind is None or kind.has_default_production or _mapping(data.get(kind.spec_block)).get("production"):
+        return []
+    return [Finding(("registry",), "S002", f"{kind.label} has no aliases or stages: say in {kind.spec_block}"
+                                           ".production what marks the Production version")]
 
 
 def _check_mlflow(settings: dict[str, Any]) -> list[Finding]:

@@ -18,19 +18,15 @@ from collections.abc import Callable
 from mlmeta.config import Settings
 from mlmeta.errors import MlmetaError
 from mlmeta.http import HttpClient, HttpFailure, Limits
+from mlmeta.registry.table import kind_of
 
 
 def probe(settings: Settings) -> str | None:
     """None when OpenMetadata and the registry both answer; else which one does not, and why."""
     quick = Limits(timeout=min(5.0, settings.limits().timeout), deadline=5.0, attempts=1)
     checks = [("OpenMetadata", settings.api_url(), "/v1/system/version", settings.tls_verify())]
-    if settings.registry == "kubeflow":
-        from mlmeta.registry.kubeflow import API_V1ALPHA3, ca_bundle
-
-        checks.append(("Kubeflow Model Registry", settings.require_kubeflow_url(),
-                       f"{API_V1ALPHA3}/registered_models?pageSize=1", ca_bundle()))
-    else:
-        checks.append(("MLflow", settings.registry_uri(), "/health", True))
+    target = kind_of(settings.registry).probe(settings)
+    checks.append((target.server, target.base_url, target.path, target.verify))
     for server, base, path, verify in checks:
         client = HttpClient(base, server=server, setting=server, limits=quick, verify=verify)
         try:

@@ -18,7 +18,7 @@ from typing import Any
 from mlmeta import names
 from mlmeta.config import Settings
 from mlmeta.events import CatalogOutcome, PromotionEvent
-from mlmeta.registry.table import wanted_of
+from mlmeta.registry.table import kind_of, wanted_of
 from mlmeta.registry.types import Promotion, RegistryError, Wanted
 from mlmeta.spec.load import LoadedSpec
 from mlmeta.spec.model import DEFAULT_STAGE
@@ -70,7 +70,8 @@ def watched(specs: list[LoadedSpec], settings: Settings, extra_models: list[str]
         item = Watched(wanted.registered_model, wanted.alias, wanted.stage, rule=wanted.rule)
         keys.setdefault(item.key, item).specs.append(loaded)
     documented = {w.registered_model for w in keys.values()}
-    for name in extra_models if settings.registry == "mlflow" else ():  # KF MR has no default Production
+    # a registry without a default Production marker (KF MR) leaves no other model to watch
+    for name in extra_models if kind_of(settings.registry).has_default_production else ():
         if name in documented:
             continue
         untrusted = names.problem(name, "a registered model name", "rename it in the registry")

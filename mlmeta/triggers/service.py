@@ -37,6 +37,7 @@ from typing import Any
 
 from mlmeta import secrets, state
 from mlmeta.errors import ConfigError, UsageError
+from mlmeta.registry.table import kind_of
 
 WEBHOOK_SPOOL = "webhook-spool.jsonl"  # in the receiver's --state-dir
 STOPS = (signal.SIGTERM, signal.SIGINT)
@@ -248,9 +249,10 @@ def _receiver(command: ServeCommand, say: Say) -> tuple[Any, Any, Any]:
             raise ConfigError("GITHUB_TOKEN", "not set: a token allowed to create repository dispatches")
         secrets.register(github_token)
     settings = load_settings(command.overrides)
-    if settings.registry == "kubeflow":
-        raise UsageError(f"webhook serve receives MLflow's webhooks; Kubeflow Model Registry sends none "
-                         f"(registry = kubeflow, {settings.where('registry')}): follow it with mlmeta watch")
+    kind = kind_of(settings.registry)
+    if not kind.sends_webhooks:
+        raise UsageError(f"webhook serve receives MLflow's webhooks; {kind.label} sends none "
+                         f"(registry = {kind.name}, {settings.where('registry')}): follow it with mlmeta watch")
     worker = delivery_queue = None
     if address is None:
         settings.require_tracking_uri()
