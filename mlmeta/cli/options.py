@@ -138,12 +138,15 @@ class RegistryConnection(OptionGroup):
 def with_groups(command):
     """``command`` as typer should see it: each option-group parameter replaced, in its place, by the
     group's options; when called, the options given are gathered back into their group."""
+    signature = inspect.signature(command)
+    if not any(_group(parameter.annotation, command.__globals__) for parameter in signature.parameters.values()):
+        return command  # typer reads its annotations itself: they are evaluated once, at the first call of the app
     hints = typing.get_type_hints(command, include_extras=True)
     parameters: list[inspect.Parameter] = []
     groups: dict[str, tuple[type, list[str]]] = {}
-    for parameter in inspect.signature(command).parameters.values():
+    for parameter in signature.parameters.values():
         annotation = hints.get(parameter.name, parameter.annotation)
-        if isinstance(annotation, type) and issubclass(annotation, OptionGroup):
+        if _group(annotation, command.__globals__):
             members = _members(annotation)
             groups[parameter.name] = (annotation, [member.name for member in members])
             parameters.extend(members)
@@ -152,8 +155,6 @@ def with_groups(command):
     names = [parameter.name for parameter in parameters]
     if len(set(names)) != len(names):
         raise TypeError(f"{command.__name__}: an option of a group has the name of another parameter")
-    if not groups:
-        return command
 
     @functools.wraps(command)
     def gathered(**given):
@@ -166,6 +167,14 @@ def with_groups(command):
     return gathered
 
 
+def _group(annotation: object, namespace: dict) -> bool:
+    """Whether a parameter's annotation (a name, under ``from __future__ import annotations``) is an option group."""
+    if isinstance(annotation, str):
+        annotation = namespace.get(annotation)
+    return isinstance(annotation, type) and issubclass(annotation, OptionGroup)
+
+
+@functools.cache
 def _members(group: type) -> list[inspect.Parameter]:
     hints = typing.get_type_hints(group, include_extras=True)
     return [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=f.default,
