@@ -86,17 +86,17 @@ def spool_option(default: str):
 
 # --- option groups --------------------------------------------------------------------------------
 
-SETTING_OF_OPTION = {"host": "openmetadata_host", "token_file": "token_file", "mlflow_uri": "mlflow_tracking_uri",
-                     "ca_bundle": "ca_bundle", "timeout": "timeout", "deadline": "deadline"}
+SETTING_OF_OPTION = {"host": "openmetadata_host", "mlflow_uri": "mlflow_tracking_uri"}  # the others: their own name
 
 
 class OptionGroup:
-    """Options given together to several commands; a dataclass whose field names are the setting's
-    flags (``SETTING_OF_OPTION``)."""
+    """Options given together to several commands: a dataclass whose fields are the options, each
+    named as its setting (or as ``SETTING_OF_OPTION`` says)."""
 
     def overrides(self, **more: object) -> dict:
         """The Settings overrides these options make (None: not given, so load_settings ignores it)."""
-        return {SETTING_OF_OPTION[f.name]: getattr(self, f.name) for f in fields(self)} | more  # type: ignore[arg-type]
+        options = fields(self)  # type: ignore[arg-type]
+        return {SETTING_OF_OPTION.get(f.name, f.name): getattr(self, f.name) for f in options} | more
 
     def timing(self) -> dict:
         """Only how long to wait: what a command that may stay offline still checks."""
