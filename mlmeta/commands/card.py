@@ -1,4 +1,4 @@
-"""``mlmeta card``: the spec as a Hugging Face style model card (pure).
+"""``mlmeta card``: the spec as a Hugging Face style model card (pure, but for ``export``'s reads).
 
 A ``README.md`` with YAML metadata - license, tags, the datasets the run logged for training, and
 ``model-index`` results from the Production version's MLflow metrics - then the card's sections,
@@ -36,6 +36,42 @@ class Card:
         return {"metadata": self.metadata, "title": self.title, "description": self.description,
                 "sections": [{"title": t, "text": text} for t, text in self.sections], "features": self.features,
                 "provenance": self.provenance, "no_results": self.no_results}
+
+
+def export(loaded: LoadedSpec, settings: Any) -> Card:
+    """``mlmeta card``: the card of a valid spec, with the results of its Production version when
+    the registry can say them (else the card says why it has none); a registry that cannot answer
+    stops the command."""
+    from mlmeta.plan.desired import model_fqn
+    from mlmeta.registry.table import settings_for
+    from mlmeta.spec.discovery import last_commits
+
+    settings = settings_for([loaded], settings)
+    facts, why = _production_facts(loaded, settings)
+    commit = last_commits([loaded.path]).get(loaded.path.resolve())
+    return build(loaded, model_fqn(loaded.spec, settings.service), facts, no_results=why, spec_commit=commit)
+
+
+def _production_facts(loaded: LoadedSpec, settings: Any) -> tuple[ProductionVersion | None, str | None]:
+    """The Production version's facts, or None and why there are none."""
+    from mlmeta.errors import ServerError
+    from mlmeta.registry.table import open_registry, registry_label, wanted_of
+    from mlmeta.registry.types import RegistryError
+
+    if not settings.registry_address:
+        # registry-seam: the address setting of each registry
+        return None, (f"{'MODEL_REGISTRY_URL' if settings.registry == 'kubeflow' else 'MLFLOW_TRACKING_URI'} is "
+                      "not set, so the Production version's metrics were not read")
+    spec = loaded.spec
+    try:
+        facts = open_registry(settings).production_version(wanted_of(spec, settings))
+    except RegistryError as error:
+        if error.transient:
+            raise ServerError(f"{registry_label(settings)} could not answer: {error}") from None
+        return None, str(error)
+    if facts is None:
+        return None, f"no version of {spec.registered_model!r} is in Production"
+    return facts, None
 
 
 def build(loaded: LoadedSpec, model_fqn: str, facts: ProductionVersion | None, *, no_results: str | None = None,

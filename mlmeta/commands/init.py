@@ -387,3 +387,51 @@ def _comment(value: Any) -> str:
     a registered model's name) on one line: a line break in it would end the comment, and what
     followed would be read as the spec's own YAML."""
     return " ".join(str(value).split())
+
+
+# --- the command, start to end ------------------------------------------------------------------
+
+
+@dataclass
+class Starter:
+    """What ``init`` made: the spec's text, the notes said beside it, and the next step to take."""
+
+    text: str
+    notes: list[str]
+    next_step: str
+
+
+def start(registered_model: str, settings: Any, *, alias: str | None, stage: str | None, service: str | None,
+          schema_ref: str | None) -> Starter:
+    """``mlmeta init``: the registered model's version read from the registry, its training datasets
+    mapped and their assets' columns read from the catalog, and the starter spec written from them."""
+    from mlmeta.catalog.datasets import DatasetRules, map_dataset
+
+    facts = _version_facts(registered_model, settings, alias=alias, stage=stage)
+    datasets = [map_dataset(d, settings.datasets or DatasetRules()) for d in facts.training_datasets]
+    catalog = read_catalog(datasets, settings)  # the columns of the assets they map to: one GET each
+    proposals = propose(facts, datasets, catalog)
+    text = starter_spec(facts, service=service or settings.service, schema_ref=schema_ref, alias=alias, stage=stage,
+                        datasets=datasets, proposals=proposals)
+    return Starter(text, notes(facts, datasets, catalog), next_step(facts, proposals))
+
+
+def _version_facts(registered_model: str, settings: Any, *, alias: str | None, stage: str | None) -> ProductionVersion:
+    """The facts of the version in Production by the alias or the stage, else of the newest version;
+    a registry's refusal is the user's to fix (exit 2)."""
+    from mlmeta.errors import UsageError
+    from mlmeta.registry.table import open_registry
+    from mlmeta.registry.types import RegistryError, Wanted
+    from mlmeta.spec.model import DEFAULT_STAGE
+
+    registry = open_registry(settings)
+    try:
+        # registry-seam: Kubeflow Model Registry has no marker to look for: the newest version, and a rule to fill in
+        promotion = None if settings.registry == "kubeflow" else registry.promotion(
+            Wanted(registered_model, alias or settings.alias, stage or DEFAULT_STAGE))
+        promotion = promotion or registry.latest(registered_model)
+        if promotion is None:
+            raise UsageError(f"registered model {registered_model!r} has no version yet")
+        return registry.facts(promotion)
+    except RegistryError as error:
+        raise UsageError(str(error)) from None

@@ -37,7 +37,7 @@ from typing import Any
 
 from mlmeta import state
 from mlmeta.config import Settings
-from mlmeta.errors import ConfigError, ServerError
+from mlmeta.errors import ConfigError, ServerError, UsageError
 from mlmeta.events.sinks import Emitter
 from mlmeta.registry.types import RegistryError
 from mlmeta.triggers.follow import Checkpoint, Follower, PassReport
@@ -143,6 +143,22 @@ class Watcher:
             self.progress(f"watch: {line}")
         log.debug("pass done in %.2f s: %d promotion(s)", time.monotonic() - started, len(report.promotions))
         return report
+
+
+def run_watch(settings: Settings, options: WatchOptions, open_emitter: Callable[[], Emitter],
+              progress: Callable[[str], None]) -> int:
+    """``mlmeta watch``: pass after pass until a stop signal (or one pass with ``once``); the emitter
+    is opened once the options are known to hold, and closed however the watch ends."""
+    if options.all_models and settings.registry == "kubeflow":  # registry-seam: no default Production marker
+        raise UsageError("--all-models: Kubeflow Model Registry has no default Production marker (each spec "
+                         "declares its own), so only the specs' models can be watched")
+    emitter = open_emitter()
+    watcher = Watcher(settings, options, emitter, progress)
+    try:
+        with watcher.signals_stop_it():
+            return watcher.run()
+    finally:
+        emitter.close()
 
 
 # --- the checkpoint's folder ----------------------------------------------------------------------
