@@ -13,7 +13,7 @@ from mlmeta.output import Format
 
 
 def init(
-    from_mlflow: Annotated[str, typer.Option("--from-registry", "--from-mlflow", metavar="MODEL",
+    from_registry: Annotated[str, typer.Option("--from-registry", "--from-mlflow", metavar="MODEL",
                                              help="Registered model to start from (in the project's registry: "
                                                   "MLflow, or Kubeflow Model Registry).")],
     alias: Annotated[Optional[str], typer.Option(help="Alias marking Production (default from configuration).",
@@ -45,7 +45,7 @@ def init(
         if stage not in (None, *STAGES):
             raise UsageError(f"--stage {stage}: a spec accepts {' or '.join(STAGES)}")
         settings = load_settings(connection.overrides())
-        starter = start(from_mlflow, settings, alias=alias, stage=stage, service=service,
+        starter = start(from_registry, settings, alias=alias, stage=stage, service=service,
                         schema_ref=schema_ref_for(schema_ref, output, settings))
         if fmt is not Format.JSON:  # the JSON document carries them
             render_notes("init", starter.notes)

@@ -55,13 +55,12 @@ def export(loaded: LoadedSpec, settings: Any) -> Card:
 def _production_facts(loaded: LoadedSpec, settings: Any) -> tuple[ProductionVersion | None, str | None]:
     """The Production version's facts, or None and why there are none."""
     from mlmeta.errors import ServerError
-    from mlmeta.registry.table import open_registry, registry_label, wanted_of
+    from mlmeta.registry.table import kind_of, open_registry, registry_label, wanted_of
     from mlmeta.registry.types import RegistryError
 
     if not settings.registry_address:
-        # registry-seam: the address setting of each registry
-        return None, (f"{'MODEL_REGISTRY_URL' if settings.registry == 'kubeflow' else 'MLFLOW_TRACKING_URI'} is "
-                      "not set, so the Production version's metrics were not read")
+        return None, (f"{kind_of(settings.registry).address_setting} is not set, so the Production version's "
+                      "metrics were not read")
     spec = loaded.spec
     try:
         facts = open_registry(settings).production_version(wanted_of(spec, settings))

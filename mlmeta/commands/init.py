@@ -420,14 +420,14 @@ def _version_facts(registered_model: str, settings: Any, *, alias: str | None, s
     """The facts of the version in Production by the alias or the stage, else of the newest version;
     a registry's refusal is the user's to fix (exit 2)."""
     from mlmeta.errors import UsageError
-    from mlmeta.registry.table import open_registry
+    from mlmeta.registry.table import kind_of, open_registry
     from mlmeta.registry.types import RegistryError, Wanted
     from mlmeta.spec.model import DEFAULT_STAGE
 
     registry = open_registry(settings)
     try:
-        # registry-seam: Kubeflow Model Registry has no marker to look for: the newest version, and a rule to fill in
-        promotion = None if settings.registry == "kubeflow" else registry.promotion(
+        # a registry with no default marker has nothing to look for: the newest version, and a rule to fill in
+        promotion = None if not kind_of(settings.registry).has_default_production else registry.promotion(
             Wanted(registered_model, alias or settings.alias, stage or DEFAULT_STAGE))
         promotion = promotion or registry.latest(registered_model)
         if promotion is None:

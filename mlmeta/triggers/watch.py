@@ -39,6 +39,7 @@ from mlmeta import state
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError, UsageError
 from mlmeta.events.sinks import Emitter
+from mlmeta.registry.table import kind_of
 from mlmeta.registry.types import RegistryError
 from mlmeta.triggers.follow import Checkpoint, Follower, PassReport
 from mlmeta.triggers.outage import Outage
@@ -149,8 +150,9 @@ def run_watch(settings: Settings, options: WatchOptions, open_emitter: Callable[
               progress: Callable[[str], None]) -> int:
     """``mlmeta watch``: pass after pass until a stop signal (or one pass with ``once``); the emitter
     is opened once the options are known to hold, and closed however the watch ends."""
-    if options.all_models and settings.registry == "kubeflow":  # registry-seam: no default Production marker
-        raise UsageError("--all-models: Kubeflow Model Registry has no default Production marker (each spec "
+    kind = kind_of(settings.registry)
+    if options.all_models and not kind.has_default_production:
+        raise UsageError(f"--all-models: {kind.label} has no default Production marker (each spec "
                          "declares its own), so only the specs' models can be watched")
     emitter = open_emitter()
     watcher = Watcher(settings, options, emitter, progress)
