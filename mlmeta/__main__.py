@@ -1,3 +1,2 @@
-from mlmeta.cli import main
+"""``python -m mlmeta``: the command line, as the installed ``mlmeta`` script runs it."""
 
-main()

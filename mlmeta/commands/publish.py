@@ -1,6 +1,6 @@
 """``mlmeta plan`` and ``mlmeta publish``: every spec through one pipeline, several at once.
 
-For each spec: find the MLflow version in Production (or skip the spec), read the catalog's
+For each spec: find the registry's version in Production (or skip the spec), read the catalog's
 entity, resolve references, build the desired entity, diff, then - publish only - create it or
 PATCH the difference (If-Match on the version read, so a concurrent writer makes us re-read
 instead of overwriting), and bring feature lineage in line. One spec failing never stops the
