@@ -1,5 +1,5 @@
-"""HTTP to the servers mlmeta talks to (OpenMetadata, MLflow): the one place that decides what a
-failure means, so that every command fails the same way for the same cause.
+"""HTTP to the servers mlmeta talks to (OpenMetadata, the model registry): the one place that decides
+what a failure means, so that every command fails the same way for the same cause.
 
 Three outcomes of a request, decided here and nowhere else:
 

@@ -1,5 +1,6 @@
-"""Shared fixtures. Servers (MLflow, the sandbox) are started by fixtures in the test packages
-that need them; everything here is cheap."""
+"""Shared fixtures: the CLI run in-process, an empty working folder, and the servers tests share - the
+sandbox, a real MLflow server with logged models, a Kafka broker - each started here, once per session,
+by the first test that asks for it."""
 
 from __future__ import annotations
 

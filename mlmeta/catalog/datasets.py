@@ -1,4 +1,4 @@
-"""Which catalog asset a dataset MLflow logged comes from (pure, no server asked).
+"""Which catalog asset a dataset a training run logged comes from (pure, no server asked).
 
 A training script that calls ``mlflow.log_input(dataset, context="training")`` records where the
 data came from as a source type and a small JSON document: a Spark or Delta table name

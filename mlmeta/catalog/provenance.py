@@ -1,5 +1,5 @@
-"""Provenance as data: the MLflow facts of the Production version as typed custom properties of
-the ML model (its ``extension``), so the catalog can search and filter on them. The rules are
+"""Provenance as data: the registry's facts of the Production version as typed custom properties
+of the ML model (its ``extension``), so the catalog can search and filter on them. The rules are
 pure; ``defined`` and ``set_up`` take the catalog adapter as a parameter.
 
 The definitions live on the server's ``mlmodel`` type. Creating them is an explicit step,

@@ -1,7 +1,7 @@
 """``mlmeta card``: the spec as a Hugging Face style model card (pure, but for ``export``'s reads).
 
 A ``README.md`` with YAML metadata - license, tags, the datasets the run logged for training, and
-``model-index`` results from the Production version's MLflow metrics - then the card's sections,
+``model-index`` results from the metrics of the Production version's run - then the card's sections,
 the features and their sources, and the provenance. Model cards travel outside the catalog, and
 this is the format people publish. The metadata is written with a YAML dumper, so no name (quotes,
 colons, ``#``, line breaks) can break it.

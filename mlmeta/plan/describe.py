@@ -1,5 +1,5 @@
 """The model's description: the human text, the model-card sections, then a generated section
-with what MLflow and git say (version, promotion, run, metrics, the spec's commit).
+with what the registry and git say (version, promotion, run, metrics, the spec's commit).
 
 Deterministic on purpose: the same spec, registry facts and commit give the same Markdown, so
 an unchanged re-publish finds nothing to write.

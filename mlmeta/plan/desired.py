@@ -1,8 +1,8 @@
-"""The ML model entity a spec asks for: spec + resolved references + MLflow facts (pure).
+"""The ML model entity a spec asks for: spec + resolved references + the registry's facts (pure).
 
 Only fields mlmeta manages appear in ``Desired.fields``: the ones the spec sets, plus what it
-derives (description, algorithm, hyperparameters, ML store, source URL from MLflow; the source
-hash). Within features and hyperparameters, a description or tags the spec leaves out are taken
+derives (description, algorithm, hyperparameters, ML store, source URL from the registry; the
+source hash). Within features and hyperparameters, a description or tags the spec leaves out are taken
 from the catalog's current entity, so what people added there by hand survives a publish.
 """
 

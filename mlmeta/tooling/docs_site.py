@@ -3,14 +3,17 @@
 What the code already says is never written twice: the spec reference comes from the JSON Schema,
 the commands from the CLI's own help, the finding codes from ``diagnostics.CODES`` and what each means
 from ``explanations.EXPLANATIONS`` (as ``mlmeta explain`` prints it), the
-compatibility table from ``releases.RULES``. A page holds a marker (``<!-- mlmeta:spec-reference
--->`` ...) where the generated Markdown goes. Links from a page to a file of the repository (an
+compatibility table from ``releases.RULES``, the module map of docs/contributing.md from each
+module's docstring. A page holds a marker (``<!-- mlmeta:spec-reference -->`` ...) where the generated
+Markdown goes; a page read on GitHub too holds the generated text itself, between a start and an end
+marker, rewritten by ``python -m mlmeta.tooling.docs_site`` (a test fails while it differs). Links from a page to a file of the repository (an
 example, the schema) become links to the repository, and a link to a file that does not exist
 fails the strict build like any broken link.
 """
 
 from __future__ import annotations
 
+import ast
 import html
 import logging
 import re
@@ -144,8 +147,91 @@ def compatibility() -> str:
     return markdown_table()
 
 
+# --- the module map, from each module's docstring ---------------------------------------------------
+
+PACKAGE = REPO / "mlmeta"
+# the tiers in the order the map shows them; a package not named here comes after them, by name
+TIERS = ("kernel", "cli", "commands", "registry", "catalog", "plan", "spec", "triggers", "events", "output",
+         "standins", "tooling", "demo")
+# the role of a tier that is not a package (a package's role is its docstring's)
+ROLES = {"kernel": "the modules at the top of the package, which the tiers share",
+         "cli": "the command line: the typer app, and ``python -m mlmeta``",
+         "shims": "old public paths, kept: each re-exports the module that moved"}
+
+
+def module_map(package: Path = PACKAGE) -> str:
+    """Each tier's role (its package's docstring), then each of its modules and what it is (the first
+    sentence of the module's docstring)."""
+    groups: dict[str, list[Path]] = {}
+    for path in sorted(package.rglob("*.py")):
+        groups.setdefault(_tier(path, package), []).append(path)
+    order = [t for t in TIERS if t in groups] + sorted(set(groups) - set(TIERS) - {"shims"})
+    order += ["shims"] if "shims" in groups else []
+    parts = []
+    for tier in order:
+        init = package / tier / "__init__.py"
+        modules = [p for p in groups[tier] if p != init]
+        if init.exists():
+            heading = f"**`{tier}/`** - {_markdown(summary(init))}"
+        else:
+            heading = f"**{tier}** - {_markdown(ROLES.get(tier, ''))}"
+        rows = ["| module | what it is |", "| --- | --- |"]
+        rows += [f"| `{p.relative_to(package).as_posix()}` | {_cell(_markdown(summary(p)))} |" for p in modules]
+        parts.append(heading + ("\n\n" + "\n".join(rows) if modules else ""))
+    return "\n\n".join(parts)
+
+
+def summary(module: Path) -> str:
+    """The first sentence of a module's docstring: what the module is (empty when it has none)."""
+    docstring = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8"))) or ""
+    paragraph = " ".join(docstring.split("\n\n")[0].split())
+    end = re.search(r"(?<=[.?!])\s+(?=[A-Z`(])", paragraph)
+    return paragraph[:end.start()] if end else paragraph
+
+
+def _tier(path: Path, package: Path) -> str:
+    parts = path.relative_to(package).parts
+    if len(parts) > 1:
+        return parts[0]
+    if path.stem in ("cli", "__main__"):
+        return "cli"
+    return "shims" if summary(path).startswith("Shim:") else "kernel"
+
+
+def _markdown(text: str) -> str:
+    return text.replace("``", "`")
+
+
 GENERATED = {"spec-reference": spec_reference, "commands": commands_reference, "finding-codes": finding_codes,
              "finding-explanations": finding_explanations, "compatibility": compatibility}
+# generated text kept in the page itself, between <!-- mlmeta:NAME --> and <!-- /mlmeta:NAME -->
+BLOCKS = {"module-map": module_map}
+BLOCK_PAGES = {"module-map": REPO / "docs" / "contributing.md"}
+
+
+def _block(name: str) -> re.Pattern:
+    return re.compile(rf"<!-- mlmeta:{name} -->\n.*?<!-- /mlmeta:{name} -->", re.DOTALL)
+
+
+def with_blocks(markdown: str, *, markers: bool = True) -> str:
+    """The page with every generated block as the code says it now: between its markers (the page
+    kept in git), or in their place (the site)."""
+    for name, generate in BLOCKS.items():
+        text = generate()
+        block = f"<!-- mlmeta:{name} -->\n\n{text}\n\n<!-- /mlmeta:{name} -->" if markers else text
+        markdown = _block(name).sub(lambda match: block, markdown)
+    return markdown
+
+
+def write_blocks() -> list[Path]:
+    """Rewrite the pages whose generated blocks differ from what the code says; the pages changed."""
+    changed = []
+    for page in sorted(set(BLOCK_PAGES.values())):
+        text = page.read_text(encoding="utf-8")
+        if with_blocks(text) != text:
+            page.write_text(with_blocks(text), encoding="utf-8")
+            changed.append(page)
+    return changed
 
 
 def _cell(text: str) -> str:
@@ -167,6 +253,7 @@ def _code_cell(code: str) -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    markdown = with_blocks(markdown, markers=False)
     for name, generate in GENERATED.items():
         marker = f"<!-- mlmeta:{name} -->"
         if marker in markdown:
@@ -185,3 +272,8 @@ def _repository_link(match: re.Match, page: Any) -> str:
         log.warning("%s links to %s, which is not a file of the repository", page.file.src_path, target)
         return match.group(0)
     return f"]({REPO_URL}/{in_repo.relative_to(REPO).as_posix()}{anchor})"
+
+
+if __name__ == "__main__":  # python -m mlmeta.tooling.docs_site: the generated blocks, rewritten
+    for written in write_blocks():
+        print(f"rewrote {written.relative_to(REPO)}")

@@ -34,18 +34,18 @@ that fails alone is set aside - one dead-letter record per message on the topic
 events, state and the offsets), said once in the log, counted in ``/metrics``, named by
 ``/health`` (200 "degraded"). A model set aside is acted on alone in later batches, until it goes
 through.
+
+This module is the worker: its wiring, its consumer loop and how it acts on a batch. The group's
+shared state is ``queue_state``, the batch's events ``queue_events``, the batch and its transaction
+``queue_batch``.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,11 +53,10 @@ from typing import Any
 from mlmeta import secrets
 from mlmeta.config import Settings
 from mlmeta.errors import ConfigError, ServerError
-from mlmeta.events import PromotionEvent
-from mlmeta.events.sinks import Sink, SinkError, kafka_record, parse_sink
+from mlmeta.events.sinks import SinkError
 from mlmeta.triggers import promotions
 from mlmeta.triggers.deadletter import Letter, SetAside, health_of, reason_of, transient
-from mlmeta.triggers.follow import CHECKPOINT_VERSION, Follower, PassReport
+from mlmeta.triggers.follow import Follower, PassReport
 from mlmeta.triggers.metrics import Metrics
 from mlmeta.triggers.outage import Outage
 from mlmeta.triggers.queue import (
@@ -69,18 +68,15 @@ from mlmeta.triggers.queue import (
     client_config,
     connect,
     ensure_topic,
-    producer_config,
 )
+from mlmeta.triggers.queue_batch import Batch, Transactions
+from mlmeta.triggers.queue_events import BatchEvents, split_sinks
+from mlmeta.triggers.queue_state import QueueError, SharedCheckpoint, SharedState
 
 log = logging.getLogger("mlmeta.queue")
 BATCH = 100  # messages taken at once: a burst for one model is one pass
 SESSION_TIMEOUT_MS = 10_000  # a worker that died loses its partitions after this long
 MAX_POLL_INTERVAL_MS = 600_000  # a batch's publish may take this long before the worker is presumed stuck
-BASELINE_DONE = "baseline"  # a state record of its own (watch keys hold a "|"): the group's first baseline ran
-
-
-class QueueError(Exception):
-    """The broker refused or did not finish a step of the batch; the batch is tried again."""
 
 
 @dataclass
@@ -102,197 +98,9 @@ class WorkerOptions:
         return f"{self.queue.topic}.{self.group}.dead-letters"
 
 
-# --- the group's shared state ---------------------------------------------------------------------
-
-
-class SharedState:
-    """The promotion last acted on per watch key: committed (read from the state topic) and staged
-    (written by the batch under way, committed with it or discarded)."""
-
-    def __init__(self, bootstrap: str, topic: str, group: str, admin: Any, errors: BrokerErrors,
-                 wait: float) -> None:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
-        self.topic = topic
-        self.committed: dict[str, dict[str, Any]] = {}
-        self.staged: dict[str, dict[str, Any]] = {}
-        self._admin = admin
-        self._wait = wait
-        self._partition = TopicPartition(topic, 0)
-        self._position = 0
-        # assigned, never subscribed: it reads the whole topic and commits nothing
-        self._reader = Consumer({**client_config(bootstrap, errors), "group.id": f"{group}.state-reader",
-                                 "isolation.level": "read_committed", "enable.auto.commit": False})
-        self._reader.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
-
-    def catch_up(self) -> None:
-        """Read every record up to the topic's end as it is now, waiting for the transactions still
-        open below it to end: a record the previous owner of a partition committed just before
-        it stopped is read before its partition is acted on."""
-        deadline = time.monotonic() + self._wait
-        end = self._end(deadline)
-        while self._position < end:
-            if time.monotonic() > deadline:
-                raise QueueError(f"the state topic {self.topic} was not read to its end within {self._wait:g} s "
-                                 "(a transaction of a worker that stopped is still open)")
-            record = self._reader.poll(0.5)
-            if record is not None and record.error() is None:
-                self.committed[record.key().decode()] = json.loads(record.value())
-                self._position = record.offset() + 1
-            # transaction markers and aborted records move the position without a record
-            self._position = max(self._position, self._reader.position([self._partition])[0].offset)
-
-    def _end(self, deadline: float) -> int:
-        """The offset after the last record written, committed or not (a topic just created has
-        no leader for a moment: asked again until ``deadline``)."""
-        from confluent_kafka import IsolationLevel
-        from confluent_kafka.admin import OffsetSpec
-
-        while True:
-            try:
-                return self._admin.list_offsets({self._partition: OffsetSpec.latest()},
-                                                isolation_level=IsolationLevel.READ_UNCOMMITTED,
-                                                request_timeout=10)[self._partition].result().offset
-            except Exception as error:  # noqa: BLE001 - KafkaException and its futures' errors alike
-                if time.monotonic() > deadline:
-                    raise QueueError(f"the state topic {self.topic} cannot be read: {_reason(error)}") from None
-                time.sleep(0.5)
-                self._admin.list_topics(self.topic, timeout=10)  # a leader that moved: the metadata is asked again
-
-    def has_model(self, model: str) -> bool:
-        return any(key.startswith(f"{model}|") for key in {**self.committed, **self.staged})
-
-    def commit(self) -> None:
-        self.committed.update(self.staged)
-        self.staged.clear()
-
-    def close(self) -> None:
-        self._reader.close()
-
-
-class SharedCheckpoint:
-    """The Follower's checkpoint over ``SharedState``: it reads the committed and staged records,
-    and writes stage the records that changed (never a whole file). ``fresh``: read as a new
-    checkpoint (None), for a ``baseline`` message - what is in Production is recorded without events."""
-
-    def __init__(self, shared: SharedState, url: str, fresh: bool = False) -> None:
-        self.shared = shared
-        self.path = url  # the Follower names its checkpoint by this
-        self.fresh = fresh
-
-    def read(self) -> dict[str, Any] | None:
-        if self.fresh:
-            return None
-        return {"version": CHECKPOINT_VERSION, "keys": copy.deepcopy({**self.shared.committed, **self.shared.staged})}
-
-    def write(self, data: dict[str, Any]) -> None:
-        if self.fresh:  # the group has had its baseline: from now on the announcements are reconciles
-            self.shared.staged.setdefault(BASELINE_DONE, {"at": time.time()})
-        for key, record in data["keys"].items():
-            if {**self.shared.committed, **self.shared.staged}.get(key) != record:
-                self.shared.staged[key] = copy.deepcopy(record)
-
-
-# --- events -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Named:
-    name: str
-
-
-class BatchEvents:
-    """The Follower's emitter in a worker: it only collects; the worker sends them with the batch's
-    commit. ``sinks``, ``delivered_to`` and ``spooled_for`` are what /metrics reads."""
-
-    def __init__(self, transactional: dict[str, str], others: list[Sink]) -> None:
-        self.transactional = transactional  # sink name -> its topic on the queue's cluster, written in the transaction
-        self.others = others
-        self.sinks = [_Named(name) for name in transactional] + list(others)
-        self.delivered_to: dict[str, int] = {}
-        self.spooled_for: dict[str, int] = {}  # nothing waits on a worker's disk: the queue keeps it
-        self.pending: list[PromotionEvent] = []
-
-    def emit(self, events: list[PromotionEvent]) -> list[str]:
-        self.pending += events
-        return []
-
-    def send_to_others(self) -> None:
-        """Every pending event to every sink outside the transaction, or a SinkError."""
-        for event in self.pending:
-            envelope = event.envelope()
-            for sink in self.others:
-                sink.send(envelope, event.key)
-                self.count(sink.name)
-
-    def count(self, name: str, events: int = 1) -> None:
-        self.delivered_to[name] = self.delivered_to.get(name, 0) + events
-
-    def close(self) -> None:
-        for sink in self.others:
-            sink.close()
-
-
-def split_sinks(names: list[str], queue_cluster: str, settings: Settings) -> tuple[dict[str, str], list[Sink]]:
-    """Kafka sinks on the queue's own cluster (name -> topic: written in the transaction), and the
-    other sinks."""
-    from urllib.parse import urlsplit
-
-    transactional, others = {}, []
-    for name in names:
-        parts = urlsplit(name.strip())
-        if parts.scheme == "kafka" and parts.netloc and _cluster_id(parts.netloc) == queue_cluster:
-            transactional[name.strip()] = parts.path.strip("/")
-        else:
-            others.append(parse_sink(name, settings.limits()))
-    return transactional, others
-
-
-def _cluster_id(bootstrap: str) -> str | None:
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
-
-    try:
-        return AdminClient(client_config(bootstrap, BrokerErrors())).list_topics(timeout=5).cluster_id
-    except KafkaException:
-        return None  # cannot tell: at least once, like any other sink
-
-
-# --- the worker ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Batch:
-    messages: list[Any]
-    deliveries: list[dict[str, Any]]
-
-    def models(self, kind: str | None = None) -> set[str]:
-        return {d["model"] for d in self.deliveries if kind is None or d["kind"] == kind}
-
-    def only(self, models: set[str]) -> _Batch:
-        """These models' part (its messages stay the batch's: the offsets are committed together)."""
-        return _Batch(self.messages, [d for d in self.deliveries if d["model"] in models])
-
-    def offsets(self) -> list[Any]:
-        """The offsets to commit: past the last message of each partition."""
-        from confluent_kafka import TopicPartition
-
-        last: dict[tuple[str, int], int] = {}
-        for m in self.messages:
-            last[(m.topic(), m.partition())] = max(last.get((m.topic(), m.partition()), -1), m.offset())
-        return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()]
-
-    def starts(self) -> list[Any]:
-        """Where each partition's part of the batch begins: where a retry reads again."""
-        from confluent_kafka import TopicPartition
-
-        first: dict[tuple[str, int], int] = {}
-        for m in self.messages:
-            first.setdefault((m.topic(), m.partition()), m.offset())
-        return [TopicPartition(topic, partition, offset) for (topic, partition), offset in first.items()]
-
-
 class QueueWorker:
+    """One worker of the group: it starts its clients, takes batches in a loop and acts on each."""
+
     def __init__(self, settings: Settings, options: WorkerOptions, progress: Callable[[str], None] = lambda line: None,
                  stopping: threading.Event | None = None) -> None:
         self.settings = settings
@@ -314,10 +122,11 @@ class QueueWorker:
         self._waiting = False  # a failed batch is read again once the servers answer
         self._errors = BrokerErrors()
         # the longest window of a transaction: the events to the other sinks, then the commit
-        self._transaction_timeout = settings.limits().deadline + timeout + 10
+        self._transactions = Transactions(options.queue, options.group, self._errors,
+                                          window=settings.limits().deadline + timeout + 10, timeout=timeout,
+                                          progress=progress)
         self.state: SharedState | None = None
         self._consumer: Any = None
-        self._producer: Any = None
         self._announcer: DeliveryQueue | None = None
         self._follower: Follower | None = None
         self._baseliner: Follower | None = None
@@ -333,7 +142,7 @@ class QueueWorker:
                      config={"cleanup.policy": "compact"})
         ensure_topic(self.admin, options.dead_letter_topic, timeout, partitions=1)
         self.state = SharedState(options.queue.bootstrap, options.state_topic, options.group, self.admin,
-                                 self._errors, wait=self._transaction_timeout + 30)
+                                 self._errors, wait=self._transactions.window + 30)
         try:
             self.state.catch_up()
         except QueueError as error:
@@ -342,7 +151,7 @@ class QueueWorker:
         self._follower = self._make_follower(SharedCheckpoint(self.state, url))
         self._baseliner = self._make_follower(SharedCheckpoint(self.state, url, fresh=True))
         try:
-            self._producer = self._transactional_producer()
+            self._transactions.start()
         except QueueError as error:
             raise ServerError(f"--queue {options.queue.url}: {error}") from None
         self._consumer = Consumer({
@@ -363,25 +172,6 @@ class QueueWorker:
         return Follower(self.settings, checkpoint, self.events, trigger="webhook",  # type: ignore[arg-type]
                         create_service=self.options.create_service, progress=self.progress, stopping=self.stopping)
 
-    def _transactional_producer(self) -> Any:
-        from confluent_kafka import KafkaException, Producer
-
-        # a worker's own id: KIP-447 fences a stale worker by the group's generation, not by this id
-        name = f"{self.options.group}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-        producer = Producer({**producer_config(self.options.queue.bootstrap, self._errors,
-                                               self._transaction_timeout),
-                             "transactional.id": name,
-                             "transaction.timeout.ms": int(self._transaction_timeout * 1000)})
-        deadline = time.monotonic() + self._transaction_timeout + 30
-        while True:
-            try:
-                producer.init_transactions(self.settings.limits().timeout)
-                return producer
-            except KafkaException as error:
-                # a broker that creates its transaction log (its first transaction) is "not coordinator" a while
-                if not error.args[0].retriable() or time.monotonic() > deadline:
-                    raise QueueError(f"the broker's transaction coordinator: {error.args[0].str()}") from None
-
     def stop(self) -> None:
         self.stopping.set()
 
@@ -393,8 +183,7 @@ class QueueWorker:
             self._announcer.close()
         if self.state is not None:
             self.state.close()
-        if self._producer is not None:
-            self._producer.flush(5)
+        self._transactions.close()
         self.events.close()
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
@@ -448,7 +237,7 @@ class QueueWorker:
         self.progress(f"work: the queue: {message.error().str()}")
         return False
 
-    def _batch(self, messages: list[Any]) -> _Batch:
+    def _batch(self, messages: list[Any]) -> Batch:
         deliveries = []
         for m in messages:
             try:
@@ -460,9 +249,9 @@ class QueueWorker:
                 pass
             self.progress(f"work: skipping a message that mlmeta did not write (partition {m.partition()}, "
                           f"offset {m.offset()})")
-        return _Batch(messages, deliveries)
+        return Batch(messages, deliveries)
 
-    def _handle(self, batch: _Batch) -> None:
+    def _handle(self, batch: Batch) -> None:
         self._in_hand = batch.deliveries
         try:
             reports, letters = self._act_isolating(batch)
@@ -479,7 +268,7 @@ class QueueWorker:
             return
         except Exception as error:  # noqa: BLE001 - the worker must survive a bug in one batch; the batch waits
             log.error("work: acting on %s failed: %s", ", ".join(sorted(batch.models())), reason_of(error))
-            self._abort(None)
+            self._transactions.abort(None)
             self._retry_later(batch, "an internal error (see the log)")
             return
         finally:
@@ -490,7 +279,7 @@ class QueueWorker:
             self._account(report)
         self._said_aside(batch, letters)
 
-    def _act_isolating(self, batch: _Batch) -> tuple[list[PassReport], list[Letter]]:
+    def _act_isolating(self, batch: Batch) -> tuple[list[PassReport], list[Letter]]:
         """The batch's passes: the models set aside before each alone, the others together - and
         a pass that fails for a reason of its own, one model at a time; a model failing alone is
         dead-lettered, the others go on."""
@@ -502,7 +291,7 @@ class QueueWorker:
                 self._act_on(batch.only(models), reports, letters)
         return reports, letters
 
-    def _act_on(self, part: _Batch, reports: list[PassReport], letters: list[Letter]) -> None:
+    def _act_on(self, part: Batch, reports: list[PassReport], letters: list[Letter]) -> None:
         staged, pending = dict(self.state.staged), len(self.events.pending)
         try:
             reports += self._act(part)
@@ -525,7 +314,7 @@ class QueueWorker:
         letters += [Letter(d["model"], d.get("delivery"), d.get("event") or d["kind"], reason, now)
                     for d in part.deliveries]
 
-    def _said_aside(self, batch: _Batch, letters: list[Letter]) -> None:
+    def _said_aside(self, batch: Batch, letters: list[Letter]) -> None:
         """Once the batch is committed: models newly set aside said once, the others cleared."""
         for model in self.set_aside.add(letters):
             self.progress(f"work: {model} set aside ({self.set_aside.models[model]}); its messages are recorded "
@@ -534,7 +323,7 @@ class QueueWorker:
         for model in self.set_aside.cleared(sorted(batch.models() - {letter.model for letter in letters})):
             self.progress(f"work: {model} went through again; no longer set aside")
 
-    def _act(self, batch: _Batch) -> list[PassReport]:
+    def _act(self, batch: Batch) -> list[PassReport]:
         """The Follower's passes over the batch's models: a baseline for the models of baseline
         messages that the group has no record of, the usual pass for the rest. A delivery is a
         promotion MLflow announced: its model gets the usual pass (and its event), baseline or not."""
@@ -549,56 +338,16 @@ class QueueWorker:
             reports.append(self._follower.follow(rest, announced=announced))
         return reports
 
-    def _commit(self, batch: _Batch, letters: list[Letter]) -> None:
-        """Events, dead letters, state and offsets in one transaction; the other sinks inside its window."""
-        from confluent_kafka import KafkaException
-
-        try:
-            if self._producer is None:  # the last one was fenced, and no new one could be made then
-                self._producer = self._transactional_producer()
-            producer = self._producer
-            producer.begin_transaction()
-            for event in self.events.pending:
-                for topic in self.events.transactional.values():
-                    producer.produce(topic, **kafka_record(event.envelope(), event.key))
-            producer.flush(self._transaction_timeout)  # on the broker (uncommitted) before the others get theirs
-            self.events.send_to_others()
-            for letter in letters:
-                producer.produce(self.options.dead_letter_topic, key=letter.model.encode(),
-                                 value=json.dumps({**letter.record(), "group": self.options.group}).encode())
-            for key, record in self.state.staged.items():
-                producer.produce(self.state.topic, key=key.encode(), value=json.dumps(record, sort_keys=True).encode())
-            producer.send_offsets_to_transaction(batch.offsets(), self._consumer.consumer_group_metadata(),
-                                                 self._transaction_timeout)
-            producer.commit_transaction(self._transaction_timeout)
-        except (KafkaException, SinkError, BufferError) as error:
-            self._abort(error)
-            raise QueueError(f"the batch was not committed: {_reason(error)}") from None
+    def _commit(self, batch: Batch, letters: list[Letter]) -> None:
+        self._transactions.commit(batch, letters, self.events, self.state, self.options.dead_letter_topic,
+                                  self._consumer)
         for name in self.events.transactional:
             self.events.count(name, len(self.events.pending))
         self.state.commit()
         self.events.pending.clear()
         self.progress(f"work: committed {len(batch.messages)} message(s) (partitions {_listed(batch.offsets())})")
 
-    def _abort(self, error: Exception | None) -> None:
-        """Abort what the transaction wrote. A producer fenced for good, or one whose state is no
-        longer known, is replaced; the broker aborts what it left open at the transaction's timeout."""
-        from confluent_kafka import KafkaError, KafkaException
-
-        if self._producer is not None and not (isinstance(error, KafkaException) and error.args[0].fatal()):
-            try:
-                self._producer.abort_transaction(self._transaction_timeout)
-                return
-            except KafkaException as again:
-                if again.args[0].code() == KafkaError._STATE:
-                    return  # no transaction was begun: nothing to abort
-        try:
-            self._producer = self._transactional_producer()
-        except QueueError as failure:
-            self._producer = None  # made again before the next commit
-            self.progress(f"work: {failure}")
-
-    def _retry_later(self, batch: _Batch, cause: str) -> None:
+    def _retry_later(self, batch: Batch, cause: str) -> None:
         """Nothing of the batch is kept: read it again once the servers answer (or after a backoff)."""
         self.state.staged.clear()
         self.events.pending.clear()
@@ -641,9 +390,3 @@ class QueueWorker:
 
 def _listed(partitions: list[Any]) -> str:
     return ", ".join(str(p) for p in sorted({p.partition for p in partitions}))
-
-
-def _reason(error: Exception) -> str:
-    from confluent_kafka import KafkaException
-
-    return error.args[0].str() if isinstance(error, KafkaException) else str(error)

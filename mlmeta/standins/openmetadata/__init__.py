@@ -1,11 +1,11 @@
 """``mlmeta sandbox``: a local stand-in for the OpenMetadata REST API, faithful where mlmeta cares.
 
 The OpenMetadata server needs Java, a database and a search engine; the sandbox needs this
-package. It plays one OpenMetadata release (``server_version``, 1.5.0 to 2.0.x): it serves
-``/api/v1/...`` the way that release's code behaves (``semantics``, switched by the same
-capabilities record mlmeta reads, ``mlmeta.catalog.releases``) and validates every request body with
-that release's own generated schemas (``releases``). Tests, benchmarks, ``make demo`` and users
-trying their specs run against it.
+package. It plays one OpenMetadata release (``server_version``, any in the range
+``mlmeta.catalog.releases.supported_range()`` names): it serves ``/api/v1/...`` the way that
+release's code behaves (``semantics``, switched by the same capabilities record mlmeta reads,
+``mlmeta.catalog.releases``) and validates every request body with that release's own generated
+schemas (``schemas``). Tests, benchmarks, ``make demo`` and users trying their specs run against it.
 
     with Sandbox() as sandbox:             # in-process, on a free port of 127.0.0.1
         token = sandbox.token("mlmeta-bot")
@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from mlmeta import state as state_files
-from mlmeta.standins.openmetadata import schemas as releases
+from mlmeta.standins.openmetadata import schemas
 from mlmeta.standins.openmetadata.faults import Faults, FaultSettings
 from mlmeta.standins.openmetadata.semantics import ApiError
-from mlmeta.standins.openmetadata.server import Request, Response, SandboxApp, Server, serve, start_thread
+from mlmeta.standins.openmetadata.app import Request, Response, SandboxApp
+from mlmeta.standins.openmetadata.server import Server, serve, start_thread
 from mlmeta.standins.openmetadata.store import State, load_catalog, read_state_file
 
 __all__ = ["Sandbox", "FaultSettings", "sdk_client"]
@@ -60,9 +61,9 @@ class Sandbox:
         self.catalog = load_catalog(catalog)
         self.state_file = state_file
         saved = read_state_file(state_file) if state_file is not None else None
-        server_version = server_version or releases.DEFAULT_VERSION
+        server_version = server_version or schemas.DEFAULT_VERSION
         self.app = SandboxApp(State(), Faults(faults), state_file=state_file, server_version=server_version,
-                              quirks=quirks, schemas=releases.schemas(server_version, log=progress))
+                              quirks=quirks, release_schemas=schemas.schemas(server_version, log=progress))
         state = self.app.state
         self.server: Server = serve(self.app, host, port, self._control)  # binds: the base URL is known now
         if saved is not None:
@@ -91,7 +92,7 @@ class Sandbox:
 
     def warm_up(self) -> None:
         """Load the release's schemas (seconds) before the first request, not during it."""
-        for name in releases.MODELS:
+        for name in schemas.MODELS:
             self.app.schemas.model(name)
 
     @property

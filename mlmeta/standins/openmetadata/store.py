@@ -67,6 +67,14 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# The types the server loads from its own schemas at start: entity types custom properties extend, and
+# the field types a property is of (see types.py).
+ENTITY_TYPES = ("mlmodel", "table", "topic", "dashboard", "container", "dashboardDataModel", "searchIndex")
+FIELD_TYPES = ("string", "integer", "number", "markdown", "email", "timestamp", "duration", "timeInterval", "enum",
+               "table-cp", "date-cp", "dateTime-cp", "time-cp", "sqlQuery", "hyperlink-cp", "entityReference",
+               "entityReferenceList")
+
+
 class State:
     """Everything the sandbox knows. Callers hold ``lock`` across a read-modify-write."""
 
@@ -155,11 +163,19 @@ class State:
 
     # --- seeding ----------------------------------------------------------------------------
 
+    def _seed_builtin_types(self) -> None:
+        """The built-in types the server loads from its schemas at start (``table-cp`` from 1.5.7)."""
+        for name in ENTITY_TYPES:
+            self.add("type", name, {"category": "entity", "nameSpace": "data", "description": f"`{name}` entity type",
+                                     "customProperties": []})
+        for name in FIELD_TYPES:
+            if name == "table-cp" and not self.release.has("table_cp"):
+                continue
+            self.add("type", name, {"category": "field", "nameSpace": "basic", "description": f"`{name}` type"})
+
     def seed(self, catalog: dict[str, Any]) -> None:
         """Add the entities a catalog file describes (see demo_catalog.yaml for the shape)."""
-        from mlmeta.standins.openmetadata import types  # the built-in types come with every catalog
-
-        types.seed(self)
+        self._seed_builtin_types()  # they come with every catalog
         for user in catalog.get("users", []):
             roles = [{"type": "role", "name": role, "fullyQualifiedName": role} for role in user.get("roles", [])]
             self.add("user", user["name"], {"email": user.get("email", f"{user['name']}@example.com"),

@@ -17,23 +17,6 @@ from typing import Any
 from mlmeta.standins.openmetadata.semantics import ApiError
 from mlmeta.standins.openmetadata.store import NotFound, State, now_ms
 
-ENTITY_TYPES = ("mlmodel", "table", "topic", "dashboard", "container", "dashboardDataModel", "searchIndex")
-FIELD_TYPES = ("string", "integer", "number", "markdown", "email", "timestamp", "duration", "timeInterval", "enum",
-               "table-cp", "date-cp", "dateTime-cp", "time-cp", "sqlQuery", "hyperlink-cp", "entityReference",
-               "entityReferenceList")
-
-
-def seed(state: State) -> None:
-    """The built-in types the server loads from its schemas at start (``table-cp`` from 1.5.7)."""
-    for name in ENTITY_TYPES:
-        state.add("type", name, {"category": "entity", "nameSpace": "data", "description": f"`{name}` entity type",
-                                 "customProperties": []})
-    for name in FIELD_TYPES:
-        if name == "table-cp" and not state.release.has("table_cp"):
-            continue
-        state.add("type", name, {"category": "field", "nameSpace": "basic", "description": f"`{name}` type"})
-
-
 def view(state: State, entity: dict[str, Any], fields: set[str]) -> dict[str, Any]:
     result = copy.deepcopy(entity)
     result.pop("deleted", None)  # a type has no such field
