@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from mlmeta.catalog.releases import supported_range
 from mlmeta.cli.application import finish
 from mlmeta.cli.options import FormatOption
 from mlmeta.output import Format
@@ -31,7 +32,7 @@ def sandbox(
     failure_status: Annotated[Optional[list[int]], typer.Option(help="Statuses to fail with (repeatable).")] = None,
     drop_rate: Annotated[float, typer.Option(help="Share of requests whose connection is dropped.")] = 0.0,
     server_version: Annotated[Optional[str], typer.Option(
-        metavar="X.Y.Z", help="The OpenMetadata release to play, 1.5.0 to 2.0.x: its version, its own schemas "
+        metavar="X.Y.Z", help=f"The OpenMetadata release to play, {supported_range()}: its version, its own schemas "
                               "(fetched once into ~/.cache/mlmeta) and its behaviour, known write bugs included "
                               "(default: the newest supported release).", show_default=False)] = None,
     quirk: Annotated[Optional[list[str]], typer.Option(
