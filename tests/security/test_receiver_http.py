@@ -15,11 +15,10 @@ import pytest
 import requests
 
 from mlmeta.triggers.listener import Listener
+from tests.helpers.projects import make_project
+from tests.helpers.webhooks import alias_event, wait_for
 from tests.security.receiver_process import ReceiverProcess, no_receiver_left  # noqa: F401 - an autouse fixture
-from tests.triggers.conftest import make_project
-from tests.triggers.test_webhook import alias_event, wait_for
 
-pytestmark = pytest.mark.slow
 GIGABYTE = 1 << 30
 BLOCK = b"x" * (1 << 20)  # the one MiB the test holds: the gigabyte is this, sent 1,024 times
 MAX_GROWTH = 50 * 1024 * 1024
