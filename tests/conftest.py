@@ -8,6 +8,7 @@ it an integration test. So the markers cannot drift from what a test really need
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,18 @@ def tier_of(path: Path, fixturenames) -> str:
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(tier_of(Path(item.path), item.fixturenames))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A unit test that brings in the OpenMetadata SDK (seconds to import) fails, naming where it belongs.
+    Seen only where nothing imported the SDK before it: in ``make test-fast``, which is what it keeps fast."""
+    sdk_before = "metadata" in sys.modules
+    result = yield
+    if item.get_closest_marker("unit") and not sdk_before and "metadata" in sys.modules:
+        pytest.fail("this unit test imported the OpenMetadata SDK (seconds): move it to tests/integration/",
+                    pytrace=False)
+    return result
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import pytest
 from mlmeta.catalog import fqn
 
 CASES = ["a.b", '"a.b".c', "svc.db.public.orders", 'svc."db.v2".public."my.table"', "a b.c", "x"]
+
 BAD = ["", "a..b", "a.", ".a", 'a."b', '"".a', 'a"b.c', '"a.b"c.d']
 
 
@@ -36,16 +37,3 @@ def test_check_parts_counts_quoted_parts_once():
         fqn.check_parts("s.d.t", 4, "table")
     with pytest.raises(fqn.FqnError, match="2 or more"):
         fqn.check_parts("PII", (2, 99), "tag")
-
-
-def test_agrees_with_the_official_sdk():
-    """Our dependency-free parser must accept and build exactly what the SDK does."""
-    from metadata.utils import fqn as sdk
-
-    for text in CASES:
-        assert [sdk.unquote_name(p) for p in sdk.split(text)] == fqn.split(text)
-    for text in BAD:
-        with pytest.raises(Exception):
-            sdk.split(text)
-    for name in ["plain", "has.dot", "with space", "x.y.z"]:
-        assert sdk.quote_name(name) == fqn.quote(name)
