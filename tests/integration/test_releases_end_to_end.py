@@ -20,8 +20,10 @@ from mlmeta.catalog.releases import capabilities
 from mlmeta.standins.openmetadata import Sandbox
 from tests.helpers.files import write
 from tests.helpers.publishing import SPEC, WRITES
+from tests.helpers.releases import NEWEST_PLAYED, OLDEST_PLAYED, newest_patch
 
-RELEASES = ["1.5.15", "1.8.12", "1.9.17", "1.12.14", "1.13.6", "2.0.7"]
+# the oldest and the newest, and the minors on each side of a rule's boundary (releases.RULES)
+RELEASES = [OLDEST_PLAYED, *(newest_patch(minor) for minor in ((1, 8), (1, 9), (1, 12), (1, 13))), NEWEST_PLAYED]
 DOMAIN_SPEC = SPEC + "domain: Operations\nowners:\n  users: [alice]\n"
 
 
@@ -206,7 +208,7 @@ def test_a_write_the_server_accepts_but_does_not_store_fails_the_spec(cli, mlflo
     """A 2.0 server that drops ML-model fields from If-Match PATCHes, as 1.9 to 1.13.1 did, without
     mlmeta knowing: the answer echoes the change, the check reads the model back, the spec fails
     naming the field and the release, and the next run writes it again."""
-    with Sandbox(server_version="2.0.7", quirks=frozenset({"if_match_drops_entity_fields"})) as server:
+    with Sandbox(server_version=NEWEST_PLAYED, quirks=frozenset({"if_match_drops_entity_fields"})) as server:
         env = {"OPENMETADATA_HOST": server.url, "OPENMETADATA_JWT_TOKEN": server.token("mlmeta-bot"),
                "MLFLOW_TRACKING_URI": mlflow_server.url}
         mlmeta(cli, env, "publish", "--all")
@@ -220,7 +222,7 @@ def test_a_write_the_server_accepts_but_does_not_store_fails_the_spec(cli, mlflo
         features = {f["name"]: f for f in held(server, model)["mlFeatures"]}
         assert features["restaurant_dimension"]["featureAlgorithm"] == "PCA"  # never reported as updated
         # the server mended, the next run finds the model marked and finishes the job
-        server.app.release = server.app.state.release = capabilities("2.0.7")
+        server.app.release = server.app.state.release = capabilities(NEWEST_PLAYED)
         code, out, _ = mlmeta(cli, env, "publish", "--all")
         assert code == 0 and out["summary"]["updated"] == 1
         features = {f["name"]: f for f in held(server, model)["mlFeatures"]}

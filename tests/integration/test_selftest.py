@@ -19,15 +19,17 @@ import pytest
 from mlmeta.catalog.releases import BY_KEY, RULES, capabilities
 from mlmeta.commands import doctor_write_test as selftest
 from mlmeta.standins.openmetadata import Sandbox
+from tests.helpers.releases import NEWEST_PLAYED, newest_patch
 
-PROFILES = ["1.5.3", "1.9.17", "1.12.14"]  # and 2.0.7, the session's sandbox
+# 1.5.3: a 1.5 before table-cp; the newest patches of two minors; the newest is the session's sandbox
+PROFILES = ["1.5.3", newest_patch((1, 9)), newest_patch((1, 12))]
 
 
 # a behaviour switched on in a release that does not have it; the sandbox cannot play `domains` so
 # (the release's own schemas decide which field names exist)
-SWITCHED = [("if_match", "1.8.12"), ("if_match_drops_entity_fields", "2.0.7"), ("content_etags", "1.12.14"),
-            ("table_cp", "1.5.3"), ("edge_audit", "1.5.3"), ("source_hash_bumps_version", "2.0.7"),
-            ("strict_names", "1.12.14")]
+SWITCHED = [("if_match", newest_patch((1, 8))), ("if_match_drops_entity_fields", NEWEST_PLAYED),
+            ("content_etags", newest_patch((1, 12))), ("table_cp", "1.5.3"), ("edge_audit", "1.5.3"),
+            ("source_hash_bumps_version", NEWEST_PLAYED), ("strict_names", newest_patch((1, 12)))]
 
 
 ANOTHER_HOST = "not-" + socket.gethostname()
@@ -110,7 +112,7 @@ def test_a_behaviour_switched_on_is_reported_as_the_difference(cli, in_tmp, key,
 
 
 def test_the_text_report_names_the_difference_and_asks_for_the_json(cli, in_tmp):
-    with Sandbox(server_version="2.0.7", quirks=frozenset({"if_match_drops_entity_fields"})) as server:
+    with Sandbox(server_version=NEWEST_PLAYED, quirks=frozenset({"if_match_drops_entity_fields"})) as server:
         result = cli("doctor", "--write-test", env=env_for(server))
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
