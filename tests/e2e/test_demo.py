@@ -1,5 +1,5 @@
-"""The first hour of a new user: help that reads right, quiet libraries, a demo that tells
-mlmeta's story and can leave its servers up for the walkthrough."""
+"""The first hour of a new user: a demo that tells mlmeta's story and can leave its servers up for the
+walkthrough (help and quiet libraries: tests/unit/test_first_hour.py)."""
 
 from __future__ import annotations
 

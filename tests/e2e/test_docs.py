@@ -1,6 +1,6 @@
 """The documentation site: built strictly (a broken link or a missing page fails), its generated
 pages filled from the code, and looked at in Debian's headless chromium - home, spec reference,
-search - with no console errors."""
+search - with no console errors. (A generated cell's escaping: tests/unit/tooling/test_docs_site.py.)"""
 
 from __future__ import annotations
 

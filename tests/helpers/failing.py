@@ -1,4 +1,5 @@
-"""The failure tests' spec and their CLI run with short timeouts: (result, seconds it took), and the one error it printed."""
+"""The failure tests' spec and their CLI run with short timeouts: (result, seconds it took), and the one
+error it printed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A spec with comments and layout, published and then edited in the catalog as a person would: what the pull tests start from."""
+"""A spec with comments and layout, published and then edited in the catalog as a person would: what the
+pull tests start from."""
 
 from __future__ import annotations
 

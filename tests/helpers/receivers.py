@@ -1,4 +1,5 @@
-"""mlmeta's receiver and queue worker as processes for the queue tests: started, waited for, scraped, and the Kafka topic read back."""
+"""mlmeta's receiver and queue worker as processes for the queue tests: started, waited for, scraped, and
+the Kafka topic read back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A webhook for the receiver tests: the secret, an MLflow alias event, a signed delivery, and a wait for a condition."""
+"""A webhook for the receiver tests: the secret, an MLflow alias event, a signed delivery, and a wait for a
+condition."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``mlmeta import``: a spec from a model already in the catalog. Offline, the spec as data and as
-text (catalog text is untrusted: it can never add a key); on the sandbox with a real MLflow, a
+"""``mlmeta import``: a spec from a model already in the catalog. On the sandbox with a real MLflow (the
+spec as data and as text, offline: tests/unit/commands/test_catalog_import.py), a
 model published elsewhere comes back as a spec that validates and re-publishes with no change
 but the adoption, and a model made the way OpenMetadata's MLflow connector makes it is imported,
 taken over by publish with a warning, and recognised again after the connector writes it back."""

@@ -2,7 +2,7 @@
 each project's name is recorded on the models it publishes, and prune, drift and plan --prune act
 on that project's models only; a model nobody owns survives prune until a project adopts it; a
 spec for another project's model is O001 and writes nothing. The rules of the name itself
-(a git remote normalised, a folder's name, the project file's key) are checked offline below."""
+(a git remote normalised, a folder's name, the project file's key): tests/unit/catalog/test_ownership.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``--select`` on every command that takes specs: tag, owner, name pattern, path; a union; a selector
-matching nothing is a warning line, a malformed one exit 2."""
+"""``--select`` on plan, publish, drift, pull and watch against the servers: each acts on the selection
+only (the selectors themselves, offline: tests/unit/spec/test_selection.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The first hour of a new user, without the demo: help that reads right at 80 columns, library log lines hidden unless verbose and always masked."""
+"""The first hour of a new user, without the demo: help that reads right at 80 columns, library log lines
+hidden unless verbose and always masked."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Promotion events: the CloudEvents envelope, and every sink - JSON Lines, HTTP, and a real Kafka
-broker (Apache Kafka's own, KRaft) - including what happens when a sink is down: nothing is lost."""
+"""Promotion events into a real Kafka broker (Apache Kafka's own, KRaft), including a broker that is down:
+nothing is lost (the envelope and the other sinks: tests/unit/events/test_sinks.py)."""
 
 from __future__ import annotations
 

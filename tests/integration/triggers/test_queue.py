@@ -1,6 +1,5 @@
-"""``--queue``: what is not kafka://host:port/topic, and a broker that cannot be reached, stop the
-command at once (exit 2, naming the option and the broker's own cause); ``webhook serve --queue
---also-work`` receives and works in one process, on the real broker."""
+"""``webhook serve --queue --also-work`` receives and works in one process, on the real broker (the
+settings refused before anything starts: tests/unit/triggers/test_queue.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A project's name, offline: a git remote normalised, a folder's name, the project file's key; the owner property, and the line for models left alone."""
+"""A project's name, offline: a git remote normalised, a folder's name, the project file's key; the owner
+property, and the line for models left alone."""
 
 from __future__ import annotations
 

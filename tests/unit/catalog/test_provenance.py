@@ -1,4 +1,5 @@
-"""The registry facts as custom properties, without a server: typed values, the extension kept and cleaned, setup's plan, a release without table-cp."""
+"""The registry facts as custom properties, without a server: typed values, the extension kept and cleaned,
+setup's plan, a release without table-cp."""
 
 from __future__ import annotations
 

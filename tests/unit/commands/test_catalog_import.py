@@ -1,4 +1,5 @@
-"""``mlmeta import``'s pure parts: the description split from the model card, catalog text quoted, sources and the connector's models recognised, one file per model."""
+"""``mlmeta import``'s pure parts: the description split from the model card, catalog text quoted, sources
+and the connector's models recognised, one file per model."""
 
 from __future__ import annotations
 

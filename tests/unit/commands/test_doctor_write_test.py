@@ -1,4 +1,5 @@
-"""``mlmeta doctor --write-test`` without a server: a probe for every behaviour of the record, and the compat workflow that runs the self-test against every supported minor."""
+"""``mlmeta doctor --write-test`` without a server: a probe for every behaviour of the record, and the
+compat workflow that runs the self-test against every supported minor."""
 
 from __future__ import annotations
 

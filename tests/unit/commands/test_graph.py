@@ -1,4 +1,5 @@
-"""``mlmeta graph`` without a browser: the command's mermaid, dot and JSON, an invalid spec reported, and the pull request comment posted once then updated (the workflow's script run by node)."""
+"""``mlmeta graph`` without a browser: the command's mermaid, dot and JSON, an invalid spec reported, and
+the pull request comment posted once then updated (the workflow's script run by node)."""
 
 from __future__ import annotations
 

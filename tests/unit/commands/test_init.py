@@ -1,4 +1,5 @@
-"""``mlmeta init``'s pure parts: names and scalars, the next step, the columns a feature gets, the algorithm autolog records."""
+"""``mlmeta init``'s pure parts: names and scalars, the next step, the columns a feature gets, the
+algorithm autolog records."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``mlmeta pull``'s splicing, without a server: a value written where it was, a text of several lines as a block, a block kept with its header and blank lines."""
+"""``mlmeta pull``'s splicing, without a server: a value written where it was, a text of several lines as a
+block, a block kept with its header and blank lines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The event sinks without a broker: the CloudEvents envelope and its stable id, sinks named by one string, an HTTP sink's spool, a JSON Lines file."""
+"""The event sinks without a broker: the CloudEvents envelope and its stable id, sinks named by one string,
+an HTTP sink's spool, a JSON Lines file."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Selectors (``--select``) on ``validate`` and ``graph``: which specs they keep, the warning for none, the refusals (no server)."""
+"""Selectors (``--select``) on ``validate`` and ``graph``: which specs they keep, the warning for none, the
+refusals (no server)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The queue mode's settings, refused before anything starts: a queue that is not Kafka's, a broker that cannot be reached, flags that do not go with it (no broker runs)."""
+"""The queue mode's settings, refused before anything starts: a queue that is not Kafka's, a broker that
+cannot be reached, flags that do not go with it (no broker runs)."""
 
 from __future__ import annotations
 
