@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.helpers.files import REPO
+from tests.helpers.projects import make_project
 
 TIERS = ("unit", "integration", "e2e")
 # the fixtures that start a server process; a test using one, directly or through another fixture, needs a server
@@ -39,6 +40,9 @@ def tier_of(path: Path, fixturenames) -> str:
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(tier_of(Path(item.path), item.fixturenames))
+    # the e2e tests first: the longest ones (the walkthrough's install, the demo) then overlap the rest
+    # on the other worker instead of ending the run alone (a stable sort: each file stays together)
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -181,6 +185,13 @@ class Registry:
 @pytest.fixture
 def registry(mlflow_server, logged_models):
     return Registry(mlflow_server.url, logged_models)
+
+
+@pytest.fixture
+def project_factory(in_tmp, registry, sandbox, mlflow_server, monkeypatch):
+    """``project_factory(prefix, count)``: specs whose registered models exist in MLflow, and the environment
+    mlmeta reads (the trigger tests, integration and e2e)."""
+    return lambda prefix, count: make_project(in_tmp, registry, sandbox, mlflow_server, monkeypatch, prefix, count)
 
 
 # --- Apache Kafka's own broker (KRaft), for the Kafka event sink ------------------------------------
