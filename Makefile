@@ -6,7 +6,10 @@ STAMP := $(VENV)/.mlmeta-installed
 # -qq: this machine kind prints a warning per package for its offline mirrors; errors still show
 PIP_INSTALL := $(BIN)/python -m pip install -qq --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test test-soak browser
+.PHONY: demo test test-fast test-soak browser
+# two workers (pytest-xdist), a test file per worker at a time so a module's servers start once: on 2 cores
+# the suite mostly waits on servers and subprocesses. WORKERS= runs in one process.
+WORKERS ?= -n 2 --dist loadfile
 # what the picture tests look at pictures with: Debian's headless chromium, and mermaid from npm
 MERMAID_VERSION := 11.17.2
 MERMAID_JS := .mlmeta-work/tools/mermaid-$(MERMAID_VERSION)/package/dist/mermaid.min.js
@@ -17,13 +20,17 @@ demo:
 	@started=$$(date +%s); $(MAKE) --silent --no-print-directory $(STAMP) && \
 	MLMETA_DEMO_STARTED=$$started $(BIN)/python -m mlmeta.demo $(if $(KEEP),--keep)
 
-# the whole test suite (real MLflow server, the sandbox, real git repositories)
+# the whole test suite, every tier (real MLflow server, the sandbox, Kafka, git, chromium)
 test: $(STAMP) browser $(MERMAID_JS)
-	MLMETA_MERMAID_JS=$(CURDIR)/$(MERMAID_JS) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	MLMETA_MERMAID_JS=$(CURDIR)/$(MERMAID_JS) $(BIN)/python -m pytest $(WORKERS) $(PYTEST_ARGS)
+
+# the unit tier: no server, no SDK, no browser, nothing fetched (tests/unit/, and tests/security/'s unit tests)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest $(WORKERS) -m unit tests/unit tests/security $(PYTEST_ARGS)
 
 # the outage tests with the real minutes their issues name (the everyday suite keeps servers down for seconds)
 test-soak: $(STAMP)
-	MLMETA_SOAK=1 $(BIN)/python -m pytest tests/triggers/test_restarts.py tests/triggers/test_kafka_restart.py $(PYTEST_ARGS)
+	MLMETA_SOAK=1 $(BIN)/python -m pytest tests/e2e/triggers/test_restarts.py tests/e2e/triggers/test_kafka_restart.py $(PYTEST_ARGS)
 
 browser:
 	@command -v chromium >/dev/null || { echo "==> Installing Debian's chromium (headless, for the picture tests)"; \

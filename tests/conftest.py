@@ -1,16 +1,60 @@
-"""Shared fixtures: the CLI run in-process, an empty working folder, and the servers tests share - the
-sandbox, a real MLflow server with logged models, a Kafka broker - each started here, once per session,
-by the first test that asks for it."""
+"""Shared fixtures, the servers included (each started once per session, or once per xdist worker),
+and the hook that gives every test its tier marker: ``unit``, ``integration`` or ``e2e``.
+
+A test's tier comes from where it lives (``tests/unit/``, ``tests/integration/``, ``tests/e2e/``) and,
+outside those folders (``tests/security/``), from the fixtures it uses: one that starts a server makes
+it an integration test. So the markers cannot drift from what a test really needs."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.files import REPO
+from tests.helpers.projects import make_project
+
+TIERS = ("unit", "integration", "e2e")
+# the fixtures that start a server process; a test using one, directly or through another fixture, needs a server
+SERVER_FIXTURES = frozenset({"sandbox_server", "mlflow_server", "kafka_broker",
+                             # tests/security/'s own: the stand-ins as processes, and failing HTTP servers
+                             "standin", "failing_servers"})
+
+os.environ.setdefault("MLMETA_TESTING", "1")
+
+
+def tier_of(path: Path, fixturenames) -> str:
+    """The tier of a test at ``path`` using ``fixturenames``; a unit test that needs a server is refused."""
+    folders = path.resolve().relative_to(REPO / "tests").parts[:-1]
+    servers = sorted(SERVER_FIXTURES.intersection(fixturenames))
+    tier = folders[0] if folders and folders[0] in TIERS else ("integration" if servers else "unit")
+    if tier == "unit" and servers:
+        raise pytest.UsageError(f"{path.relative_to(REPO)}: a unit test may not start a server, and it uses "
+                                f"{', '.join(servers)}; move it to tests/integration/ (or tests/e2e/)")
+    return tier
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(tier_of(Path(item.path), item.fixturenames))
+    # the e2e tests first: the longest ones (the walkthrough's install, the demo) then overlap the rest
+    # on the other worker instead of ending the run alone (a stable sort: each file stays together)
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A unit test that brings in the OpenMetadata SDK (seconds to import) fails, naming where it belongs.
+    Seen only where nothing imported the SDK before it: in ``make test-fast``, which is what it keeps fast."""
+    sdk_before = "metadata" in sys.modules
+    result = yield
+    if item.get_closest_marker("unit") and not sdk_before and "metadata" in sys.modules:
+        pytest.fail("this unit test imported the OpenMetadata SDK (seconds): move it to tests/integration/",
+                    pytrace=False)
+    return result
 
 
 @pytest.fixture
@@ -39,32 +83,6 @@ def in_tmp(tmp_path, monkeypatch) -> Path:
                 "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-GOOD_SPEC = """\
-mlmeta: 1
-name: churn
-features:
-  - name: tenure
-    type: numerical
-    sources:
-      - column: svc.db.public.users.tenure
-service: ml_models
-"""
-
-os.environ.setdefault("MLMETA_TESTING", "1")
-
-
-def outage(soak: float, default: float) -> float:
-    """How long an outage test keeps a server down: ``default`` seconds in the everyday suite, the
-    real ``soak`` ones (the minutes an issue names) under ``make test-soak`` (``MLMETA_SOAK=1``)."""
-    return soak if os.environ.get("MLMETA_SOAK") else default
 
 
 # --- the OpenMetadata sandbox, shared by the whole session (the SDK import costs seconds) ------------
@@ -167,6 +185,13 @@ class Registry:
 @pytest.fixture
 def registry(mlflow_server, logged_models):
     return Registry(mlflow_server.url, logged_models)
+
+
+@pytest.fixture
+def project_factory(in_tmp, registry, sandbox, mlflow_server, monkeypatch):
+    """``project_factory(prefix, count)``: specs whose registered models exist in MLflow, and the environment
+    mlmeta reads (the trigger tests, integration and e2e)."""
+    return lambda prefix, count: make_project(in_tmp, registry, sandbox, mlflow_server, monkeypatch, prefix, count)
 
 
 # --- Apache Kafka's own broker (KRaft), for the Kafka event sink ------------------------------------

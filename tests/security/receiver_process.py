@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from mlmeta.triggers.webhook import signature
-from tests.conftest import REPO
-from tests.triggers.test_webhook import SECRET, wait_for
+from tests.helpers.files import REPO
+from tests.helpers.webhooks import SECRET, wait_for
 
 
 class ReceiverProcess:

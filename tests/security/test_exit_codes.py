@@ -20,8 +20,8 @@ from mlmeta.config import load_settings
 from mlmeta.demo.peers import web_server
 from mlmeta.events.sinks import Emitter
 from mlmeta.triggers.watch import Watcher, WatchOptions
-from tests.conftest import write
-from tests.test_publish import SPEC
+from tests.helpers.files import write
+from tests.helpers.publishing import SPEC
 
 FAILING = b'{"code": 500, "message": "the database is down"}'
 AT_ONCE = {"Retry-After": "0"}  # mlmeta retries a failing server 8 times: without waiting, here

@@ -14,7 +14,7 @@ import pytest
 from mlmeta import state
 from mlmeta.triggers.follow import Checkpoint
 from mlmeta.triggers.journal import Journal
-from tests.conftest import GOOD_SPEC, write
+from tests.helpers.files import GOOD_SPEC, write
 
 
 def _mode(path: Path) -> int:

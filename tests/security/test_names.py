@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from mlmeta import names
 from mlmeta.spec import rules
-from tests.conftest import write
+from tests.helpers.files import write
 
 # A valid spec; {value} marks the one place a test puts a name into (always inside double quotes,
 # so that YAML's escapes can write any character).
@@ -194,13 +194,10 @@ def test_every_code_point_is_named_even_the_controls_unicode_leaves_unnamed():
 
 
 # --- names from the registry --------------------------------------------------------------------------
-
-
-@pytest.mark.slow
 def test_a_registry_name_with_such_characters_is_left_out_of_watch_all_models_and_the_others_go_on(
         in_tmp, registry, sandbox, mlflow_server, monkeypatch, tmp_path):
-    from tests.triggers.conftest import make_project
-    from tests.triggers.test_watch import events, watcher
+    from tests.helpers.projects import make_project
+    from tests.helpers.watching import events, watcher
 
     make_project(in_tmp, registry, sandbox, mlflow_server, monkeypatch, "named", 1)
     tag = uuid.uuid4().hex[:8]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write
-from tests.test_publish import SPEC, entity, writes
+from tests.helpers.files import write
+from tests.helpers.publishing import SPEC, entity, writes
 
 
 def refused_file(cli, in_tmp: Path, content: bytes | str, name: str = "plan.json"):
@@ -97,9 +97,6 @@ TAMPERINGS = {
     "service": lambda entry: entry.update(service="attacker_service"),
     "lineage": lambda entry: entry["lineage"]["draw"][0]["details"].update(description="an edge nobody approved"),
 }
-
-
-@pytest.mark.slow
 def test_a_tampered_write_is_refused_and_nothing_is_written(cli, env, sandbox, planned, in_tmp):
     name, plan = planned
     for change, tamper in TAMPERINGS.items():
@@ -114,9 +111,6 @@ def test_a_tampered_write_is_refused_and_nothing_is_written(cli, env, sandbox, p
     tampered(in_tmp, plan)  # the plan as made still applies
     assert cli("publish", "--plan", "plan.json", env=env).exit_code == 0
     assert entity(sandbox, name)["description"] == plan["models"][0]["create"]["description"]
-
-
-@pytest.mark.slow
 def test_a_plan_cannot_aim_its_writes_at_another_model(cli, env, sandbox, planned, in_tmp):
     name, plan = planned
     plan["models"][0]["model"] = "mlflow_models.someone_elses_model"
@@ -126,9 +120,6 @@ def test_a_plan_cannot_aim_its_writes_at_another_model(cli, env, sandbox, planne
     assert result.exit_code == 1
     assert f"refused: mlflow_models.{name} is not in the saved plan" in result.stdout
     assert writes(sandbox) == {}
-
-
-@pytest.mark.slow
 def test_a_plan_naming_a_spec_outside_the_project_reads_nothing_there(cli, env, sandbox, planned, in_tmp):
     name, plan = planned
     outside = in_tmp.parent / f"outside-{name}.yaml"
@@ -141,9 +132,6 @@ def test_a_plan_naming_a_spec_outside_the_project_reads_nothing_there(cli, env, 
     assert f"refused: {outside} is not among the project's specs (spec_paths) any more" in result.stdout
     assert sandbox.stats()["requests"] == {}  # decided before any server was asked
     assert entity(sandbox, "victim").get("code") == 404
-
-
-@pytest.mark.slow
 def test_a_plan_holds_no_credential_and_applies_with_them(cli, env, sandbox, registry, in_tmp):
     name = f"credentials_{uuid.uuid4().hex[:8]}"
     registry.alias(name, registry.register(name))

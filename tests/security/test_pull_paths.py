@@ -7,10 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import write
-from tests.test_pull import SPEC, edit_in_ui, publish_spec
-
-pytestmark = pytest.mark.slow
+from tests.helpers.files import write
+from tests.helpers.pulling import SPEC, edit_in_ui, publish_spec
 
 WITH_FILE = SPEC.replace("description: Estimates how long an order takes to arrive.\n",
                          "description_file: ../docs/model.md\n")

@@ -24,12 +24,11 @@ import pytest
 import requests
 
 from mlmeta.triggers.journal import Journal
+from tests.helpers.projects import make_project
+from tests.helpers.publishing import entity
+from tests.helpers.webhooks import alias_event, wait_for
 from tests.security.receiver_process import ReceiverProcess, no_receiver_left  # noqa: F401 - an autouse fixture
-from tests.test_publish import entity
-from tests.triggers.conftest import make_project
-from tests.triggers.test_webhook import alias_event, wait_for
 
-pytestmark = pytest.mark.slow
 REFUSAL = "the registry cannot answer for this registered model"
 MLFLOW_400 = {"error_code": "BAD_REQUEST", "message": REFUSAL}  # MLflow's error body, its usual two fields
 
@@ -212,7 +211,7 @@ def test_what_health_says_passes_the_redaction(in_tmp, monkeypatch, tmp_path):
     from mlmeta.events.sinks import Emitter
     from mlmeta.triggers.deadletter import Letter
     from mlmeta.triggers.webhook import Receiver, WebhookOptions
-    from tests.triggers.test_webhook import SECRET
+    from tests.helpers.webhooks import SECRET
 
     token = f"tok-{uuid.uuid4().hex}"
     secrets.register(token)

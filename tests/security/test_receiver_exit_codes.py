@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.triggers.test_webhook import SECRET
+from tests.helpers.webhooks import SECRET
 
 ENV = {"MLMETA_WEBHOOK_SECRET": SECRET, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
        "OPENMETADATA_HOST": "http://127.0.0.1:9/api"}

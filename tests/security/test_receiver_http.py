@@ -15,11 +15,10 @@ import pytest
 import requests
 
 from mlmeta.triggers.listener import Listener
+from tests.helpers.projects import make_project
+from tests.helpers.webhooks import alias_event, wait_for
 from tests.security.receiver_process import ReceiverProcess, no_receiver_left  # noqa: F401 - an autouse fixture
-from tests.triggers.conftest import make_project
-from tests.triggers.test_webhook import alias_event, wait_for
 
-pytestmark = pytest.mark.slow
 GIGABYTE = 1 << 30
 BLOCK = b"x" * (1 << 20)  # the one MiB the test holds: the gigabyte is this, sent 1,024 times
 MAX_GROWTH = 50 * 1024 * 1024
@@ -92,17 +91,6 @@ def test_a_gigabyte_sent_with_any_length_leaves_the_receivers_memory_flat(receiv
     assert receiver.health().status_code == 200  # and still serving
 
 
-def _quiet_window(receiver, window: float, within: float) -> bool:
-    """Whether the receiver spent under a quarter of some ``window`` seconds on the CPU, within ``within`` s."""
-    deadline = time.monotonic() + within
-    while time.monotonic() + window <= deadline:
-        cpu = receiver.cpu_seconds()
-        time.sleep(window)
-        if receiver.cpu_seconds() - cpu < window / 4:
-            return True
-    return False
-
-
 def test_over_a_thousand_idle_connections_stop_neither_a_delivery_nor_health(model, tmp_path):
     # the receiver runs with the soft limit on open files many machines have (1,024): it raises
     # it to what its connection cap needs; without that, accept() fails once the idle
@@ -119,9 +107,16 @@ def test_over_a_thousand_idle_connections_stop_neither_a_delivery_nor_health(mod
             if number % 2:  # half of them start a request and never finish it (the read deadline closes them)
                 connection.sendall(b"POST / HTTP/1.1\r\nHost: mlmeta\r\nContent-Length: 100\r\n\r\n")
             idle.append(connection)
-        # accepting 1,100 connections takes the receiver a while on a loaded machine: judge its steady
-        # state - a loop that spins on idle connections never gets a quiet 2-second window in 12 s
-        assert _quiet_window(receiver, window=2, within=12), "the receiver is busy with idle connections"
+        # all accepted: the receiver goes quiet (a second is not always enough on a busy machine); one
+        # that spins on its accept loop never does, and fails the measurement below
+        deadline, cpu = time.monotonic() + 10, receiver.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            before, cpu = cpu, receiver.cpu_seconds()
+            if cpu - before < 0.05:
+                break
+        time.sleep(2)
+        assert receiver.cpu_seconds() - cpu < 0.5, "the receiver is busy with idle connections"
         started = time.monotonic()
         assert receiver.deliver(alias_event(model)).status_code == 202
         health = receiver.health()

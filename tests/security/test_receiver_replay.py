@@ -13,11 +13,9 @@ import pytest
 
 from mlmeta.triggers.journal import Journal
 from mlmeta.triggers.replay import SeenDeliveries, TooManyDeliveries
+from tests.helpers.projects import make_project
+from tests.helpers.webhooks import alias_event, wait_for
 from tests.security.receiver_process import ReceiverProcess, no_receiver_left  # noqa: F401 - an autouse fixture
-from tests.triggers.conftest import make_project
-from tests.triggers.test_webhook import alias_event, wait_for
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

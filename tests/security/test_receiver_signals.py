@@ -13,11 +13,10 @@ import time
 import pytest
 
 from mlmeta.triggers.journal import Journal
+from tests.helpers.projects import make_project
+from tests.helpers.webhooks import alias_event
 from tests.security.receiver_process import ReceiverProcess, no_receiver_left  # noqa: F401 - an autouse fixture
-from tests.triggers.conftest import make_project
-from tests.triggers.test_webhook import alias_event
 
-pytestmark = pytest.mark.slow
 ROUNDS = 3
 
 

@@ -17,7 +17,7 @@ from mlmeta import secrets
 from mlmeta.events.sinks import Emitter, parse_sink
 from mlmeta.http import Limits
 from mlmeta.triggers.metrics import Metrics
-from tests.events.test_sinks import event
+from tests.helpers.events import event
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mlmeta.registry.mlflow import filter_literal
-from tests.conftest import write
-from tests.test_publish import SPEC
+from tests.helpers.files import write
+from tests.helpers.publishing import SPEC
 
 # (a double quote is refused offline, S004: OpenMetadata's FQNs cannot hold one)
 NAMES = {"plain_model": "plain_model", "backslash_model": "team\\model", "quote_model": "it's_model",
          "percent_model": "100%_model", "trailing_backslash_model": "model\\"}
-
-
-@pytest.mark.slow
 def test_publish_plan_and_watch_handle_every_name_beside_the_others(cli, env, sandbox, registry, in_tmp):
     for spec_name, registered in NAMES.items():
         registry.alias(registered, registry.register(registered))

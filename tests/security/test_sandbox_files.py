@@ -22,7 +22,7 @@ import requests
 
 from mlmeta.errors import ConfigError
 from mlmeta.standins.openmetadata import Sandbox
-from tests.conftest import REPO
+from tests.helpers.files import REPO
 
 MODEL = {"name": "kept", "service": "mlflow_models", "algorithm": "GradientBoosting"}
 VICTIM_TEXT = "someone else's file\n"

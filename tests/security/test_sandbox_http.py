@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from mlmeta.standins.http_input import MAX_BODY, MAX_DEPTH
-from tests.conftest import REPO
+from tests.helpers.files import REPO
 
 ANSWER_WITHIN = 5.0  # seconds: a stand-in that has not answered by then is waiting for bytes that never come
 

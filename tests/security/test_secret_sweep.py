@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from mlmeta.demo.peers import echoing_server, web_server
-from tests.conftest import GOOD_SPEC, write
+from tests.helpers.files import GOOD_SPEC, write
 
 COMMANDS = [
     ["validate", "--online"], ["plan"], ["publish", "--all", "--emit-events"], ["drift"], ["setup"],
@@ -90,9 +90,6 @@ def _run(command: list[str], fmt: str, base: str, folder: Path) -> tuple[str, in
     written = "".join(path.read_text(errors="replace") for path in folder.rglob("*")
                       if path.is_file() and ".git" not in path.parts)
     return f"{' '.join(command)} --format {fmt}", result.returncode, result.stdout + result.stderr + written
-
-
-@pytest.mark.slow
 def test_no_command_shows_or_keeps_a_secret_whatever_the_servers_do(failing_servers, tmp_path):
     formats = itertools.cycle(FORMATS)
     runs = [(command, next(formats), base, tmp_path / f"{mode.replace(' ', '_')}-{index}")

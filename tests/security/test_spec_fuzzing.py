@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlmeta.spec.load import load_spec
-from tests.conftest import GOOD_SPEC
+from tests.helpers.files import GOOD_SPEC
 
 KEYS = ["mlmeta", "name", "service", "features", "sources", "column", "table", "description", "description_file",
         "mlflow", "alias", "stage", "registered_model", "type", "tags", "owners", "outputs", "kubeflow",

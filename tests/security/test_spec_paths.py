@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOOD_SPEC, write
+from tests.helpers.files import GOOD_SPEC, write
 
 SECRET = "s3cr3t-from-the-ci-environment"
 
