@@ -45,14 +45,11 @@ def sandbox(
     """Serve a local stand-in of the OpenMetadata REST API (/api/v1) until interrupted."""
 
     def body() -> int:
-        import json
         import signal
 
         from mlmeta.errors import UsageError
         from mlmeta.output import console
-        from mlmeta.output.reports import render_sandbox_ready
         from mlmeta.standins.openmetadata import Sandbox
-        from mlmeta.standins.openmetadata.tokens import default_token_file, keep_out_of_git
 
         faults = _faults(port, latency_ms, jitter_ms, failure_rate, failure_status, drop_rate)
         release, quirks = _sandbox_release(server_version, quirk or [])
@@ -62,26 +59,10 @@ def sandbox(
         except OSError as error:
             raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         server.warm_up()  # load the release's schemas (seconds) before saying we are ready
-        tokens = token_file or default_token_file()
-        try:
-            bot_token = server.write_tokens(tokens)["mlmeta-bot"]
-        except OSError as error:  # the user's folder to fix (exit 2), not a bug
-            server.server.server_close()
-            raise UsageError(f"--token-file: cannot write {tokens}: {error.strerror or error}") from None
-        ignored = keep_out_of_git(tokens)
-        info = {"url": server.url, "api_url": server.api_url, "token_file": str(tokens),
-                "bot_token_file": str(bot_token)}
-        render_sandbox_ready(info, ignored, fmt)
-        if ready_file:  # replaced whole, never through a symlink: a reader sees no half-written file
-            from mlmeta.state import replace_file
-
-            try:
-                replace_file(ready_file, json.dumps(info).encode("utf-8"), durable=False)
-            except OSError as error:
-                server.server.server_close()
-                raise UsageError(f"--ready-file: cannot write {ready_file}: {error.strerror or error}") from None
+        # a stop may come as soon as the ready file exists: the handler is in place before it is written
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
+            _announce(server, token_file, ready_file, fmt)
             server.serve_forever()
         except KeyboardInterrupt:
             pass
@@ -90,6 +71,31 @@ def sandbox(
         return 0
 
     finish("sandbox", fmt, body)
+
+
+def _announce(server, token_file: Optional[Path], ready_file: Optional[Path], fmt) -> None:
+    """Write the tokens, say where the sandbox listens, and write the ready file (replaced whole,
+    never through a symlink: a reader sees no half-written file)."""
+    import json
+
+    from mlmeta.errors import UsageError
+    from mlmeta.output.reports import render_sandbox_ready
+    from mlmeta.standins.openmetadata.tokens import default_token_file, keep_out_of_git
+    from mlmeta.state import replace_file
+
+    tokens = token_file or default_token_file()
+    try:
+        bot_token = server.write_tokens(tokens)["mlmeta-bot"]
+    except OSError as error:  # the user's folder to fix (exit 2), not a bug
+        raise UsageError(f"--token-file: cannot write {tokens}: {error.strerror or error}") from None
+    ignored = keep_out_of_git(tokens)
+    info = {"url": server.url, "api_url": server.api_url, "token_file": str(tokens), "bot_token_file": str(bot_token)}
+    render_sandbox_ready(info, ignored, fmt)
+    if ready_file:
+        try:
+            replace_file(ready_file, json.dumps(info).encode("utf-8"), durable=False)
+        except OSError as error:
+            raise UsageError(f"--ready-file: cannot write {ready_file}: {error.strerror or error}") from None
 
 
 def _faults(port: int, latency_ms: float, jitter_ms: float, failure_rate: float,
