@@ -8,6 +8,7 @@ itself only talks to it through ``mlflow-skinny``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -192,6 +193,17 @@ class KafkaBroker(_Process):
         if (cache / ".complete").exists():
             return libs
         cache.mkdir(parents=True, exist_ok=True)
+        # test workers start brokers at once: one fetches while the others wait (Maven's local
+        # repository and the libs folder are not safe for two writers)
+        with open(cache / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (cache / ".complete").exists():
+                cls._fetch(cache, pom)
+        return libs
+
+    @classmethod
+    def _fetch(cls, cache: Path, pom: str) -> None:
+        libs = cache / "libs"
         (cache / "pom.xml").write_text(pom, encoding="utf-8")
         maven = shutil.which("mvn")
         if maven is None:
@@ -202,7 +214,6 @@ class KafkaBroker(_Process):
         if done.returncode:
             raise RuntimeError(f"fetching Apache Kafka {cls.VERSION} with Maven failed: {done.stdout[-1500:]}")
         (cache / ".complete").touch()
-        return libs
 
     def start(self, timeout: float = 120) -> KafkaBroker:
         java = shutil.which("java")
