@@ -60,7 +60,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 RECORD = os.environ.get("MLMETA_RECORD_GOLDEN") == "1"
 
 # Commands of `mlmeta --help` (and `mlmeta webhook --help`) that are not run, and why. Every other
-# command must be run by a step: a command added to the CLI fails test_every_command_is_covered.
+# command must be run by a step: a command added to the CLI fails this test until a step runs it.
 NOT_RUN = {
     "sandbox": "a server until interrupted, no one-shot mode; it is the catalog every step runs against",
     "webhook serve": "a server until stopped (SIGTERM), no one-shot mode",
