@@ -16,10 +16,11 @@ which tests ran before.
 
 Each step records the command line, the exit code and stdout (stderr only where it carries the
 command's JSON: ``watch --format json`` writes its progress there as JSON lines; and a file a
-command writes that stdout does not show, such as the saved plan). What truly differs from one run to
-the next (ports, temporary folders, times, random ids) is rewritten: the values this run picked,
-exactly, and ``PATTERNS``, a short list of explicit rules; everything else must match the golden file byte for byte, else the test fails
-showing a unified diff of every step that differs.
+command writes that stdout does not show, such as the saved plan). What truly differs from one run
+to the next (ports, temporary folders, times, random ids) is rewritten: the values this run picked,
+exactly, and ``PATTERNS``, a short list of explicit rules. Everything else must match the golden
+file byte for byte, else the test fails showing a unified diff of every step that differs (and
+leaves this run's outputs beside the test's temporary folder).
 
 Re-record the golden files (``tests/e2e/golden/``) only when an output is meant to change:
 
