@@ -53,9 +53,9 @@ from pathlib import Path
 import pytest
 
 from mlmeta.demo.services import MlflowServer, SandboxProcess
-from tests.conftest import REPO, Registry
+from tests.conftest import Registry
+from tests.helpers.files import REPO
 
-pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RECORD = os.environ.get("MLMETA_RECORD_GOLDEN") == "1"
