@@ -164,7 +164,7 @@ def _save_plan(output: Path, report, files, options, settings) -> int:
     """plan -o: the plan as a file publish --plan applies; 1 (and no file) when it cannot be saved."""
     import json
 
-    from mlmeta.plan import saved as saved_plan
+    from mlmeta.commands import saved_plan
 
     from mlmeta import secrets
     from mlmeta.output import console
@@ -182,7 +182,7 @@ def _save_plan(output: Path, report, files, options, settings) -> int:
 
 def _apply_plan(plan_file: Path, dry_run: bool, fmt, overrides, events) -> int:
     """publish --plan: the saved plan written as made, or nothing written at all."""
-    from mlmeta.plan import saved as saved_plan
+    from mlmeta.commands import saved_plan
     from mlmeta.config import load_settings
     from mlmeta.output import render_publish
     from mlmeta.output.progress import progress

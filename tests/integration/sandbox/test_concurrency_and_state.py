@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from metadata.generated.schema.entity.data.mlmodel import MlModel
 
+from tests.helpers import sdk
 from tests.helpers.files import REPO
 from tests.helpers.sandbox import model_request
 
@@ -40,9 +40,9 @@ def test_parallel_creates_and_patches_stay_consistent(om, sandbox):
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(patch_until_it_lands, [f"text {i}" for i in range(12)]))
     assert statuses == [200] * 12
-    final = client.get_by_id(MlModel, target.id)
+    final = client.get_by_id(sdk.MlModel, target.id)
     assert final.version.root == round(0.1 + 12 * 0.1, 1)  # each landed patch made exactly one version
-    assert len(client.get_list_entity_versions(target.id, MlModel).versions) == 13
+    assert len(client.get_list_entity_versions(target.id, sdk.MlModel).versions) == 13
 
 
 def test_state_file_keeps_published_models_across_restarts(tmp_path):
@@ -54,7 +54,7 @@ def test_state_file_keeps_published_models_across_restarts(tmp_path):
         model = client.create_or_update(model_request(client))
     with Sandbox(state_file=state) as second:  # another port: links follow the new address
         client = second.client()
-        again = client.get_by_name(MlModel, "mlflow_models.churn")
+        again = client.get_by_name(sdk.MlModel, "mlflow_models.churn")
         assert again.id == model.id
         assert str(again.href.root).startswith(second.api_url)
 

@@ -9,13 +9,8 @@ import uuid
 
 import pytest
 import requests
-from metadata.generated.schema.api.lineage.addLineage import AddLineageRequest
-from metadata.generated.schema.entity.data.mlmodel import FeatureSource, MlFeature, MlModel
-from metadata.generated.schema.entity.data.table import Table
-from metadata.generated.schema.type.entityLineage import EntitiesEdge, LineageDetails
-from metadata.generated.schema.type.entityReference import EntityReference
-from metadata.ingestion.ometa.client import APIError
 
+from tests.helpers import sdk
 from tests.helpers.sandbox import TABLES, model_request, raw, table_ref
 
 
@@ -44,14 +39,14 @@ def test_requests_without_a_valid_token_get_401(sandbox):
 
 
 def test_tables_by_fqn_always_carry_typed_columns_with_fqns(om):
-    table = om().get_by_name(Table, f"{TABLES}.restaurants")
+    table = om().get_by_name(sdk.Table, f"{TABLES}.restaurants")
     columns = {c.name.root: (c.dataType.value, c.fullyQualifiedName.root) for c in table.columns}
     assert columns["rating"] == ("INT", f"{TABLES}.restaurants.rating")
     assert columns["type"] == ("TEXT", f"{TABLES}.restaurants.type")
 
 
 def test_missing_entities_are_404_shaped_like_the_server(om, sandbox):
-    assert om().get_by_name(Table, f"{TABLES}.nope") is None
+    assert om().get_by_name(sdk.Table, f"{TABLES}.nope") is None
     answer = raw(sandbox, "GET", "/v1/mlmodels/name/mlflow_models.nope")
     assert (answer.status_code, answer.json()) == (
         404, {"code": 404, "message": "mlmodel instance for mlflow_models.nope not found"})
@@ -60,32 +55,32 @@ def test_missing_entities_are_404_shaped_like_the_server(om, sandbox):
 def test_unknown_field_names_are_400(om):
     client = om()
     client.create_or_update(model_request(client))
-    with pytest.raises(APIError, match="Invalid field name colour"):
-        client.get_by_name(MlModel, "mlflow_models.churn", fields=["owners", "colour"])
+    with pytest.raises(sdk.APIError, match="Invalid field name colour"):
+        client.get_by_name(sdk.MlModel, "mlflow_models.churn", fields=["owners", "colour"])
 
 
 def test_get_by_id_and_by_fqn_agree_and_fields_select_relationships(om):
     client = om("admin")
     created = client.create_or_update(model_request(client, owners=[_user_ref(client, "alice")]))
-    plain = client.get_by_name(MlModel, "mlflow_models.churn")
+    plain = client.get_by_name(sdk.MlModel, "mlflow_models.churn")
     assert plain.owners is None or plain.owners.root == []
-    full = client.get_by_id(MlModel, created.id, fields=["owners"])
+    full = client.get_by_id(sdk.MlModel, created.id, fields=["owners"])
     assert [o.name for o in full.owners.root] == ["alice"]
     assert full.mlFeatures == plain.mlFeatures
 
 
-def _user_ref(client, name: str) -> EntityReference:
+def _user_ref(client, name: str) -> sdk.EntityReference:
     from metadata.generated.schema.entity.teams.user import User
 
     user = client.get_by_name(User, name)
-    return EntityReference(id=user.id, type="user")
+    return sdk.EntityReference(id=user.id, type="user")
 
 
 def test_post_creates_and_a_second_post_conflicts(om):
     client = om()
     created = client.create(model_request(client))
     assert (created.fullyQualifiedName.root, version(created)) == ("mlflow_models.churn", 0.1)
-    with pytest.raises(APIError, match="Entity already exists"):
+    with pytest.raises(sdk.APIError, match="Entity already exists"):
         client.create(model_request(client))
 
 
@@ -107,7 +102,7 @@ def test_fqns_quote_dotted_names(om):
     assert model.fullyQualifiedName.root == 'mlflow_models."churn.v2"'
     assert model.mlFeatures[0].fullyQualifiedName.root == 'mlflow_models."churn.v2".is_premium'
     assert model.mlFeatures[0].featureSources[0].fullyQualifiedName.root == f"{TABLES}.users.premium"
-    assert client.get_by_name(MlModel, 'mlflow_models."churn.v2"').id == model.id
+    assert client.get_by_name(sdk.MlModel, 'mlflow_models."churn.v2"').id == model.id
 
 
 def test_request_bodies_are_validated_with_the_sdk_models(sandbox):
@@ -120,21 +115,21 @@ def test_request_bodies_are_validated_with_the_sdk_models(sandbox):
 
 def test_feature_sources_must_exist_and_not_be_deleted(om):
     client = om("admin")
-    ghost = EntityReference(id=uuid.uuid4(), type="table", fullyQualifiedName="svc.db.s.ghost")
+    ghost = sdk.EntityReference(id=uuid.uuid4(), type="table", fullyQualifiedName="svc.db.s.ghost")
     bad = model_request(client, mlFeatures=[
-        MlFeature(name="f", dataType="numerical", featureSources=[FeatureSource(name="c", dataSource=ghost)])])
-    with pytest.raises(APIError, match="table instance for .* not found"):
+        sdk.MlFeature(name="f", dataType="numerical", featureSources=[sdk.FeatureSource(name="c", dataSource=ghost)])])
+    with pytest.raises(sdk.APIError, match="table instance for .* not found"):
         client.create_or_update(bad)
-    users = client.get_by_name(Table, f"{TABLES}.users")
+    users = client.get_by_name(sdk.Table, f"{TABLES}.users")
     request = model_request(client)  # built while users still exists
-    client.delete(Table, users.id)
-    with pytest.raises(APIError, match="not found"):
+    client.delete(sdk.Table, users.id)
+    with pytest.raises(sdk.APIError, match="not found"):
         client.create_or_update(request)
 
 
 def test_unknown_service_is_404(om):
     client = om()
-    with pytest.raises(APIError, match="mlmodelService instance for nowhere not found"):
+    with pytest.raises(sdk.APIError, match="mlmodelService instance for nowhere not found"):
         client.create_or_update(model_request(client, service="nowhere"))
 
 
@@ -172,9 +167,9 @@ def test_versions_history_lists_every_version_newest_first(om):
     client = om("admin")
     model = client.create_or_update(model_request(client))
     client.create_or_update(model_request(client, displayName="v2"))
-    history = client.get_list_entity_versions(model.id, MlModel)
-    assert [MlModel.model_validate_json(v).version.root for v in history.versions] == [0.2, 0.1]
-    old = client.get_entity_version(MlModel, model.id, "0.1")
+    history = client.get_list_entity_versions(model.id, sdk.MlModel)
+    assert [sdk.MlModel.model_validate_json(v).version.root for v in history.versions] == [0.2, 0.1]
+    old = client.get_entity_version(sdk.MlModel, model.id, "0.1")
     assert old.displayName is None
 
 
@@ -183,10 +178,10 @@ def test_a_bots_put_keeps_a_humans_description_and_a_patch_replaces_it(om):
     human.create_or_update(model_request(human, description="Written by a person."))
     kept = bot.create_or_update(model_request(bot, description="From CI."))
     assert kept.description.root == "Written by a person." and version(kept) == 0.1
-    source = bot.get_by_name(MlModel, "mlflow_models.churn")
+    source = bot.get_by_name(sdk.MlModel, "mlflow_models.churn")
     destination = source.model_copy(deep=True)
     destination.description = "From CI."
-    patched = bot.patch(MlModel, source, destination)
+    patched = bot.patch(sdk.MlModel, source, destination)
     assert patched.description.root == "From CI." and version(patched) == 0.2
 
 
@@ -214,14 +209,14 @@ def test_put_merges_tags_and_never_removes_owners_patch_does_both(om):
     client = om("admin")
     client.create_or_update(model_request(client, tags=[tag("Tier.Tier1")], owners=[_user_ref(client, "alice")]))
     merged = client.create_or_update(model_request(client, tags=[tag("PII.Sensitive")]))
-    full = client.get_by_name(MlModel, "mlflow_models.churn", fields=["tags", "owners"])
+    full = client.get_by_name(sdk.MlModel, "mlflow_models.churn", fields=["tags", "owners"])
     assert {t.tagFQN.root for t in full.tags} == {"Tier.Tier1", "PII.Sensitive"}
     assert [o.name for o in full.owners.root] == ["alice"]
     assert version(merged) == 0.2
     destination = full.model_copy(deep=True)
     destination.tags, destination.owners = [tag("PII.Sensitive")], None
-    client.patch(MlModel, full, destination)
-    after = client.get_by_name(MlModel, "mlflow_models.churn", fields=["tags", "owners"])
+    client.patch(sdk.MlModel, full, destination)
+    after = client.get_by_name(sdk.MlModel, "mlflow_models.churn", fields=["tags", "owners"])
     assert [t.tagFQN.root for t in after.tags] == ["PII.Sensitive"] and not (after.owners and after.owners.root)
 
 
@@ -231,7 +226,7 @@ def test_mutually_exclusive_tags_are_refused(om):
     client = om()
     tiers = [TagLabel(tagFQN=f"Tier.{t}", source="Classification", labelType="Manual", state="Confirmed")
              for t in ("Tier1", "Tier2")]
-    with pytest.raises(APIError, match="mutually exclusive"):
+    with pytest.raises(sdk.APIError, match="mutually exclusive"):
         client.create_or_update(model_request(client, tags=tiers))
 
 
@@ -273,7 +268,7 @@ def test_patches_by_one_user_consolidate_into_one_version_unless_if_match_is_sen
     path, kind = f"/v1/mlmodels/{model.id.root}", {"Content-Type": "application/json-patch+json"}
     for text in ("one", "two", "three"):
         raw(sandbox, "PATCH", path, json=[{"op": "replace", "path": "/description", "value": text}], headers=kind)
-    assert version(client.get_by_id(MlModel, model.id)) == 0.2  # one session, one version
+    assert version(client.get_by_id(sdk.MlModel, model.id)) == 0.2  # one session, one version
     current = 0.2
     for text in ("four", "five"):
         answer = raw(sandbox, "PATCH", path, json=[{"op": "replace", "path": "/description", "value": text}],
@@ -283,7 +278,7 @@ def test_patches_by_one_user_consolidate_into_one_version_unless_if_match_is_sen
 
 
 def _upstream(client, fqn="mlflow_models.churn") -> dict[str, dict]:
-    graph = client.get_lineage_by_name(MlModel, fqn, up_depth=1, down_depth=0)
+    graph = client.get_lineage_by_name(sdk.MlModel, fqn, up_depth=1, down_depth=0)
     names = {n["id"]: n["fullyQualifiedName"] for n in graph["nodes"]}
     return {names[e["fromEntity"]]: e.get("lineageDetails") for e in graph["upstreamEdges"]}
 
@@ -301,8 +296,8 @@ def test_updates_neither_add_nor_remove_edges(om):
     request = model_request(client)
     changed = request.model_copy(update={"mlFeatures": [
         request.mlFeatures[0],
-        MlFeature(name="rating", dataType="numerical",
-                  featureSources=[FeatureSource(name="rating", dataType="integer", dataSource=restaurants)])]})
+        sdk.MlFeature(name="rating", dataType="numerical",
+                  featureSources=[sdk.FeatureSource(name="rating", dataType="integer", dataSource=restaurants)])]})
     assert version(client.create_or_update(changed)) == 0.2
     assert set(_upstream(client)) == {f"{TABLES}.users", f"{TABLES}.orders"}
 
@@ -311,10 +306,10 @@ def test_put_lineage_upserts_one_edge_with_its_details_and_delete_removes_it(om,
     client = om()
     model = client.create_or_update(model_request(client))
     restaurants = table_ref(client, "restaurants")
-    to_model = EntityReference(id=model.id, type="mlmodel")
+    to_model = sdk.EntityReference(id=model.id, type="mlmodel")
     for text in ("first", "second"):
-        client.add_lineage(AddLineageRequest(edge=EntitiesEdge(
-            fromEntity=restaurants, toEntity=to_model, lineageDetails=LineageDetails(description=text))))
+        client.add_lineage(sdk.AddLineageRequest(edge=sdk.EntitiesEdge(
+            fromEntity=restaurants, toEntity=to_model, lineageDetails=sdk.LineageDetails(description=text))))
     edges = _upstream(client)
     assert len(edges) == 3
     details = edges[f"{TABLES}.restaurants"]
@@ -328,10 +323,10 @@ def test_put_lineage_upserts_one_edge_with_its_details_and_delete_removes_it(om,
 def test_lineage_by_id_follows_depth(om):
     client = om()
     model = client.create_or_update(model_request(client))
-    users = client.get_by_name(Table, f"{TABLES}.users")
-    down = client.get_lineage_by_id(Table, str(users.id.root), up_depth=0, down_depth=1)
+    users = client.get_by_name(sdk.Table, f"{TABLES}.users")
+    down = client.get_lineage_by_id(sdk.Table, str(users.id.root), up_depth=0, down_depth=1)
     assert [e["toEntity"] for e in down["downstreamEdges"]] == [str(model.id.root)]
-    assert client.get_lineage_by_id(Table, str(users.id.root), up_depth=0, down_depth=0)["downstreamEdges"] == []
+    assert client.get_lineage_by_id(sdk.Table, str(users.id.root), up_depth=0, down_depth=0)["downstreamEdges"] == []
 
 
 def test_lineage_to_a_missing_entity_is_404(om, sandbox):
@@ -345,23 +340,23 @@ def test_lineage_to_a_missing_entity_is_404(om, sandbox):
 def test_soft_delete_and_restore(om):
     client = om()
     model = client.create_or_update(model_request(client))
-    client.delete(MlModel, model.id)
-    assert client.get_by_name(MlModel, "mlflow_models.churn") is None
+    client.delete(sdk.MlModel, model.id)
+    assert client.get_by_name(sdk.MlModel, "mlflow_models.churn") is None
     # the SDK appends include= only after a fields= query (without one it builds a wrong URL)
-    deleted = client.get_by_name(MlModel, "mlflow_models.churn", fields=["owners"], include="deleted")
+    deleted = client.get_by_name(sdk.MlModel, "mlflow_models.churn", fields=["owners"], include="deleted")
     assert deleted.deleted and version(deleted) == 0.2
-    restored = client.restore(MlModel, model.id)
+    restored = client.restore(sdk.MlModel, model.id)
     assert not restored.deleted and version(restored) == 0.3
-    assert client.get_by_name(MlModel, "mlflow_models.churn").id == model.id
+    assert client.get_by_name(sdk.MlModel, "mlflow_models.churn").id == model.id
 
 
 def test_hard_delete_removes_the_model_and_its_edges(om):
     client = om()
     model = client.create_or_update(model_request(client))
-    client.delete(MlModel, model.id, hard_delete=True)
-    assert client.get_by_name(MlModel, "mlflow_models.churn", fields=["owners"], include="all") is None
-    users = client.get_by_name(Table, f"{TABLES}.users")
-    assert client.get_lineage_by_id(Table, str(users.id.root), up_depth=0, down_depth=1)["downstreamEdges"] == []
+    client.delete(sdk.MlModel, model.id, hard_delete=True)
+    assert client.get_by_name(sdk.MlModel, "mlflow_models.churn", fields=["owners"], include="all") is None
+    users = client.get_by_name(sdk.Table, f"{TABLES}.users")
+    assert client.get_lineage_by_id(sdk.Table, str(users.id.root), up_depth=0, down_depth=1)["downstreamEdges"] == []
 
 
 def test_topics_containers_data_models_and_indexes_parse_as_the_sdks_entities(om):
@@ -391,9 +386,9 @@ def test_column_lineage_into_a_model_keeps_only_features_and_columns_that_exist(
     mapping = [{"fromColumns": [f"{TABLES}.users.premium", f"{TABLES}.users.nope"],
                 "toColumn": "mlflow_models.churn.is_premium"},
                {"fromColumns": [f"{TABLES}.users.user_id"], "toColumn": "mlflow_models.churn.no_such_feature"}]
-    client.add_lineage(AddLineageRequest(edge=EntitiesEdge(
-        fromEntity=users, toEntity=EntityReference(id=model.id, type="mlmodel"),
-        lineageDetails=LineageDetails(description="columns", columnsLineage=mapping))))
+    client.add_lineage(sdk.AddLineageRequest(edge=sdk.EntitiesEdge(
+        fromEntity=users, toEntity=sdk.EntityReference(id=model.id, type="mlmodel"),
+        lineageDetails=sdk.LineageDetails(description="columns", columnsLineage=mapping))))
     assert _upstream(client)[f"{TABLES}.users"]["columnsLineage"] == [
         {"fromColumns": [f"{TABLES}.users.premium"], "toColumn": "mlflow_models.churn.is_premium"}]
 
@@ -415,5 +410,5 @@ def test_custom_properties_are_defined_on_the_type_and_checked_on_writes(om, san
                                                       "extension": {"costCenters": "42"}})
     assert (answer.status_code, answer.json()["message"]) == (400, "Unknown custom field costCenters")
     stored = client.create_or_update(model_request(client, extension={"costCenter": "42"}))
-    read = client.get_by_id(MlModel, stored.id, fields=["extension"])
+    read = client.get_by_id(sdk.MlModel, stored.id, fields=["extension"])
     assert read.extension.root == {"costCenter": "42"}

@@ -6,8 +6,7 @@ import time
 
 import pytest
 import requests
-from metadata.generated.schema.entity.data.table import Table
-from metadata.ingestion.ometa.client import APIError, RestTransportError
+from tests.helpers import sdk
 
 USERS = "demo_pg.postgres.public.users"
 
@@ -19,8 +18,8 @@ def admin(sandbox) -> dict[str, str]:
 
 def test_counters_count_by_method_and_route_and_reset(om, sandbox):
     client = om()
-    client.get_by_name(Table, USERS)
-    client.get_by_name(Table, USERS)
+    client.get_by_name(sdk.Table, USERS)
+    client.get_by_name(sdk.Table, USERS)
     stats = sandbox.stats()
     assert stats["requests"]["GET /v1/tables/name/{key}"] == 2
     assert stats["requests"]["GET /v1/system/version"] == 1
@@ -34,15 +33,15 @@ def test_fixed_latency_is_added_to_every_request(om, sandbox):
     sandbox.set_faults(latency_ms=50)
     start = time.perf_counter()
     for _ in range(4):
-        client.get_by_name(Table, USERS)
+        client.get_by_name(sdk.Table, USERS)
     assert time.perf_counter() - start >= 0.2
 
 
 def test_failures_have_the_chosen_status_and_429_says_when_to_retry(om, sandbox):
     client = om(retry=0, limit_codes=[], retry_codes=[])
     sandbox.set_faults(failure_rate=1.0, statuses=[503])
-    with pytest.raises(APIError) as error:
-        client.get_by_name(Table, USERS)
+    with pytest.raises(sdk.APIError) as error:
+        client.get_by_name(sdk.Table, USERS)
     assert error.value.status_code == 503
     sandbox.set_faults(statuses=[429], retry_after=7)
     answer = requests.get(f"{sandbox.api_url}/v1/tables/name/{USERS}", timeout=5,
@@ -54,8 +53,8 @@ def test_failures_have_the_chosen_status_and_429_says_when_to_retry(om, sandbox)
 def test_dropped_connections_reach_the_client_as_transport_errors(om, sandbox):
     client = om(retry=0)
     sandbox.set_faults(drop_rate=1.0)
-    with pytest.raises(RestTransportError):
-        client.get_by_name(Table, USERS)
+    with pytest.raises(sdk.RestTransportError):
+        client.get_by_name(sdk.Table, USERS)
 
 
 def test_faults_after_the_write_apply_it_but_lose_the_answer(om, sandbox):
@@ -64,12 +63,10 @@ def test_faults_after_the_write_apply_it_but_lose_the_answer(om, sandbox):
     client = om(retry=0, retry_codes=[])
     request = model_request(client)
     sandbox.set_faults(failure_rate=1.0, statuses=[502], phase="after", methods=["PUT"])
-    with pytest.raises(APIError):
+    with pytest.raises(sdk.APIError):
         client.create_or_update(request)
     sandbox.clear_faults()
-    from metadata.generated.schema.entity.data.mlmodel import MlModel
-
-    assert client.get_by_name(MlModel, "mlflow_models.churn") is not None
+    assert client.get_by_name(sdk.MlModel, "mlflow_models.churn") is not None
 
 
 def test_faults_can_be_set_at_run_time_over_http_and_are_validated(sandbox):
