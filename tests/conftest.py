@@ -40,9 +40,11 @@ def tier_of(path: Path, fixturenames) -> str:
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(tier_of(Path(item.path), item.fixturenames))
-    # the e2e tests first: the longest ones (the walkthrough's install, the demo) then overlap the rest
-    # on the other worker instead of ending the run alone (a stable sort: each file stays together)
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    # the longest first (a module says so with ``RUNS_LONGEST = True``: the walkthrough's install),
+    # then the other e2e tests: they overlap the rest on the other worker instead of ending the run
+    # alone (a stable sort: each file stays together)
+    items.sort(key=lambda item: (not getattr(getattr(item, "module", None), "RUNS_LONGEST", False),
+                                 item.get_closest_marker("e2e") is None))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -17,6 +17,7 @@ from mlmeta.demo.services import free_port
 from tests.helpers.files import REPO
 from tests.helpers.venvs import outer_pip_cache
 
+RUNS_LONGEST = True  # minutes of installing and training: tests/conftest.py schedules it first
 SECTION = re.compile(r"^## Adopting mlmeta in an afternoon\n(.*?)^\*\*9\. Let CI do it", re.S | re.M)
 
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
